@@ -1,0 +1,1 @@
+"""Datasets: tables, stand-in generators, thesis-CSV import/export, splits and views."""

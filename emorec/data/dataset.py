@@ -1,0 +1,232 @@
+"""The dataset folder: manifest, video frame table, audio window tables, optional split file.
+
+On disk::
+
+    DIR/manifest.json      name, origin (real | stand-in), fps, label scale, dims, windows, ...
+    DIR/video.parquet      session, timestamp, [path], embedding_0..D-1, valence, arousal,
+                           [valence_oracle, arousal_oracle]
+    DIR/audio_<L>s.parquet session, start, end, [filename], x_0..x_{K-1}   (one per window L)
+    DIR/split.csv          session,partition   (optional; else the seed-0 70/15/15 split)
+
+Tables are validated when they are built or loaded (``emorec.data.validation``), kept sorted by
+session and time, and fingerprinted from their content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from emorec.data import validation
+from emorec.data.splits import Split, default_split, read_split_file
+from emorec.errors import DataError
+from emorec.metrics import TARGETS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ORIGINS = ("real", "stand-in")
+MANIFEST_FILE = "manifest.json"
+VIDEO_FILE = "video.parquet"
+SPLIT_FILE = "split.csv"
+ORACLE_COLUMNS = tuple(f"{target}_oracle" for target in TARGETS)
+
+
+def audio_file_name(length: float) -> str:
+    return f"audio_{format_seconds(length)}s.parquet"
+
+
+def format_seconds(length: float) -> str:
+    return f"{float(length):g}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    origin: str
+    fps: float
+    embedding_dim: int
+    audio_dim: int
+    audio_windows: tuple[float, ...]
+    label_scale: float = 1.0
+    label_range: tuple[float, float] = (-1.0, 1.0)
+    targets: tuple[str, ...] = TARGETS
+    has_oracle: bool = False
+    fingerprint: str = ""
+    source: dict = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def is_stand_in(self) -> bool:
+        return self.origin == "stand-in"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Manifest:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DataError(source, f"not valid JSON ({error})") from None
+        known = set(cls.__dataclass_fields__)
+        missing = [name for name in ("name", "origin", "fps", "embedding_dim", "audio_dim",
+                                     "audio_windows") if name not in raw]
+        if missing:
+            raise DataError(source, "missing manifest fields", expected=", ".join(missing))
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise DataError(source, "unknown manifest fields", found=", ".join(unknown))
+        if raw.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+            raise DataError(source, "unsupported manifest schema_version",
+                            expected=str(SCHEMA_VERSION), found=str(raw["schema_version"]))
+        if raw["origin"] not in ORIGINS:
+            raise DataError(source, "bad origin", column="origin", expected=" or ".join(ORIGINS),
+                            found=repr(raw["origin"]))
+        raw["audio_windows"] = tuple(float(w) for w in raw["audio_windows"])
+        raw["label_range"] = tuple(raw.get("label_range", (-1.0, 1.0)))
+        raw["targets"] = tuple(raw.get("targets", TARGETS))
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset in memory. Build with :meth:`create` or :meth:`load`."""
+
+    manifest: Manifest
+    video: pd.DataFrame
+    audio: dict[float, pd.DataFrame]
+    split_table: pd.DataFrame | None = None
+    root: Path | None = None
+    _matrices: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def create(cls, manifest: Manifest, video: pd.DataFrame, audio: dict[float, pd.DataFrame],
+               split_table: pd.DataFrame | None = None, *, source: str = "<memory>") -> Dataset:
+        """Validate tables, sort them, and fingerprint the result."""
+        video = validation.check_video_table(
+            video, f"{source} (video)", embedding_dim=manifest.embedding_dim, fps=manifest.fps,
+            label_range=manifest.label_range)
+        audio = {
+            float(length): validation.check_audio_table(
+                table, f"{source} (audio {format_seconds(length)} s)",
+                audio_dim=manifest.audio_dim, length=float(length))
+            for length, table in sorted(audio.items())
+        }
+        validation.report_audio_coverage(video, audio, source)
+        if split_table is not None:
+            split_table = validation.check_split_table(split_table, f"{source} (split)",
+                                                       video["session"].unique())
+        manifest = replace(
+            manifest,
+            audio_windows=tuple(audio),
+            has_oracle=all(column in video.columns for column in ORACLE_COLUMNS),
+        )
+        manifest = replace(manifest, fingerprint=fingerprint(video, audio))
+        return cls(manifest, video, audio, split_table)
+
+    @classmethod
+    def load(cls, root: str | Path) -> Dataset:
+        root = Path(root)
+        manifest_path = root / MANIFEST_FILE
+        if not manifest_path.is_file():
+            raise DataError(root, "not an emorec dataset folder", expected=f"a {MANIFEST_FILE}",
+                            found="none (make one with `emorec data synth` or `emorec data import`)")
+        manifest = Manifest.from_json(manifest_path.read_text(), str(manifest_path))
+        video = _read_parquet(root / VIDEO_FILE)
+        audio = {length: _read_parquet(root / audio_file_name(length))
+                 for length in manifest.audio_windows}
+        split_path = root / SPLIT_FILE
+        split_table = read_split_file(split_path) if split_path.is_file() else None
+        dataset = cls.create(manifest, video, audio, split_table, source=str(root))
+        if manifest.fingerprint and dataset.manifest.fingerprint != manifest.fingerprint:
+            raise DataError(manifest_path, "the tables do not match the manifest's fingerprint "
+                            "(files changed after the dataset was written?)",
+                            column="fingerprint", expected=manifest.fingerprint,
+                            found=dataset.manifest.fingerprint)
+        return replace(dataset, root=root)
+
+    def save(self, root: str | Path) -> Path:
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        _write_parquet(self.video, root / VIDEO_FILE)
+        for length, table in self.audio.items():
+            _write_parquet(table, root / audio_file_name(length))
+        stale = {p.name for p in root.glob("audio_*s.parquet")} - {
+            audio_file_name(length) for length in self.audio}
+        for name in sorted(stale):
+            (root / name).unlink()
+        split_path = root / SPLIT_FILE
+        if self.split_table is not None:
+            self.split_table.to_csv(split_path, index=False, lineterminator="\n")
+        elif split_path.exists():
+            split_path.unlink()
+        (root / MANIFEST_FILE).write_text(self.manifest.to_json())
+        return root
+
+    # ----------------------------------------------------------------- access
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def sessions(self) -> np.ndarray:
+        return self.video["session"].unique()
+
+    def matrix(self, table: str | float) -> np.ndarray:
+        """The embeddings of ``"video"`` or of the audio table of that window length, as one
+        C-contiguous float32 array (computed once)."""
+        if table not in self._matrices:
+            if table == "video":
+                values = self.video[self.embedding_columns()]
+            else:
+                values = self.audio[float(table)][
+                    validation.audio_columns(self.manifest.audio_dim)]
+            self._matrices[table] = np.ascontiguousarray(values.to_numpy(np.float32))
+        return self._matrices[table]
+
+    def embedding_columns(self) -> list[str]:
+        return validation.embedding_columns(self.manifest.embedding_dim)
+
+    def split(self) -> Split:
+        """The dataset's split file, or the default seed-0 70/15/15 split by session."""
+        if self.split_table is not None:
+            return Split(self.split_table, origin="split file")
+        return default_split(self.sessions)
+
+    def with_split(self, split_table: pd.DataFrame, source: str) -> Dataset:
+        checked = validation.check_split_table(split_table, source, self.sessions)
+        return replace(self, split_table=checked)
+
+
+def fingerprint(video: pd.DataFrame, audio: dict[float, pd.DataFrame]) -> str:
+    """A content hash of the tables (column names, order and values)."""
+    digest = hashlib.sha256()
+    for label, table in [("video", video), *((f"audio_{k:g}", t) for k, t in audio.items())]:
+        digest.update(label.encode())
+        digest.update("\x1f".join(table.columns).encode())
+        digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(path, "file missing", expected="the table the manifest lists")
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(path, f"cannot read Parquet ({error})") from None
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    pq.write_table(arrow.replace_schema_metadata(None), path, compression="zstd")

@@ -1,0 +1,90 @@
+"""What a dataset holds: sessions, frames, gaps, labels, audio coverage, split."""
+
+from __future__ import annotations
+
+import numpy as np
+from tabulate import tabulate
+
+from emorec.data import views
+from emorec.data.dataset import Dataset
+from emorec.data.splits import PARTITIONS
+
+
+def describe(dataset: Dataset) -> dict:
+    """A plain dict of the dataset's figures (the CLI renders it; tests read it)."""
+    manifest, video = dataset.manifest, dataset.video
+    fps = manifest.fps
+    per_session = video.groupby("session")["timestamp"]
+    first, last, count = per_session.min(), per_session.max(), per_session.size()
+    expected_frames = np.rint((last - first) * fps).astype(int) + 1
+    missing = int((expected_frames - count).sum())
+    steps = per_session.diff().to_numpy()
+    gap_steps = steps[np.isfinite(steps) & (steps > 1.5 / fps)]
+    split = dataset.split()
+    labels = {}
+    for column in [c for c in video.columns if c in ("valence", "arousal")
+                   or c.endswith("_oracle")]:
+        values = video[column].to_numpy()
+        labels[column] = {"mean": float(values.mean()), "std": float(values.std()),
+                          "min": float(values.min()), "max": float(values.max())}
+    audio = {}
+    for length, table in dataset.audio.items():
+        with_audio = sum(int(views.audio_window_view(dataset, p, length).mask.sum())
+                         for p in PARTITIONS)
+        audio[length] = {"windows": len(table),
+                         "sessions": int(table["session"].nunique()),
+                         "frames_with_window": with_audio / len(video)}
+    partitions = {}
+    for partition in PARTITIONS:
+        sessions = split.sessions(partition)
+        partitions[partition] = {"sessions": len(sessions),
+                                 "frames": int(video["session"].isin(sessions).sum())}
+    return {
+        "name": manifest.name, "origin": manifest.origin, "fingerprint": manifest.fingerprint,
+        "fps": fps, "embedding_dim": manifest.embedding_dim, "audio_dim": manifest.audio_dim,
+        "sessions": int(len(count)), "frames": int(len(video)),
+        "duration_s": {"total": float(((last - first) + 1 / fps).sum()),
+                       "min": float((last - first).min() + 1 / fps),
+                       "median": float((last - first).median() + 1 / fps),
+                       "max": float((last - first).max() + 1 / fps)},
+        "gaps": {"count": int(gap_steps.size), "missing_frames": missing,
+                 "missing_share": missing / (missing + len(video)),
+                 "longest_s": float(gap_steps.max() - 1 / fps) if gap_steps.size else 0.0},
+        "labels": labels, "audio": audio,
+        "split": {"origin": split.origin, "hash": split.hash, "partitions": partitions},
+    }
+
+
+def render(summary: dict) -> str:
+    origin = summary["origin"]
+    banner = ("STAND-IN (generated, not real data)" if origin == "stand-in" else "real features")
+    lines = [
+        f"dataset     {summary['name']}  [{banner}]",
+        f"fingerprint {summary['fingerprint']}",
+        f"frames      {summary['frames']} in {summary['sessions']} sessions at "
+        f"{summary['fps']:g} fps; embeddings {summary['embedding_dim']}-d, audio "
+        f"{summary['audio_dim']}-d",
+        "duration    total {total:.0f} s; per session min {min:.1f} / median {median:.1f} / "
+        "max {max:.1f} s".format(**summary["duration_s"]),
+        "gaps        {count} gaps, {missing_frames} frames without a face ({share:.1%}), "
+        "longest {longest_s:.1f} s".format(share=summary["gaps"]["missing_share"],
+                                           **summary["gaps"]),
+        "",
+        tabulate([[name, s["mean"], s["std"], s["min"], s["max"]]
+                  for name, s in summary["labels"].items()],
+                 headers=["label", "mean", "std", "min", "max"], floatfmt=".3f"),
+        "",
+    ]
+    if summary["audio"]:
+        lines += [tabulate([[f"{length:g} s", a["windows"], a["sessions"],
+                             f"{a['frames_with_window']:.1%}"]
+                            for length, a in summary["audio"].items()],
+                           headers=["audio window", "windows", "sessions",
+                                    "frames with a window"]), ""]
+    else:
+        lines += ["audio       none (video only)", ""]
+    split = summary["split"]
+    lines += [f"split       {split['origin']}, hash {split['hash']}",
+              tabulate([[p, s["sessions"], s["frames"]] for p, s in split["partitions"].items()],
+                       headers=["partition", "sessions", "frames"])]
+    return "\n".join(lines)

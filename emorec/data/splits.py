@@ -1,0 +1,83 @@
+"""Splits by session (never by frame: neighbouring frames leak), with a stable hash."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emorec.errors import DataError
+
+PARTITIONS = ("train", "dev", "test")
+DEFAULT_RATIOS = (0.70, 0.15, 0.15)
+DEFAULT_SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Split:
+    """A table ``session, partition`` sorted by session; ``origin`` says where it came from."""
+
+    table: pd.DataFrame
+    origin: str
+
+    def sessions(self, partition: str) -> np.ndarray:
+        if partition not in PARTITIONS:
+            raise ValueError(f"unknown partition {partition!r}; expected one of {PARTITIONS}")
+        return self.table.loc[self.table["partition"] == partition, "session"].to_numpy()
+
+    @property
+    def hash(self) -> str:
+        return split_hash(self.table)
+
+    def sizes(self) -> dict[str, int]:
+        return {p: int((self.table["partition"] == p).sum()) for p in PARTITIONS}
+
+
+def split_hash(table: pd.DataFrame) -> str:
+    """sha256 of the canonical ``session,partition`` lines, sorted by session (first 16 hex)."""
+    ordered = table.sort_values("session", kind="stable")
+    text = "".join(f"{s},{p}\n" for s, p in zip(ordered["session"], ordered["partition"],
+                                                 strict=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_split(sessions, seed: int = DEFAULT_SPLIT_SEED,
+               ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> Split:
+    """Deterministic session split: sessions sorted, shuffled with ``seed``, cut by ``ratios``.
+
+    Each partition gets at least one session, so at least three sessions are needed.
+    """
+    names = np.sort(np.asarray(sessions, dtype=str))
+    if len(np.unique(names)) != len(names):
+        raise ValueError("session ids must be unique")
+    if len(names) < len(PARTITIONS):
+        raise DataError("<split>", f"cannot split {len(names)} sessions into train/dev/test",
+                        expected="at least 3 sessions")
+    if len(ratios) != 3 or min(ratios) <= 0 or abs(sum(ratios) - 1) > 1e-9:
+        raise ValueError(f"ratios must be three positive fractions summing to 1, got {ratios}")
+    order = np.random.default_rng(seed).permutation(len(names))
+    n_dev = max(1, round(ratios[1] * len(names)))
+    n_test = max(1, round(ratios[2] * len(names)))
+    n_train = len(names) - n_dev - n_test
+    partition = np.array(["train"] * n_train + ["dev"] * n_dev + ["test"] * n_test)
+    table = pd.DataFrame({"session": names[order], "partition": partition})
+    table = table.sort_values("session", kind="stable").reset_index(drop=True)
+    return Split(table, origin=f"seed {seed}, {'/'.join(f'{r:.0%}' for r in ratios)}")
+
+
+def default_split(sessions) -> Split:
+    return make_split(sessions, DEFAULT_SPLIT_SEED)
+
+
+def read_split_file(path: str | Path) -> pd.DataFrame:
+    """Read a ``session,partition`` CSV (validated against a dataset by the caller)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "split file not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read split CSV ({error})") from None

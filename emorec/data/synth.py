@@ -1,0 +1,283 @@
+"""Deterministic stand-ins for the licensed SEWA and AFEW-VA feature sets.
+
+``sewa-synth`` and ``afew-va-synth`` have the shape of the real features (256-d face embeddings
+in (-1, 1) at 5 fps, 768-d wav2vec2-like audio windows of 1-4 s with hop L/2) and the properties
+that make the real task hard:
+
+- each session is one subject with a baseline, an expressivity (how strongly the face shows the
+  emotion) and an identity component in the face embedding that carries no emotion;
+- slow pose and illumination nuisance in the face embedding, frame-level extractor noise, and
+  bursts of frames with no face (missing rows, gaps in time);
+- latent valence/arousal are slow continuous processes (Ornstein-Uhlenbeck, seconds-scale);
+  raters follow them sluggishly, about 2 s late (SEWA), with slow and fast rater noise;
+- audio follows turn-taking: while the subject speaks it carries arousal (strongly) and valence
+  (weakly); silence and the partner's voice carry nothing about the subject;
+- label ranges like SEWA's (arousal about -0.4..1.0, valence about -0.4..0.8 with its mode near
+  0.2-0.4) or AFEW-VA's (600 short clips, integer labels in [-10, 10], video only);
+- an oracle: ``valence_oracle`` / ``arousal_oracle`` hold the noise-free rating, the best any
+  model could do.
+
+Everything is drawn from ``numpy.random.default_rng`` seeded by (seed, stream, session), so the
+same seed gives byte-identical files. ``GENERATOR_VERSION`` is bumped whenever the generative
+model changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from emorec.data.dataset import Dataset, Manifest
+from emorec.data.validation import audio_columns, embedding_columns
+
+GENERATOR_VERSION = 1
+FPS = 5.0
+BASE_RATE = 10.0  # Hz: latent processes and audio frames; video frames are every second step
+EMBEDDING_DIM = 256
+AUDIO_DIM = 768
+SEWA_AUDIO_WINDOWS = (1.0, 2.0, 3.0, 4.0)
+
+
+@dataclass(frozen=True)
+class StandInSpec:
+    """Every number of a stand-in's generative model, in one place."""
+
+    name: str
+    sessions: int
+    duration_s: tuple[float, float]   # uniform range of a session's length
+    label_scale: float                # real labels are divided by this (AFEW-VA: 10)
+    integer_labels: bool              # labels rated on the integer grid of label_scale
+    baseline_mean: tuple[float, float]   # subject baseline (valence, arousal)
+    baseline_std: tuple[float, float]
+    amplitude: tuple[float, float]       # within-session std of the latent emotion
+    tau_s: tuple[float, float]           # time constant of the latent processes
+    expressivity_std: float              # log-normal spread of the face's gain
+    baseline_in_face: float              # share of the subject baseline the face shows
+    rater_lag_s: tuple[float, float]     # mean, std
+    rater_smoothing_s: float
+    rater_noise_slow: float
+    rater_noise_fast: float
+    identity_std: float
+    emotion_weight: float
+    pose_weight: float
+    illumination_weight: float
+    frame_noise: float
+    face_loss_rate_per_min: float        # bursts of frames with no face
+    face_loss_mean_s: float
+    with_audio: bool
+
+
+SEWA = StandInSpec(
+    name="sewa-synth", sessions=64, duration_s=(97.0, 177.0), label_scale=1.0,
+    integer_labels=False, baseline_mean=(0.28, 0.22), baseline_std=(0.10, 0.11),
+    amplitude=(0.13, 0.15), tau_s=(6.0, 5.0), expressivity_std=0.25, baseline_in_face=0.8,
+    rater_lag_s=(2.0, 0.3), rater_smoothing_s=0.6, rater_noise_slow=0.035,
+    rater_noise_fast=0.015, identity_std=0.10, emotion_weight=0.25, pose_weight=0.20,
+    illumination_weight=0.15, frame_noise=0.15, face_loss_rate_per_min=1.5,
+    face_loss_mean_s=1.5, with_audio=True,
+)
+AFEW_VA = StandInSpec(
+    name="afew-va-synth", sessions=600, duration_s=(4.0, 16.0), label_scale=10.0,
+    integer_labels=True, baseline_mean=(0.0, 0.15), baseline_std=(0.24, 0.22),
+    amplitude=(0.10, 0.10), tau_s=(2.0, 2.0), expressivity_std=0.35, baseline_in_face=0.8,
+    rater_lag_s=(0.2, 0.05), rater_smoothing_s=0.2, rater_noise_slow=0.03,
+    rater_noise_fast=0.02, identity_std=0.30, emotion_weight=0.25, pose_weight=0.30,
+    illumination_weight=0.25, frame_noise=0.15, face_loss_rate_per_min=1.0,
+    face_loss_mean_s=0.8, with_audio=False,
+)
+SPECS = {"sewa": SEWA, "afew-va": AFEW_VA}
+# Sizes scale the number of sessions (and, for tiny, their length) so tests stay fast.
+SIZES = {
+    "full": {"sessions": 1.0, "duration": 1.0},
+    "small": {"sessions": 0.25, "duration": 0.5},
+    "tiny": {"sessions": 0.1, "duration": 0.15},
+}
+MIN_SESSIONS = 6
+
+
+def generate(kind: str, size: str = "full", seed: int = 0) -> Dataset:
+    """Build the stand-in ``kind`` ('sewa' or 'afew-va') at ``size`` from ``seed``."""
+    if kind not in SPECS:
+        raise ValueError(f"unknown stand-in {kind!r}; expected one of {sorted(SPECS)}")
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; expected one of {list(SIZES)}")
+    spec = SPECS[kind]
+    n_sessions = max(MIN_SESSIONS, round(spec.sessions * SIZES[size]["sessions"]))
+    extractor = _Extractor(np.random.default_rng([seed, 0]), spec)
+    video_parts, audio_parts = [], {length: [] for length in SEWA_AUDIO_WINDOWS}
+    digits = len(str(n_sessions))
+    prefix = "S" if kind == "sewa" else "C"
+    for index in range(n_sessions):
+        rng = np.random.default_rng([seed, 1, index])
+        session = f"{prefix}{index + 1:0{max(3, digits)}d}"
+        video, audio = _session(rng, spec, extractor, session, SIZES[size]["duration"])
+        video_parts.append(video)
+        for length, table in audio.items():
+            audio_parts[length].append(table)
+    video = pd.concat(video_parts, ignore_index=True)
+    audio = ({length: pd.concat(parts, ignore_index=True) for length, parts in audio_parts.items()}
+             if spec.with_audio else {})
+    manifest = Manifest(
+        name=spec.name, origin="stand-in", fps=FPS, embedding_dim=EMBEDDING_DIM,
+        audio_dim=AUDIO_DIM, audio_windows=tuple(audio), label_scale=spec.label_scale,
+        source={"generator": kind, "size": size, "seed": seed,
+                "generator_version": GENERATOR_VERSION},
+    )
+    return Dataset.create(manifest, video, audio, source=spec.name)
+
+
+class _Extractor:
+    """The parts of the embedding space shared by all sessions (the feature extractor)."""
+
+    def __init__(self, rng: np.random.Generator, spec: StandInSpec):
+        d, w = EMBEDDING_DIM, spec.emotion_weight
+        self.face_valence = rng.normal(0, w, d)
+        self.face_arousal = rng.normal(0, w, d)
+        self.face_interaction = rng.normal(0, w, d)   # a non-linear (v * a) trace
+        self.face_pose = rng.normal(0, spec.pose_weight, (3, d))
+        self.face_illumination = rng.normal(0, spec.illumination_weight, d)
+        k = AUDIO_DIM
+        self.voice_arousal = rng.normal(0, 0.5, k)
+        self.voice_valence = rng.normal(0, 0.12, k)
+        self.noise_floor = rng.normal(0, 0.05, k)
+
+
+def _session(rng: np.random.Generator, spec: StandInSpec, extractor: _Extractor, session: str,
+             duration_scale: float) -> tuple[pd.DataFrame, dict[float, pd.DataFrame]]:
+    low, high = spec.duration_s
+    duration = max(8.0, round(rng.uniform(low, high) * duration_scale, 1))
+    n_base = int(round(duration * BASE_RATE))
+    lag = int(round(np.clip(rng.normal(*spec.rater_lag_s), 0.0, 4.0) * BASE_RATE))
+    burn = int(10 * max(spec.tau_s) * BASE_RATE) + lag
+    baseline = rng.normal(spec.baseline_mean, spec.baseline_std)
+    expressivity = float(np.exp(rng.normal(0, spec.expressivity_std)))
+
+    # Latent emotion on the base grid, from -burn to the end: baseline + slow OU deviation.
+    deviation = np.stack([amp * _ou(rng, n_base + burn, tau * BASE_RATE)
+                          for amp, tau in zip(spec.amplitude, spec.tau_s, strict=True)], axis=1)
+    emotion = np.tanh(baseline + deviation)
+    # Raters: sluggish (exponential smoothing), late by `lag`, noisy.
+    smoothed = _smooth(emotion, spec.rater_smoothing_s * BASE_RATE)
+    rating = smoothed[burn - lag:burn - lag + n_base]
+    noise = (spec.rater_noise_slow * np.stack([_ou(rng, n_base, 1.5 * BASE_RATE)
+                                               for _ in range(2)], axis=1)
+             + spec.rater_noise_fast * rng.standard_normal((n_base, 2)))
+    oracle = np.clip(rating, -1.0, 1.0)
+    labels = np.clip(rating + noise, -1.0, 1.0)
+    if spec.integer_labels:
+        labels = np.round(labels * spec.label_scale) / spec.label_scale
+    emotion = emotion[burn:]
+
+    # Face: identity + expressed emotion + pose + illumination + extractor noise, squashed.
+    frame_steps = np.arange(0, n_base, int(BASE_RATE / FPS))
+    n_frames = len(frame_steps)
+    expressed = baseline * spec.baseline_in_face + expressivity * (emotion - baseline)
+    expressed = expressed[frame_steps]
+    pose = np.stack([_ou(rng, n_frames, 8.0 * FPS) for _ in range(3)], axis=1)
+    illumination = _ou(rng, n_frames, 20.0 * FPS) + rng.normal(0, 1.0)
+    pre = (rng.normal(0, spec.identity_std, EMBEDDING_DIM)[None, :]
+           + np.outer(expressed[:, 0], extractor.face_valence)
+           + np.outer(expressed[:, 1], extractor.face_arousal)
+           + np.outer(expressed[:, 0] * expressed[:, 1], extractor.face_interaction)
+           + pose @ extractor.face_pose
+           + np.outer(illumination, extractor.face_illumination)
+           + spec.frame_noise * rng.standard_normal((n_frames, EMBEDDING_DIM)))
+    embedding = np.tanh(pre).astype(np.float32)
+    has_face = _face_visible(rng, n_frames, spec)
+
+    frame_index = np.flatnonzero(has_face)
+    timestamps = np.round(frame_index / FPS, 6)
+    video = pd.DataFrame({
+        "session": session,
+        "timestamp": timestamps,
+        "path": [f"{session}/{session}_{i:06d}.jpg" for i in frame_index],
+    })
+    video = pd.concat([video, pd.DataFrame(embedding[frame_index],
+                                           columns=embedding_columns(EMBEDDING_DIM))], axis=1)
+    steps = frame_steps[frame_index]
+    for column, name in enumerate(("valence", "arousal")):
+        video[name] = labels[steps, column]
+    for column, name in enumerate(("valence_oracle", "arousal_oracle")):
+        video[name] = oracle[steps, column]
+    audio = _audio(rng, extractor, session, emotion, n_base) if spec.with_audio else {}
+    return video, audio
+
+
+def _audio(rng: np.random.Generator, extractor: _Extractor, session: str, emotion: np.ndarray,
+           n_base: int) -> dict[float, pd.DataFrame]:
+    """wav2vec2-like window embeddings: the mean of 100 ms frames over each window."""
+    speaker = _turns(rng, n_base)   # 0 silence, 1 subject, 2 partner
+    partner_arousal = 0.15 * _ou(rng, n_base, 5.0 * BASE_RATE) + rng.normal(0.2, 0.15)
+    channel = rng.normal(0, 0.3, AUDIO_DIM)
+    subject_voice = rng.normal(0, 0.4, AUDIO_DIM)
+    partner_voice = rng.normal(0, 0.4, AUDIO_DIM)
+    frames = np.broadcast_to(channel + extractor.noise_floor, (n_base, AUDIO_DIM)).copy()
+    subject, partner = speaker == 1, speaker == 2
+    frames[subject] += (subject_voice
+                        + np.outer(emotion[subject, 1], extractor.voice_arousal)
+                        + np.outer(emotion[subject, 0], extractor.voice_valence))
+    frames[partner] += partner_voice + np.outer(partner_arousal[partner], extractor.voice_arousal)
+    talking = subject | partner
+    frames[talking] += 0.8 * rng.standard_normal((int(talking.sum()), AUDIO_DIM))  # phonetics
+    frames += 0.05 * rng.standard_normal(frames.shape)
+    cumulative = np.vstack([np.zeros(AUDIO_DIM), np.cumsum(frames, axis=0)])
+    tables = {}
+    duration = n_base / BASE_RATE
+    for length in SEWA_AUDIO_WINDOWS:
+        hop = length / 2
+        starts = np.arange(0.0, duration - length + 1e-9, hop)
+        first = np.rint(starts * BASE_RATE).astype(int)
+        last = np.rint((starts + length) * BASE_RATE).astype(int)
+        means = (cumulative[last] - cumulative[first]) / (last - first)[:, None]
+        table = pd.DataFrame({"session": session, "start": np.round(starts, 6),
+                              "end": np.round(starts + length, 6),
+                              "filename": f"{session}.wav"})
+        tables[length] = pd.concat(
+            [table, pd.DataFrame(means.astype(np.float32), columns=audio_columns(AUDIO_DIM))],
+            axis=1)
+    return tables
+
+
+def _turns(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Turn-taking: subject and partner alternate, with pauses; 100 ms steps."""
+    speaker = np.zeros(n, dtype=np.int8)
+    position, current = 0, int(rng.integers(1, 3))
+    while position < n:
+        mean_s = 0.8 if current == 0 else 3.5
+        length = max(1, int(round((rng.exponential(mean_s) + 0.3) * BASE_RATE)))
+        speaker[position:position + length] = current
+        position += length
+        current = int(rng.integers(1, 3)) if current == 0 else (
+            0 if rng.random() < 0.4 else 3 - current)
+    return speaker
+
+
+def _face_visible(rng: np.random.Generator, n_frames: int, spec: StandInSpec) -> np.ndarray:
+    """Bursts of frames without a detected face; the first and last frame always have one."""
+    visible = np.ones(n_frames, dtype=bool)
+    n_bursts = rng.poisson(spec.face_loss_rate_per_min * n_frames / FPS / 60.0)
+    for _ in range(n_bursts):
+        start = int(rng.integers(1, max(2, n_frames - 1)))
+        length = max(1, int(round(rng.exponential(spec.face_loss_mean_s) * FPS)))
+        visible[start:min(start + length, n_frames - 1)] = False
+    return visible
+
+
+def _ou(rng: np.random.Generator, n: int, tau_steps: float) -> np.ndarray:
+    """A unit-variance Ornstein-Uhlenbeck (AR(1)) series with time constant ``tau_steps``."""
+    phi = np.exp(-1.0 / tau_steps)
+    first = rng.standard_normal()
+    series, _ = lfilter([np.sqrt(1 - phi**2)], [1.0, -phi], rng.standard_normal(n),
+                        zi=[phi * first])
+    return series
+
+
+def _smooth(values: np.ndarray, tau_steps: float) -> np.ndarray:
+    """Causal exponential smoothing along axis 0, started at the first value."""
+    alpha = 1.0 - np.exp(-1.0 / tau_steps)
+    out, _ = lfilter([alpha], [1.0, alpha - 1.0], values, axis=0,
+                     zi=(1.0 - alpha) * values[:1])
+    return out
