@@ -15,11 +15,6 @@ def tiny_sewa() -> Dataset:
 
 
 @pytest.fixture(scope="session")
-def small_sewa() -> Dataset:
-    return synth.generate("sewa", "small", seed=0)
-
-
-@pytest.fixture(scope="session")
 def tiny_afew() -> Dataset:
     return synth.generate("afew-va", "tiny", seed=0)
 

@@ -68,6 +68,10 @@ class StandInSpec:
     face_loss_rate_per_min: float        # bursts of frames with no face
     face_loss_mean_s: float
     with_audio: bool
+    voice_identity_std: float = 0.15     # speaker and recording channel, constant per session
+    voice_arousal_weight: float = 0.8
+    voice_valence_weight: float = 0.15
+    phonetic_noise: float = 0.8          # per 100 ms audio frame while someone speaks
 
 
 SEWA = StandInSpec(
@@ -140,8 +144,8 @@ class _Extractor:
         self.face_pose = rng.normal(0, spec.pose_weight, (3, d))
         self.face_illumination = rng.normal(0, spec.illumination_weight, d)
         k = AUDIO_DIM
-        self.voice_arousal = rng.normal(0, 0.5, k)
-        self.voice_valence = rng.normal(0, 0.12, k)
+        self.voice_arousal = rng.normal(0, spec.voice_arousal_weight, k)
+        self.voice_valence = rng.normal(0, spec.voice_valence_weight, k)
         self.noise_floor = rng.normal(0, 0.05, k)
 
 
@@ -202,18 +206,18 @@ def _session(rng: np.random.Generator, spec: StandInSpec, extractor: _Extractor,
         video[name] = labels[steps, column]
     for column, name in enumerate(("valence_oracle", "arousal_oracle")):
         video[name] = oracle[steps, column]
-    audio = _audio(rng, extractor, session, emotion, n_base) if spec.with_audio else {}
+    audio = _audio(rng, spec, extractor, session, emotion, n_base) if spec.with_audio else {}
     return video, audio
 
 
-def _audio(rng: np.random.Generator, extractor: _Extractor, session: str, emotion: np.ndarray,
-           n_base: int) -> dict[float, pd.DataFrame]:
+def _audio(rng: np.random.Generator, spec: StandInSpec, extractor: _Extractor, session: str,
+           emotion: np.ndarray, n_base: int) -> dict[float, pd.DataFrame]:
     """wav2vec2-like window embeddings: the mean of 100 ms frames over each window."""
     speaker = _turns(rng, n_base)   # 0 silence, 1 subject, 2 partner
     partner_arousal = 0.15 * _ou(rng, n_base, 5.0 * BASE_RATE) + rng.normal(0.2, 0.15)
-    channel = rng.normal(0, 0.3, AUDIO_DIM)
-    subject_voice = rng.normal(0, 0.4, AUDIO_DIM)
-    partner_voice = rng.normal(0, 0.4, AUDIO_DIM)
+    channel = rng.normal(0, spec.voice_identity_std, AUDIO_DIM)
+    subject_voice = rng.normal(0, spec.voice_identity_std, AUDIO_DIM)
+    partner_voice = rng.normal(0, spec.voice_identity_std, AUDIO_DIM)
     frames = np.broadcast_to(channel + extractor.noise_floor, (n_base, AUDIO_DIM)).copy()
     subject, partner = speaker == 1, speaker == 2
     frames[subject] += (subject_voice
@@ -221,7 +225,7 @@ def _audio(rng: np.random.Generator, extractor: _Extractor, session: str, emotio
                         + np.outer(emotion[subject, 0], extractor.voice_valence))
     frames[partner] += partner_voice + np.outer(partner_arousal[partner], extractor.voice_arousal)
     talking = subject | partner
-    frames[talking] += 0.8 * rng.standard_normal((int(talking.sum()), AUDIO_DIM))  # phonetics
+    frames[talking] += spec.phonetic_noise * rng.standard_normal((int(talking.sum()), AUDIO_DIM))  # phonetics
     frames += 0.05 * rng.standard_normal(frames.shape)
     cumulative = np.vstack([np.zeros(AUDIO_DIM), np.cumsum(frames, axis=0)])
     tables = {}

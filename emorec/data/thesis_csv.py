@@ -8,7 +8,9 @@ The session id comes from an explicit ``session`` column when there is one, else
 ``path`` (video) or ``filename`` (audio) with a regular expression whose first group is the id.
 The default takes the file name up to its first ``_``, as the extractor names files
 (``S001/S001_000012.jpg`` and ``S001.wav`` both give ``S001``). Labels are divided by the label
-scale (AFEW-VA: 10). Rows in error messages are CSV line numbers.
+scale (AFEW-VA: 10). Stand-ins' oracle columns (``valence_oracle``, ``arousal_oracle``; not part
+of the thesis layout) are written in the model's scale, as stored. Rows in error messages are
+CSV line numbers.
 
 ``export_thesis_csv`` writes the same layout plus a ``session`` column and an ``emorec.json``
 sidecar (name, origin, fps, label scale), so export -> import gives back the same dataset, and a
@@ -75,17 +77,18 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
     if "path" in raw_video.columns:
         video["path"] = raw_video["path"]
     embeddings = [c for c in raw_video.columns if str(c).startswith(EMBEDDING_PREFIX)]
-    labels = [*TARGETS, *(f"{t}{ORACLE_SUFFIX}" for t in TARGETS
-                          if f"{t}{ORACLE_SUFFIX}" in raw_video.columns)]
+    oracle = [f"{t}{ORACLE_SUFFIX}" for t in TARGETS if f"{t}{ORACLE_SUFFIX}" in raw_video.columns]
     missing_labels = [c for c in TARGETS if c not in raw_video.columns]
     if missing_labels:
         raise DataError(video_csv, "missing label columns", column=missing_labels[0],
                         expected=", ".join(TARGETS))
     video = pd.concat([video, raw_video[embeddings]], axis=1)
-    for column in labels:
-        values = pd.to_numeric(raw_video[column], errors="coerce")
-        video[column] = values / label_scale
-    _log_ignored(raw_video, video_csv, {"session", "timestamp", "path", *embeddings, *labels})
+    for column in TARGETS:
+        video[column] = pd.to_numeric(raw_video[column], errors="coerce") / label_scale
+    for column in oracle:
+        video[column] = raw_video[column]
+    _log_ignored(raw_video, video_csv, {"session", "timestamp", "path", *embeddings, *TARGETS,
+                                        *oracle})
     video = check_video_table(video, str(video_csv), embedding_dim=embedding_dim, fps=fps,
                               first_row=CSV_FIRST_ROW)
 
@@ -123,9 +126,8 @@ def export_thesis_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     scale = dataset.manifest.label_scale
     video = dataset.video.copy()
-    for column in video.columns:
-        if column in TARGETS or column.endswith(ORACLE_SUFFIX):
-            video[column] = _unscale(video[column].to_numpy(), scale)
+    for column in TARGETS:
+        video[column] = _unscale(video[column].to_numpy(), scale)
     written = [_write_csv(video, out_dir / "video.csv")]
     for length, table in dataset.audio.items():
         written.append(_write_csv(table, out_dir / f"audio_{format_seconds(length)}s.csv"))
@@ -143,13 +145,18 @@ def audio_csv_name(length: float) -> str:
 
 
 def _unscale(values: np.ndarray, scale: float) -> np.ndarray:
-    """Labels times ``scale``, rounded where that gives back the exact stored label on import
+    """Labels times ``scale``, rounded where that divides back to the exact stored label
     (AFEW-VA's integers come back as integers, not 3.0000000000000004)."""
     if scale == 1.0:
         return values
     scaled = values * scale
     rounded = np.round(scaled, 9)
-    return np.where(rounded / scale == values, rounded, scaled)
+    exact = rounded / scale == values
+    lossy = int((~exact & (scaled / scale != values)).sum())
+    if lossy:
+        log.warning("%d labels do not survive x%g then /%g exactly (off by one ulp)",
+                    lossy, scale, scale)
+    return np.where(exact, rounded, scaled)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
