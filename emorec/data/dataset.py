@@ -140,7 +140,8 @@ class Dataset:
         manifest_path = root / MANIFEST_FILE
         if not manifest_path.is_file():
             raise DataError(root, "not an emorec dataset folder", expected=f"a {MANIFEST_FILE}",
-                            found="none (make one with `emorec data synth` or `emorec data import`)")
+                            found="none (make one with `emorec data synth` or "
+                                  "`emorec data import`)")
         manifest = Manifest.from_json(manifest_path.read_text(), str(manifest_path))
         video = _read_parquet(root / VIDEO_FILE)
         audio = {length: _read_parquet(root / audio_file_name(length))
@@ -184,14 +185,17 @@ class Dataset:
 
     def matrix(self, table: str | float) -> np.ndarray:
         """The embeddings of ``"video"`` or of the audio table of that window length, as one
-        C-contiguous float32 array (computed once)."""
+        C-contiguous float32 array of ``rows + 1`` rows, computed once. The extra last row is
+        zeros, so that gathering with row index -1 (a masked slot) yields zeros."""
         if table not in self._matrices:
             if table == "video":
                 values = self.video[self.embedding_columns()]
             else:
                 values = self.audio[float(table)][
                     validation.audio_columns(self.manifest.audio_dim)]
-            self._matrices[table] = np.ascontiguousarray(values.to_numpy(np.float32))
+            padded = np.zeros((len(values) + 1, values.shape[1]), dtype=np.float32)
+            padded[:-1] = values.to_numpy(np.float32)
+            self._matrices[table] = padded
         return self._matrices[table]
 
     def embedding_columns(self) -> list[str]:

@@ -225,7 +225,8 @@ def _audio(rng: np.random.Generator, spec: StandInSpec, extractor: _Extractor, s
                         + np.outer(emotion[subject, 0], extractor.voice_valence))
     frames[partner] += partner_voice + np.outer(partner_arousal[partner], extractor.voice_arousal)
     talking = subject | partner
-    frames[talking] += spec.phonetic_noise * rng.standard_normal((int(talking.sum()), AUDIO_DIM))  # phonetics
+    phonetics = rng.standard_normal((int(talking.sum()), AUDIO_DIM))
+    frames[talking] += spec.phonetic_noise * phonetics
     frames += 0.05 * rng.standard_normal(frames.shape)
     cumulative = np.vstack([np.zeros(AUDIO_DIM), np.cumsum(frames, axis=0)])
     tables = {}

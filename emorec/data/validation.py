@@ -99,6 +99,11 @@ def check_audio_table(table: pd.DataFrame, source: str, *, audio_dim: int, lengt
     if "filename" in table.columns:
         out["filename"] = table["filename"].astype(str).to_numpy()
     duration = out["end"].to_numpy() - out["start"].to_numpy()
+    median = float(np.median(duration))
+    if abs(median - length) > AUDIO_LENGTH_TOLERANCE * length:
+        raise DataError(source, "the windows do not have the nominal length (is this the file "
+                        "of another window length?)", column="end",
+                        expected=f"windows of {length:g} s", found=f"median {median:g} s")
     bad = np.flatnonzero((duration <= 0) | (duration > length * (1 + AUDIO_LENGTH_TOLERANCE)))
     if bad.size:
         row = int(bad[0])
@@ -106,11 +111,6 @@ def check_audio_table(table: pd.DataFrame, source: str, *, audio_dim: int, lengt
                         row=row + first_row,
                         expected=f"start < end <= start + {length:g} s",
                         found=f"start {out['start'].iloc[row]:g}, end {out['end'].iloc[row]:g}")
-    median = float(np.median(duration))
-    if abs(median - length) > AUDIO_LENGTH_TOLERANCE * length:
-        raise DataError(source, "the windows do not have the nominal length (is this the file "
-                        "of another window length?)", column="end",
-                        expected=f"windows of {length:g} s", found=f"median {median:g} s")
     duplicated = np.flatnonzero(out.duplicated(["session", "start"], keep=False).to_numpy())
     if duplicated.size:
         rows = ", ".join(str(r + first_row) for r in duplicated[:4])

@@ -52,11 +52,15 @@ class FrameView:
 
 @dataclass(frozen=True)
 class WindowView:
-    """``rows[i, k]`` is the table row in slot ``k`` of frame ``i``'s window, or -1 (masked)."""
+    """``rows[i, k]`` is the table row in slot ``k`` of frame ``i``'s window, or -1 (masked).
+
+    ``source`` is the table's embedding matrix with a trailing row of zeros
+    (:meth:`Dataset.matrix`), so gathering row -1 gives the zeros of a masked slot.
+    """
 
     frames: Frames
     rows: np.ndarray         # (n, slots) int64
-    source: np.ndarray       # (N, D) float32: the table the rows index
+    source: np.ndarray       # (N + 1, D) float32
 
     @property
     def mask(self) -> np.ndarray:
@@ -64,17 +68,16 @@ class WindowView:
 
     def array(self) -> np.ndarray:
         """(n, slots, D) float32, zeros in masked slots."""
-        out = np.zeros((*self.rows.shape, self.source.shape[1]), dtype=np.float32)
-        mask = self.mask
-        out[mask] = self.source[self.rows[mask]]
-        return out
+        return np.take(self.source, self.rows, axis=0)
 
 
 @dataclass(frozen=True)
 class AudioView:
+    """``rows[i]`` is the audio table row for frame ``i``, or -1 where there is none."""
+
     frames: Frames
-    rows: np.ndarray         # (n,) int64, -1 where no audio window
-    source: np.ndarray       # (M, K) float32
+    rows: np.ndarray         # (n,) int64
+    source: np.ndarray       # (M + 1, K) float32, last row zeros
 
     @property
     def mask(self) -> np.ndarray:
@@ -82,9 +85,7 @@ class AudioView:
 
     def array(self) -> np.ndarray:
         """(n, K) float32, zeros where there is no audio window."""
-        out = np.zeros((len(self.rows), self.source.shape[1]), dtype=np.float32)
-        out[self.mask] = self.source[self.rows[self.mask]]
-        return out
+        return np.take(self.source, self.rows, axis=0)
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,14 @@ def frames(dataset: Dataset, partition: str, split: Split | None = None) -> Fram
 
 def frame_view(dataset: Dataset, partition: str, split: Split | None = None) -> FrameView:
     selected = frames(dataset, partition, split)
-    return FrameView(selected, video_matrix(dataset)[selected.rows])
+    return FrameView(selected, np.take(video_matrix(dataset), selected.rows, axis=0))
 
 
 def video_window_view(dataset: Dataset, partition: str, seconds: float,
                       split: Split | None = None) -> WindowView:
     selected = frames(dataset, partition, split)
     return WindowView(selected, _video_window_rows(dataset, selected.rows, seconds),
-                      video_matrix(dataset))
+                      dataset.matrix("video"))
 
 
 def audio_window_view(dataset: Dataset, partition: str, length: float,
@@ -132,7 +133,7 @@ def audio_window_view(dataset: Dataset, partition: str, length: float,
     last = np.searchsorted(ends.keys, keys + TIME_EPS, side="right") - 1
     valid = (last >= 0) & (ends.keys[np.maximum(last, 0)] > keys - length + TIME_EPS)
     rows = np.where(valid, ends.order[np.maximum(last, 0)], -1)
-    return AudioView(selected, rows, audio_matrix(dataset, length))
+    return AudioView(selected, rows, dataset.matrix(float(length)))
 
 
 def fused_view(dataset: Dataset, partition: str, seconds: float,
@@ -145,7 +146,7 @@ def fused_view(dataset: Dataset, partition: str, seconds: float,
     audio_length = seconds if audio_length is None else audio_length
     selected = frames(dataset, partition, split)
     video = WindowView(selected, _video_window_rows(dataset, selected.rows, seconds),
-                       video_matrix(dataset))
+                       dataset.matrix("video"))
     ends = _AudioEnds(dataset, audio_length, pad=max(seconds, audio_length))
     all_keys = ends.frame_keys(np.arange(len(dataset.video)))
     all_counts = _count_ends(ends.keys, all_keys, seconds)
@@ -155,19 +156,14 @@ def fused_view(dataset: Dataset, partition: str, seconds: float,
     low = high - _count_ends(ends.keys, keys, seconds)
     rows = high[:, None] - slots + np.arange(slots)[None, :]
     rows = np.where(rows >= low[:, None], ends.order[np.maximum(rows, 0)], -1)
-    audio = WindowView(selected, rows, audio_matrix(dataset, audio_length))
+    audio = WindowView(selected, rows, dataset.matrix(float(audio_length)))
     return FusedView(selected, video, audio, seconds, audio_length)
 
 
 # --------------------------------------------------------------------------- internals
 def video_matrix(dataset: Dataset) -> np.ndarray:
     """The (N, D) float32 face embeddings of the whole video table (cached on the dataset)."""
-    return dataset.matrix("video")
-
-
-def audio_matrix(dataset: Dataset, length: float) -> np.ndarray:
-    _require_audio(dataset, length)
-    return dataset.matrix(float(length))
+    return dataset.matrix("video")[:-1]
 
 
 def window_slots(fps: float, seconds: float) -> int:
