@@ -57,11 +57,8 @@ def check_video_table(table: pd.DataFrame, source: str, *, embedding_dim: int, f
                       label_range: tuple[float, float] = (-1.0, 1.0),
                       first_row: int = 1) -> pd.DataFrame:
     """Validate a video frame table; return it with contract dtypes, sorted by session, time."""
-    _require_rows(table, source)
-    _check_vector_columns(table, source, EMBEDDING_PREFIX, embedding_dim, "embedding dimension")
-    columns = video_columns(table, embedding_dim)
-    _require_columns(table, source, columns)
-    _reject_extra_columns(table, source, columns)
+    _check_layout(table, source, video_columns(table, embedding_dim), EMBEDDING_PREFIX,
+                  embedding_dim, "embedding dimension")
     out = pd.DataFrame({"session": _session_column(table, source, first_row)})
     out["timestamp"] = _finite_numbers(table, "timestamp", source, first_row)
     if "path" in table.columns:
@@ -88,11 +85,8 @@ def check_video_table(table: pd.DataFrame, source: str, *, embedding_dim: int, f
 def check_audio_table(table: pd.DataFrame, source: str, *, audio_dim: int, length: float,
                       first_row: int = 1) -> pd.DataFrame:
     """Validate an audio window table of nominal window ``length`` seconds."""
-    _require_rows(table, source)
-    _check_vector_columns(table, source, AUDIO_PREFIX, audio_dim, "audio embedding dimension")
-    columns = audio_table_columns(table, audio_dim)
-    _require_columns(table, source, columns)
-    _reject_extra_columns(table, source, columns)
+    _check_layout(table, source, audio_table_columns(table, audio_dim), AUDIO_PREFIX, audio_dim,
+                  "audio embedding dimension")
     out = pd.DataFrame({"session": _session_column(table, source, first_row)})
     out["start"] = _finite_numbers(table, "start", source, first_row)
     out["end"] = _finite_numbers(table, "end", source, first_row)
@@ -180,9 +174,14 @@ def check_split_table(table: pd.DataFrame, source: str, sessions) -> pd.DataFram
 
 
 # --------------------------------------------------------------------------- helpers
-def _require_rows(table: pd.DataFrame, source: str) -> None:
+def _check_layout(table: pd.DataFrame, source: str, columns: list[str], prefix: str, dim: int,
+                  what: str) -> None:
+    """Rows present, the vector columns numbered 0..dim-1, exactly the contract's columns."""
     if len(table) == 0:
         raise DataError(source, "the table has no rows", expected="at least one row")
+    _check_vector_columns(table, source, prefix, dim, what)
+    _require_columns(table, source, columns)
+    _reject_extra_columns(table, source, columns)
 
 
 def _require_columns(table: pd.DataFrame, source: str, columns: list[str]) -> None:

@@ -52,14 +52,15 @@ class FrameView:
 
 @dataclass(frozen=True)
 class WindowView:
-    """``rows[i, k]`` is the table row in slot ``k`` of frame ``i``'s window, or -1 (masked).
+    """Rows of a table to gather for each frame: ``rows`` is (n, slots) for a window of slots,
+    (n,) for one audio window per frame; -1 marks a masked slot (nothing there).
 
     ``source`` is the table's embedding matrix with a trailing row of zeros
     (:meth:`Dataset.matrix`), so gathering row -1 gives the zeros of a masked slot.
     """
 
     frames: Frames
-    rows: np.ndarray         # (n, slots) int64
+    rows: np.ndarray         # (n, slots) or (n,) int64
     source: np.ndarray       # (N + 1, D) float32
 
     @property
@@ -67,24 +68,7 @@ class WindowView:
         return self.rows >= 0
 
     def array(self) -> np.ndarray:
-        """(n, slots, D) float32, zeros in masked slots."""
-        return np.take(self.source, self.rows, axis=0)
-
-
-@dataclass(frozen=True)
-class AudioView:
-    """``rows[i]`` is the audio table row for frame ``i``, or -1 where there is none."""
-
-    frames: Frames
-    rows: np.ndarray         # (n,) int64
-    source: np.ndarray       # (M + 1, K) float32, last row zeros
-
-    @property
-    def mask(self) -> np.ndarray:
-        return self.rows >= 0
-
-    def array(self) -> np.ndarray:
-        """(n, K) float32, zeros where there is no audio window."""
+        """(n, slots, D) or (n, D) float32, zeros where masked."""
         return np.take(self.source, self.rows, axis=0)
 
 
@@ -126,14 +110,14 @@ def video_window_view(dataset: Dataset, partition: str, seconds: float,
 
 
 def audio_window_view(dataset: Dataset, partition: str, length: float,
-                      split: Split | None = None) -> AudioView:
+                      split: Split | None = None) -> WindowView:
     selected = frames(dataset, partition, split)
     ends = _AudioEnds(dataset, length, pad=length)
     keys = ends.frame_keys(selected.rows)
     last = np.searchsorted(ends.keys, keys + TIME_EPS, side="right") - 1
     valid = (last >= 0) & (ends.keys[np.maximum(last, 0)] > keys - length + TIME_EPS)
     rows = np.where(valid, ends.order[np.maximum(last, 0)], -1)
-    return AudioView(selected, rows, dataset.matrix(float(length)))
+    return WindowView(selected, rows, dataset.matrix(float(length)))
 
 
 def fused_view(dataset: Dataset, partition: str, seconds: float,
