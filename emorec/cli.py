@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def _import(args) -> None:
             length = float(seconds)
         except ValueError:
             length = None
-        if not sep or length is None or length <= 0:
+        if not sep or length is None or not math.isfinite(length) or length <= 0:
             raise EmorecError(f"--audio {item!r}: expected SECONDS=CSV, e.g. 2=audio_2s.csv")
         if length in audio:
             raise EmorecError(f"--audio: two files for {length:g} s windows")

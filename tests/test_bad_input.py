@@ -1,5 +1,6 @@
 """Every bad input gets an error naming the file, the column/row, and what was expected."""
 
+import json
 import subprocess
 import sys
 
@@ -180,3 +181,70 @@ def test_cli_process_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "not an emorec dataset folder" in result.stderr
+
+
+def test_duplicate_column_names(tmp_path):
+    table = frame_table()
+    path = tmp_path / "video.csv"
+    text = table.to_csv(index=False).splitlines()
+    text[0] = text[0].replace("arousal", "valence")
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError, match=r"column 'valence': duplicate column names"):
+        import_thesis_csv(path)
+
+
+def test_session_regex_with_several_groups_takes_the_first(tmp_path):
+    table = frame_table().drop(columns="session")
+    table.insert(0, "path", [f"v/S{i // 6}_{i % 6:04d}.jpg" for i in range(len(table))])
+    path = csv_with(tmp_path, table)
+    dataset = import_thesis_csv(path, session_regex=r"(S\d+)_(\d+)")
+    assert sorted(dataset.sessions) == ["S0", "S1"]
+
+
+def test_file_names_that_do_not_name_the_session_are_refused(tmp_path):
+    # AFEW-VA layout: clip folders, frame-numbered file names; the default rule would take the
+    # frame number as the session and mix clips
+    table = frame_table().drop(columns=["session", "timestamp"])
+    table.insert(0, "path", [f"/afew/{i // 6:03d}/{i % 6:05d}.png" for i in range(len(table))])
+    path = csv_with(tmp_path, table)
+    with pytest.raises(DataError, match=r"session id '00000' comes from files in 2 folders"):
+        import_thesis_csv(path)
+    dataset = import_thesis_csv(path, session_regex=r"([^/]+)/[^/]+$")
+    assert sorted(dataset.sessions) == ["000", "001"]
+
+
+def test_non_numeric_label_is_shown_as_written(tmp_path):
+    table = frame_table().astype({"arousal": object})
+    table.loc[4, "arousal"] = "high"
+    path = csv_with(tmp_path, table)
+    with pytest.raises(DataError, match=r"row 6, column 'arousal': not a finite number.*'high'"):
+        import_thesis_csv(path, label_scale=10)
+
+
+@pytest.mark.parametrize("field,value", [("fps", "5"), ("fps", -5), ("label_range", [0]),
+                                         ("audio_windows", None), ("embedding_dim", "4"),
+                                         ("origin", "fake")])
+def test_bad_manifest_values_are_named(tmp_path, tiny_sewa, field, value):
+    root = tiny_sewa.save(tmp_path / "d")
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest[field] = value
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=rf"manifest.json, column '{field}'"):
+        Dataset.load(root)
+
+
+@pytest.mark.parametrize("sidecar", [[], {"fps": "five"}, {"origin": "fake"}, {"colour": 1}])
+def test_bad_export_sidecar(tmp_path, sidecar):
+    path = csv_with(tmp_path, frame_table())
+    (tmp_path / "emorec.json").write_text(json.dumps(sidecar))
+    with pytest.raises(DataError, match="emorec.json"):
+        import_thesis_csv(path)
+
+
+@pytest.mark.parametrize("args", [["--label-scale", "0"], ["--label-scale", "-1"],
+                                  ["--fps", "-5"], ["--audio", "nan=a.csv"]])
+def test_cli_refuses_nonsense_numbers(tmp_path, capsys, args):
+    path = csv_with(tmp_path, frame_table())
+    assert main(["data", "import", "--video", str(path), *args,
+                 "--out", str(tmp_path / "d")]) == 2
+    assert "emorec: error:" in capsys.readouterr().err

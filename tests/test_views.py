@@ -95,3 +95,31 @@ def test_audio_views_take_windows_ending_at_or_before_the_frame():
 def test_window_must_be_whole_frames(tiny_sewa):
     with pytest.raises(EmorecError, match="whole number of frames"):
         views.video_window_view(tiny_sewa, "test", 0.1)
+
+
+def test_grid_offset_by_half_a_frame_is_not_a_gap():
+    # 30 fps video sampled every 6th frame from frame 3: times 0.1, 0.3, ... (rint(1.5) == 2!)
+    data = hand_dataset({"A": [0.1, 0.3, 0.5, 0.7, 0.9], "B": [0.1, 0.3], "C": [0.1]})
+    split = hand_split({"A": "test", "B": "train", "C": "dev"})
+    window = views.video_window_view(data, "test", 1, split=split)
+    assert window.mask.sum(axis=1).tolist() == [1, 2, 3, 4, 5]
+    assert np.array_equal(window.array(), loop_views.video_windows(data, window.frames, 1))
+
+
+def test_negative_times_never_reach_into_another_session():
+    data = hand_dataset({"A": [0.0, 0.2, 0.4, 30.0], "B": [-4.6, -4.4, 0.0], "C": [0.0]},
+                        audio={1.0: {"A": [1.0, 29.0]}})
+    split = hand_split({"A": "train", "B": "test", "C": "dev"})
+    audio = views.audio_window_view(data, "test", 1.0, split=split)
+    assert audio.rows.tolist() == [-1, -1, -1]
+    fused = views.fused_view(data, "test", 1, split=split)
+    assert not fused.audio.mask.any()
+    window = views.video_window_view(data, "test", 1, split=split)
+    assert np.array_equal(window.array(), loop_views.video_windows(data, window.frames, 1))
+
+
+def test_a_session_spanning_years_needs_no_dense_grid():
+    data = hand_dataset({"A": [0.0, 0.2, 0.4, 1e9], "B": [0.0], "C": [0.0]})
+    split = hand_split({"A": "test", "B": "train", "C": "dev"})
+    window = views.video_window_view(data, "test", 4, split=split)
+    assert window.mask.sum(axis=1).tolist() == [1, 2, 3, 1]

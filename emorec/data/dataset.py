@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -77,6 +78,9 @@ class Manifest:
             raw = json.loads(text)
         except json.JSONDecodeError as error:
             raise DataError(source, f"not valid JSON ({error})") from None
+        if not isinstance(raw, dict):
+            raise DataError(source, "not a manifest", expected="a JSON object",
+                            found=type(raw).__name__)
         known = set(cls.__dataclass_fields__)
         missing = [name for name in ("name", "origin", "fps", "embedding_dim", "audio_dim",
                                      "audio_windows") if name not in raw]
@@ -88,13 +92,49 @@ class Manifest:
         if raw.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise DataError(source, "unsupported manifest schema_version",
                             expected=str(SCHEMA_VERSION), found=str(raw["schema_version"]))
-        if raw["origin"] not in ORIGINS:
-            raise DataError(source, "bad origin", column="origin", expected=" or ".join(ORIGINS),
-                            found=repr(raw["origin"]))
-        raw["audio_windows"] = tuple(float(w) for w in raw["audio_windows"])
-        raw["label_range"] = tuple(raw.get("label_range", (-1.0, 1.0)))
-        raw["targets"] = tuple(raw.get("targets", TARGETS))
-        return cls(**raw)
+        for name in ("audio_windows", "label_range", "targets"):
+            if name in raw and not isinstance(raw[name], list):
+                raise DataError(source, "not a list", column=name, found=repr(raw[name]))
+            if name in raw:
+                raw[name] = tuple(raw[name])
+        manifest = cls(**raw)
+        manifest.check(source)
+        return manifest
+
+    def check(self, source: str) -> None:
+        """Every field has a usable value; DataError naming the field otherwise."""
+        def fail(field_name, expected):
+            raise DataError(source, "bad manifest value", column=field_name, expected=expected,
+                            found=repr(getattr(self, field_name)))
+
+        if not isinstance(self.name, str) or not self.name.strip():
+            fail("name", "a non-empty name")
+        if self.origin not in ORIGINS:
+            fail("origin", " or ".join(ORIGINS))
+        for name in ("fps", "label_scale"):
+            if not _positive_number(getattr(self, name)):
+                fail(name, "a finite number > 0")
+        for name in ("embedding_dim", "audio_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                fail(name, "a whole number >= 1")
+        if not all(_positive_number(w) for w in self.audio_windows):
+            fail("audio_windows", "window lengths in seconds, finite and > 0")
+        bounds = self.label_range
+        if len(bounds) != 2 or not all(_number(v) for v in bounds) or bounds[0] >= bounds[1]:
+            fail("label_range", "[low, high] with low < high")
+        if tuple(self.targets) != TARGETS:
+            fail("targets", f"{list(TARGETS)}")
+        if not isinstance(self.source, dict):
+            fail("source", "a JSON object")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive_number(value) -> bool:
+    return _number(value) and value > 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +153,7 @@ class Dataset:
     def create(cls, manifest: Manifest, video: pd.DataFrame, audio: dict[float, pd.DataFrame],
                split_table: pd.DataFrame | None = None, *, source: str = "<memory>") -> Dataset:
         """Validate tables, sort them, and fingerprint the result."""
+        manifest.check(f"{source} (manifest)")
         video = validation.check_video_table(
             video, f"{source} (video)", embedding_dim=manifest.embedding_dim, fps=manifest.fps,
             label_range=manifest.label_range)

@@ -59,15 +59,22 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
     video_csv = Path(video_csv)
     sidecar = _read_sidecar(video_csv.parent / SIDECAR)
     name = name or sidecar.get("name") or video_csv.parent.name or video_csv.stem
-    label_scale = float(label_scale or sidecar.get("label_scale") or 1.0)
+    label_scale = _first_given(label_scale, sidecar.get("label_scale"), 1.0)
+    if not (isinstance(label_scale, int | float) and np.isfinite(label_scale) and label_scale > 0):
+        raise DataError("--label-scale", "bad label scale", expected="a finite number > 0",
+                        found=repr(label_scale))
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise DataError("--fps", "bad frame rate", expected="a finite number > 0",
+                        found=repr(fps))
     pattern = _compile_session_regex(session_regex)
 
     raw_video = _read_csv(video_csv)
     video = pd.DataFrame(index=raw_video.index)
     video["session"] = _sessions(raw_video, video_csv, "path", pattern)
     has_timestamp = "timestamp" in raw_video.columns
-    fps = float(fps or sidecar.get("fps") or (_infer_fps(raw_video, video["session"], video_csv)
-                                              if has_timestamp else DEFAULT_FPS))
+    fps = _first_given(fps, sidecar.get("fps"))
+    if fps is None:
+        fps = _infer_fps(raw_video, video["session"], video_csv) if has_timestamp else DEFAULT_FPS
     if has_timestamp:
         video["timestamp"] = raw_video["timestamp"]
     else:
@@ -84,7 +91,10 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
                         expected=", ".join(TARGETS))
     video = pd.concat([video, raw_video[embeddings]], axis=1)
     for column in TARGETS:
-        video[column] = pd.to_numeric(raw_video[column], errors="coerce") / label_scale
+        numeric = pd.api.types.is_numeric_dtype(raw_video[column]) and not \
+            pd.api.types.is_bool_dtype(raw_video[column])
+        # non-numbers go through unscaled, so the validation error shows the value as written
+        video[column] = raw_video[column] / label_scale if numeric else raw_video[column]
     for column in oracle:
         video[column] = raw_video[column]
     _log_ignored(raw_video, video_csv, {"session", "timestamp", "path", *embeddings, *TARGETS,
@@ -168,6 +178,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
                           "filename": pa.string()}))
     except pa.ArrowInvalid as error:
         raise DataError(path, f"cannot parse CSV ({error})") from None
+    names = pd.Index(table.column_names)
+    if names.has_duplicates:
+        duplicated = list(dict.fromkeys(names[names.duplicated()]))
+        raise DataError(path, "duplicate column names", column=str(duplicated[0]),
+                        expected="each column once", found=", ".join(map(str, duplicated)))
     return table.to_pandas()
 
 
@@ -179,13 +194,26 @@ def _sessions(raw: pd.DataFrame, path: Path, name_column: str,
         raise DataError(path, "missing column", column=name_column,
                         expected=f"'{name_column}' (or 'session') to take the session id from")
     names = raw[name_column].astype(str)
-    sessions = names.str.extract(pattern, expand=False)
+    sessions = names.str.extract(pattern, expand=True).iloc[:, 0]
     bad = np.flatnonzero(sessions.isna().to_numpy())
     if bad.size:
         raise DataError(path, "cannot take a session id from the file name", column=name_column,
                         row=int(bad[0]) + CSV_FIRST_ROW,
-                        expected=f"a match of --session-regex {pattern.pattern!r}",
+                        expected=f"a match of --session-regex {pattern.pattern!r} with a "
+                                 "non-empty first group",
                         found=repr(names.iloc[bad[0]]))
+    folders = names.str.replace(r"[^/\\]*$", "", regex=True)
+    spread = pd.DataFrame({"session": sessions, "folder": folders}).groupby("session")[
+        "folder"].nunique()
+    if (spread > 1).any():
+        session = spread[spread > 1].index[0]
+        examples = folders[sessions == session].unique()[:2]
+        raise DataError(path, f"session id {session!r} comes from files in {spread[session]} "
+                        "folders, so the file names do not name the session (frames of "
+                        "different videos would be mixed)", column=name_column,
+                        expected="one folder per session, or a --session-regex that takes the "
+                                 "id from the folder, e.g. '([^/]+)/[^/]+$'",
+                        found=", ".join(map(repr, examples)))
     return sessions.to_numpy(str)
 
 
@@ -221,13 +249,39 @@ def _log_ignored(raw: pd.DataFrame, path: Path, used: set) -> None:
                     ", ".join(ignored[:8]) + (" ..." if len(ignored) > 8 else ""))
 
 
+def _first_given(*values):
+    return next((value for value in values if value is not None), None)
+
+
+SIDECAR_FIELDS = ("name", "origin", "fps", "label_scale", "source")
+
+
 def _read_sidecar(path: Path) -> dict:
+    """The export sidecar; its values are checked with the manifest they go into."""
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())
+        sidecar = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise DataError(path, f"not valid JSON ({error})") from None
+    if not isinstance(sidecar, dict):
+        raise DataError(path, "not an emorec export sidecar", expected="a JSON object",
+                        found=type(sidecar).__name__)
+    unknown = sorted(set(sidecar) - set(SIDECAR_FIELDS))
+    if unknown:
+        raise DataError(path, "unknown fields", expected=", ".join(SIDECAR_FIELDS),
+                        found=", ".join(unknown))
+    if "origin" in sidecar and sidecar["origin"] not in ("real", "stand-in"):
+        raise DataError(path, "bad origin", column="origin", expected="real or stand-in",
+                        found=repr(sidecar["origin"]))
+    for name in ("fps", "label_scale"):
+        value = sidecar.get(name)
+        if value is not None and not (isinstance(value, int | float)
+                                      and not isinstance(value, bool)
+                                      and np.isfinite(value) and value > 0):
+            raise DataError(path, f"bad {name}", column=name, expected="a finite number > 0",
+                            found=repr(value))
+    return sidecar
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:

@@ -35,6 +35,12 @@ def audio_columns(dim: int) -> list[str]:
     return [f"{AUDIO_PREFIX}{i}" for i in range(dim)]
 
 
+def frame_slots(sessions: pd.Series, timestamps: pd.Series, fps: float) -> np.ndarray:
+    """Each frame's time slot: whole frame periods since its session's first frame."""
+    first = timestamps.groupby(sessions.to_numpy()).transform("min").to_numpy()
+    return np.rint((timestamps.to_numpy() - first) * fps).astype(np.int64)
+
+
 def label_columns(table: pd.DataFrame) -> list[str]:
     """The targets, then the oracle (noise-free rating) columns a stand-in table carries."""
     oracle = [f"{t}{ORACLE_SUFFIX}" for t in TARGETS if f"{t}{ORACLE_SUFFIX}" in table.columns]
@@ -226,6 +232,9 @@ def _session_column(table: pd.DataFrame, source: str, first_row: int) -> np.ndar
 
 
 def _finite_numbers(table: pd.DataFrame, column: str, source: str, first_row: int) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(table[column]):
+        raise DataError(source, "true/false values", column=column, row=first_row,
+                        expected="numbers", found=repr(table[column].iloc[0]))
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
@@ -267,7 +276,7 @@ def _check_unique_times(table: pd.DataFrame, source: str, fps: float, first_row:
                         found=f"session {table['session'].iloc[row]!r}, timestamp "
                               f"{table['timestamp'].iloc[row]:g} {duplicated.size} times")
     slots = pd.DataFrame({"session": table["session"],
-                          "slot": np.rint(table["timestamp"].to_numpy() * fps)})
+                          "slot": frame_slots(table["session"], table["timestamp"], fps)})
     collided = np.flatnonzero(slots.duplicated(keep=False).to_numpy())
     if collided.size:
         row = int(collided[0])

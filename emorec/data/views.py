@@ -25,6 +25,7 @@ import pandas as pd
 
 from emorec.data.dataset import Dataset
 from emorec.data.splits import Split
+from emorec.data.validation import frame_slots
 from emorec.errors import EmorecError
 
 TIME_EPS = 1e-6  # seconds; timestamps closer than this count as equal
@@ -114,8 +115,8 @@ def audio_window_view(dataset: Dataset, partition: str, length: float,
     selected = frames(dataset, partition, split)
     ends = _AudioEnds(dataset, length, pad=length)
     keys = ends.frame_keys(selected.rows)
-    last = np.searchsorted(ends.keys, keys + TIME_EPS, side="right") - 1
-    valid = (last >= 0) & (ends.keys[np.maximum(last, 0)] > keys - length + TIME_EPS)
+    last = np.searchsorted(ends.keys, keys, side="right") - 1
+    valid = (last >= 0) & (ends.keys[np.maximum(last, 0)] > keys - microseconds(length))
     rows = np.where(valid, ends.order[np.maximum(last, 0)], -1)
     return WindowView(selected, rows, dataset.matrix(float(length)))
 
@@ -136,7 +137,7 @@ def fused_view(dataset: Dataset, partition: str, seconds: float,
     all_counts = _count_ends(ends.keys, all_keys, seconds)
     slots = max(1, int(all_counts.max()))
     keys = ends.frame_keys(selected.rows)
-    high = np.searchsorted(ends.keys, keys + TIME_EPS, side="right")
+    high = np.searchsorted(ends.keys, keys, side="right")
     low = high - _count_ends(ends.keys, keys, seconds)
     rows = high[:, None] - slots + np.arange(slots)[None, :]
     rows = np.where(rows >= low[:, None], ends.order[np.maximum(rows, 0)], -1)
@@ -158,64 +159,64 @@ def window_slots(fps: float, seconds: float) -> int:
 
 
 def _video_window_rows(dataset: Dataset, rows: np.ndarray, seconds: float) -> np.ndarray:
-    """Row index of every slot of every requested frame's window (-1 where no frame)."""
+    """Row index of every slot of every requested frame's window (-1 where no frame).
+
+    Each frame is keyed by (session, time slot) as one integer; a window's slots are looked up
+    with one searchsorted, so gaps, session starts and session borders need no special case.
+    """
     slots = window_slots(dataset.manifest.fps, seconds)
-    video = dataset.video
     codes, _ = _session_codes(dataset)
-    frame_slot = np.rint(video["timestamp"].to_numpy() * dataset.manifest.fps).astype(np.int64)
-    frame_slot -= _per_session(np.minimum, codes, frame_slot)[codes]
-    # Lay sessions end to end on one grid with `slots` empty cells before each one, so a
-    # window that reaches back past its session's start only sees empty cells.
-    length = _per_session(np.maximum, codes, frame_slot) + 1 + slots
-    offset = np.concatenate([[0], np.cumsum(length)[:-1]]) + slots
-    position = offset[codes] + frame_slot
-    grid = np.full(int(length.sum()) + slots, -1, dtype=np.int64)
-    grid[position] = np.arange(len(video))
-    window = position[rows][:, None] + np.arange(1 - slots, 1)[None, :]
-    return grid[window]
+    slot = frame_slots(dataset.video["session"], dataset.video["timestamp"],
+                       dataset.manifest.fps)
+    # Sessions lie `span` apart, with at least `slots` empty cells between them.
+    span = int(slot.max()) + slots + 1
+    keys = codes.astype(np.int64) * span + slot        # sorted: the table is
+    wanted = keys[rows][:, None] - np.arange(slots - 1, -1, -1)[None, :]
+    found = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[found] == wanted, found, -1)
 
 
 class _AudioEnds:
-    """Audio window end times of one length as sortable keys: session band + time."""
+    """Audio window end times of one length as sortable integer keys: session band + time in
+    microseconds from the earliest time of the dataset (so negative times are fine)."""
 
     def __init__(self, dataset: Dataset, length: float, pad: float):
         _require_audio(dataset, length)
         self.dataset = dataset
         codes, categories = _session_codes(dataset)
-        self.video_codes = codes
+        self.video_codes = codes.astype(np.int64)
         table = dataset.audio[float(length)]
-        audio_codes = categories.get_indexer(table["session"])
-        max_time = max(float(dataset.video["timestamp"].max()), float(table["end"].max()))
-        self.pad = pad + 1.0
-        self.band = max_time + 2 * self.pad
+        audio_codes = categories.get_indexer(table["session"]).astype(np.int64)
+        times = np.concatenate([dataset.video["timestamp"].to_numpy(), table["end"].to_numpy()])
+        self.origin = float(times.min())
+        self.pad = microseconds(pad + 1.0)
+        self.band = microseconds(float(times.max()) - self.origin) + 2 * self.pad
         # Audio of sessions without video (code -1) sorts below every session band.
-        keys = audio_codes * self.band + table["end"].to_numpy() + self.pad
+        keys = audio_codes * self.band + microseconds(table["end"].to_numpy() - self.origin)
+        keys += self.pad
         self.order = np.argsort(keys, kind="stable")   # sorted position -> table row
         self.keys = keys[self.order]
 
     def frame_keys(self, rows: np.ndarray) -> np.ndarray:
         time = self.dataset.video["timestamp"].to_numpy()[rows]
-        return self.video_codes[rows] * self.band + time + self.pad
+        return self.video_codes[rows] * self.band + microseconds(time - self.origin) + self.pad
+
+
+def microseconds(seconds):
+    """Seconds as int64 microseconds: time keys compare exactly, to TIME_EPS."""
+    return np.rint(np.asarray(seconds) * 1e6).astype(np.int64)
 
 
 def _count_ends(keys: np.ndarray, frame_keys: np.ndarray, seconds: float) -> np.ndarray:
     """How many audio windows end in (t - seconds, t] for each frame key t."""
-    high = np.searchsorted(keys, frame_keys + TIME_EPS, side="right")
-    low = np.searchsorted(keys, frame_keys - seconds + TIME_EPS, side="right")
+    high = np.searchsorted(keys, frame_keys, side="right")
+    low = np.searchsorted(keys, frame_keys - microseconds(seconds), side="right")
     return high - low
 
 
 def _session_codes(dataset: Dataset) -> tuple[np.ndarray, pd.Index]:
     categories = pd.Index(np.sort(dataset.video["session"].unique()))
     return categories.get_indexer(dataset.video["session"]), categories
-
-
-def _per_session(reduce: np.ufunc, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``reduce`` (np.minimum or np.maximum) of ``values`` per session code."""
-    result = np.zeros(codes.max() + 1, dtype=values.dtype)
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    result[codes[starts]] = reduce.reduceat(values, starts)
-    return result
 
 
 def _require_audio(dataset: Dataset, length: float) -> None:
