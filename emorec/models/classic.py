@@ -1,0 +1,112 @@
+"""scikit-learn baselines on single frames (thesis section 4.2), one model per target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import BayesianRidge
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.svm import SVR, LinearSVR
+from sklearn.tree import DecisionTreeRegressor
+
+from emorec.data.views import FrameView
+from emorec.models.base import model
+
+SVR_GRID = {"C": [0.1, 1.0, 10.0], "kernel": ["rbf", "linear"]}
+
+
+class PerTarget:
+    """Fits ``make()`` once per target column on the frame features.
+
+    With ``search`` (a parameter grid), each target's model is chosen by GridSearchCV on a
+    PredefinedSplit of train+dev (dev is the validation fold) and refitted on train+dev, as the
+    thesis did. ``max_train_frames`` subsamples evenly over the table (so over sessions) first.
+    """
+
+    def __init__(self, make: Callable[[], BaseEstimator], search: dict | None = None,
+                 max_train_frames: int | None = None):
+        self.make, self.search, self.max_train_frames = make, search, max_train_frames
+
+    def fit(self, train: FrameView, dev: FrameView) -> PerTarget:
+        x, y = _even_subsample(train, self.max_train_frames)
+        if self.search:
+            dev_cap = None if self.max_train_frames is None else max(1, self.max_train_frames // 4)
+            dev_x, dev_y = _even_subsample(dev, dev_cap)
+            fold = np.r_[np.full(len(x), -1), np.zeros(len(dev_x))]
+            x, y = np.vstack([x, dev_x]), np.vstack([y, dev_y])
+            self.models = []
+            self.chosen = []
+            for target in range(y.shape[1]):
+                search = GridSearchCV(self.make(), self.search, cv=PredefinedSplit(fold),
+                                      scoring="neg_mean_squared_error", refit=True)
+                search.fit(x, y[:, target])
+                self.models.append(search.best_estimator_)
+                self.chosen.append(search.best_params_)
+        else:
+            self.models = [self.make().fit(x, y[:, target]) for target in range(y.shape[1])]
+        return self
+
+    def predict(self, view: FrameView) -> np.ndarray:
+        return np.stack([m.predict(view.features) for m in self.models], axis=1)
+
+
+def _even_subsample(view: FrameView, limit: int | None):
+    n = len(view.frames)
+    if limit is None or n <= limit:
+        return view.features, view.frames.labels
+    rows = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+    return view.features[rows], view.frames.labels[rows]
+
+
+class NystroemSVR(RegressorMixin, BaseEstimator):
+    """RBF kernel approximated with Nystroem features, then a linear SVR (all frames)."""
+
+    def __init__(self, C=1.0, n_components=1000, epsilon=0.1, random_state=0):
+        self.C, self.n_components = C, n_components
+        self.epsilon, self.random_state = epsilon, random_state
+
+    def fit(self, x, y):
+        gamma = 1.0 / (x.shape[1] * x.var())   # SVR's gamma="scale"
+        self.features_ = Nystroem(gamma=gamma, n_components=min(self.n_components, len(x)),
+                                  random_state=self.random_state).fit(x)
+        self.svr_ = LinearSVR(C=self.C, epsilon=self.epsilon, dual="auto", max_iter=5000,
+                              random_state=self.random_state)
+        self.svr_.fit(self.features_.transform(x), y)
+        return self
+
+    def predict(self, x):
+        return self.svr_.predict(self.features_.transform(x))
+
+
+@model("svr", family="classic", modality="video", view="frame",
+       defaults={"max_train_frames": 5000}, grid={})
+def svr(seed: int, max_train_frames: int | None = 5000) -> PerTarget:
+    """Kernel SVR, grid over C and kernel on train+dev (PredefinedSplit); exact kernel SVR
+    grows about quadratically with frames, so training is capped at max_train_frames, taken
+    evenly over sessions."""
+    return PerTarget(SVR, search=SVR_GRID, max_train_frames=max_train_frames)
+
+
+@model("svr_nystroem", family="classic", modality="video", view="frame",
+       defaults={"n_components": 1000})
+def svr_nystroem(seed: int, n_components: int = 1000) -> PerTarget:
+    """Nystroem RBF features + linear SVR on all frames, grid over C on train+dev."""
+    return PerTarget(lambda: NystroemSVR(n_components=n_components, random_state=seed),
+                     search={"C": SVR_GRID["C"]})
+
+
+@model("bayesian_ridge", family="classic", modality="video", view="frame")
+def bayesian_ridge(seed: int) -> PerTarget:
+    """Bayesian Ridge regression (scikit-learn defaults), one per target."""
+    return PerTarget(BayesianRidge)
+
+
+@model("decision_tree", family="classic", modality="video", view="frame",
+       defaults={"max_depth": None}, grid={"max_depth": [None, 10]},
+       search_space={"max_depth": ("int", 2, 30)})
+def decision_tree(seed: int, max_depth: int | None = None) -> PerTarget:
+    """Decision tree regression with a fixed random_state (the run's seed)."""
+    return PerTarget(lambda: DecisionTreeRegressor(max_depth=max_depth, random_state=seed))

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from emorec.data.dataset import Dataset
+from emorec.errors import EmorecError
+from emorec.models import MODELS, build_view
+from emorec.registry import Registry, UnknownNameError
+
+
+def test_unknown_model_lists_known_names_and_suggests():
+    with pytest.raises(UnknownNameError) as error:
+        MODELS.get("bayesian_rige")
+    message = str(error.value)
+    assert "did you mean 'bayesian_ridge'?" in message
+    assert "known: audio_ffnn, bayesian_ridge, chance" in message
+    assert isinstance(error.value, EmorecError)
+
+
+def test_registry_view_is_read_only_and_names_are_unique():
+    with pytest.raises(TypeError):
+        MODELS.view()["x"] = None
+    registry = Registry("thing")
+    registry.add("a", 1)
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.add("a", 2)
+
+
+def test_unknown_parameter_is_refused():
+    with pytest.raises(EmorecError, match=r"model 'ffnn' has no parameter\(s\) hiden"):
+        MODELS.get("ffnn").params({"hiden": 3})
+
+
+def test_metadata_is_data():
+    spec = MODELS.get("audio_ffnn")
+    assert (spec.family, spec.modality, spec.view) == ("audio", "audio", "audio_window")
+    assert spec.grid["window"] == [1.0, 2.0, 3.0, 4.0]
+    assert "hidden" in spec.search_space and spec.description
+
+
+def fit_predict(dataset, name, seed=0, **overrides):
+    spec = MODELS.get(name)
+    params = spec.params({"epochs": 3, **overrides} if "epochs" in spec.defaults else overrides)
+    estimator = spec.build(params, seed)
+    estimator.fit(build_view(dataset, spec, params, "train"),
+                  build_view(dataset, spec, params, "dev"))
+    test = build_view(dataset, spec, params, "test")
+    return test, estimator.predict(test)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_predicts_every_test_frame(tiny_sewa, name):
+    test, prediction = fit_predict(tiny_sewa, name)
+    assert prediction.shape == (len(test.frames), 2)
+    assert np.all(np.isfinite(prediction))
+
+
+@pytest.mark.parametrize("name", ["ffnn", "audio_ffnn", "decision_tree", "svr_nystroem"])
+def test_same_seed_same_predictions(tiny_sewa, name):
+    _, first = fit_predict(tiny_sewa, name, seed=5)
+    _, second = fit_predict(tiny_sewa, name, seed=5)
+    assert np.array_equal(first, second)
+
+
+def test_nets_stay_in_the_label_range_and_restore_the_best_epoch(tiny_sewa):
+    spec = MODELS.get("ffnn")
+    params = spec.params({"epochs": 8, "patience": 2})
+    estimator = spec.build(params, 0).fit(build_view(tiny_sewa, spec, params, "train"),
+                                          build_view(tiny_sewa, spec, params, "dev"))
+    history = estimator.history
+    assert history.best_epoch == int(np.argmin(history.dev_rmse))
+    dev = build_view(tiny_sewa, spec, params, "dev")
+    restored = np.sqrt(np.mean((estimator.predict(dev) - dev.frames.labels) ** 2, axis=0)).mean()
+    assert restored == pytest.approx(min(history.dev_rmse), rel=1e-5)
+    assert np.abs(estimator.predict(dev)).max() <= 1
+
+
+def test_oracle_refuses_real_data(tiny_sewa):
+    real = Dataset.create(tiny_sewa.manifest.__class__(**{
+        **tiny_sewa.manifest.__dict__, "origin": "real", "fingerprint": ""}),
+        tiny_sewa.video.drop(columns=["valence_oracle", "arousal_oracle"]), tiny_sewa.audio)
+    with pytest.raises(EmorecError, match="needs a stand-in"):
+        fit_predict(real, "oracle")
