@@ -33,6 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    models = commands.add_parser("models", help="list the registered models")
+    models.set_defaults(handler=_models)
+
+    bench = commands.add_parser("bench", help="run a suite (benchmarks/*.toml)")
+    bench.add_argument("suite", type=Path)
+    bench.add_argument("--jobs", type=int, default=1, help="worker processes fitting cells")
+    bench.add_argument("--force", action="store_true", help="rerun cells already completed")
+    bench.add_argument("--tracking-uri", default=None,
+                       help="MLflow store (default sqlite:///mlflow.db)")
+    bench.add_argument("--results-dir", type=Path, default=None,
+                       help="folder of result files (default leaderboard/results)")
+    bench.add_argument("--data-dir", type=Path, default=Path("data"),
+                       help="where generated stand-ins are kept")
+    bench.set_defaults(handler=_bench)
+
+    board = commands.add_parser("leaderboard", help="render leaderboard/<dataset>.md")
+    board.add_argument("--results-dir", type=Path, default=None)
+    board.add_argument("--out", type=Path, default=Path("leaderboard"))
+    board.set_defaults(handler=_leaderboard)
+
     data = commands.add_parser("data", help="make, import, export and inspect datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
 
@@ -85,6 +105,38 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--file", type=Path, help="CSV session,partition to use")
     split.set_defaults(handler=_split)
     return parser
+
+
+def _models(args) -> None:
+    from tabulate import tabulate
+
+    from emorec.models import MODELS
+
+    rows = [[spec.name, spec.family, spec.modality, spec.view,
+             ", ".join(f"{k}={v}" for k, v in spec.grid.items()), spec.description]
+            for spec in (MODELS.get(name) for name in MODELS)]
+    print(tabulate(rows, headers=["model", "family", "modality", "input", "grid", "about"]))
+
+
+def _bench(args) -> None:
+    from emorec import results
+    from emorec.runner import run_suite
+    from emorec.suites import load_suite
+    from emorec.tracking import DEFAULT_TRACKING_URI
+
+    if args.jobs < 1:
+        raise EmorecError("--jobs must be at least 1")
+    run_suite(load_suite(args.suite), jobs=args.jobs, force=args.force,
+              tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
+              results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir)
+
+
+def _leaderboard(args) -> None:
+    from emorec import results
+    from emorec.leaderboard import render_all
+
+    for path in render_all(args.results_dir or results.RESULTS_DIR, args.out):
+        log.info("wrote %s", path)
 
 
 def _synth(args) -> None:

@@ -10,7 +10,7 @@ def test_synth_info_validate_export_import_split(tmp_path, capsys):
     data = tmp_path / "sewa"
     assert main(["data", "synth", "sewa", "--size", "tiny", "--seed", "3", "--out", str(data)]) == 0
     assert main(["data", "validate", str(data)]) == 0
-    assert "valid stand-in dataset 'sewa-synth'" in capsys.readouterr().out
+    assert "valid stand-in dataset 'sewa-synth-tiny'" in capsys.readouterr().out
 
     assert main(["data", "info", str(data)]) == 0
     info = capsys.readouterr().out

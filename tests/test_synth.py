@@ -24,7 +24,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 def test_sewa_stand_in_has_the_contract_shape(tiny_sewa):
     manifest = tiny_sewa.manifest
     assert manifest.origin == "stand-in" and manifest.is_stand_in
-    assert manifest.name == "sewa-synth" and manifest.has_oracle
+    assert manifest.name == "sewa-synth-tiny" and manifest.has_oracle
     assert (manifest.fps, manifest.embedding_dim, manifest.audio_dim) == (5.0, 256, 768)
     assert manifest.audio_windows == (1.0, 2.0, 3.0, 4.0)
     embeddings = views.video_matrix(tiny_sewa)
@@ -42,6 +42,7 @@ def full_sewa():
 
 def test_full_sizes_match_the_real_datasets(full_sewa):
     sewa = full_sewa
+    assert sewa.name == "sewa-synth"
     per_session = sewa.video.groupby("session")["timestamp"].max()
     assert sewa.video["session"].nunique() == 64
     assert per_session.min() >= 96 and per_session.max() <= 177

@@ -112,4 +112,4 @@ def test_unknown_columns_are_reported_not_silently_kept(tmp_path, caplog):
 def test_sidecar_keeps_its_origin(tmp_path, tiny_sewa):
     export_thesis_csv(tiny_sewa, tmp_path)
     sidecar = json.loads((tmp_path / "emorec.json").read_text())
-    assert sidecar["origin"] == "stand-in" and sidecar["name"] == "sewa-synth"
+    assert sidecar["origin"] == "stand-in" and sidecar["name"] == "sewa-synth-tiny"

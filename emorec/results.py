@@ -1,0 +1,127 @@
+"""Long-format result records: one row per dataset x model x params x seed (a cell).
+
+Rows live in ``leaderboard/results/<dataset>.csv``, appended one at a time as cells finish, so
+an interrupted sweep loses nothing it completed. Every file is validated on load against the
+versioned schema below; leaderboards are rendered from these files alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emorec.errors import DataError
+from emorec.metrics import METRIC_NAMES, TARGETS
+
+SCHEMA_VERSION = 1
+RESULTS_DIR = Path("leaderboard") / "results"
+IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint", "split_hash",
+                    "model", "family", "modality", "params", "window", "seed", "cell_key",
+                    "code_version"]
+METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in ("dev", "test")
+                  for target in (*TARGETS, "mean") for name in METRIC_NAMES]
+COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "mlflow_run_id"]
+ORIGINS = ("real", "stand-in")
+
+
+def canonical_params(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+def cell_key(fingerprint: str, split_hash: str, model: str, params: dict, seed: int) -> str:
+    text = f"{fingerprint}|{split_hash}|{model}|{canonical_params(params)}|{seed}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def results_path(root: Path, dataset: str) -> Path:
+    return Path(root) / f"{dataset}.csv"
+
+
+def append(path: Path, record: dict) -> None:
+    """Validate one record and append it as a CSV row (header written for a new file)."""
+    frame = validate(pd.DataFrame([record]), str(path), first_row=None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        if new:
+            writer.writerow(COLUMNS)
+        writer.writerow([_cell(frame.iloc[0][column]) for column in COLUMNS])
+
+
+def load(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        return pd.DataFrame(columns=COLUMNS)
+    try:
+        frame = pd.read_csv(path, dtype={"params": str, "cell_key": str, "fingerprint": str,
+                                         "split_hash": str, "mlflow_run_id": str,
+                                         "code_version": str}, keep_default_na=False,
+                            na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(path, f"cannot read results CSV ({error})") from None
+    return validate(frame, str(path), first_row=2)
+
+
+def load_all(root: Path) -> pd.DataFrame:
+    frames = [load(path) for path in sorted(Path(root).glob("*.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.DataFrame:
+    """Check the schema; DataError naming file, row and column otherwise."""
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(source, "results file lacks columns", column=missing[0],
+                        expected=f"schema v{SCHEMA_VERSION} columns", found=", ".join(missing))
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    if extra:
+        raise DataError(source, "unknown columns in results file", column=extra[0],
+                        expected=f"schema v{SCHEMA_VERSION} columns")
+
+    def fail(index, column, expected, found):
+        row = None if first_row is None else int(index) + first_row
+        raise DataError(source, "bad result record", row=row, column=column, expected=expected,
+                        found=repr(found))
+
+    for index, record in frame.iterrows():
+        if record["schema_version"] != SCHEMA_VERSION and str(record["schema_version"]) != str(
+                SCHEMA_VERSION):
+            fail(index, "schema_version", str(SCHEMA_VERSION), record["schema_version"])
+        if record["origin"] not in ORIGINS:
+            fail(index, "origin", " or ".join(ORIGINS), record["origin"])
+        for column in ("suite", "dataset", "fingerprint", "split_hash", "model", "cell_key"):
+            if not isinstance(record[column], str) or not record[column]:
+                fail(index, column, "a non-empty text", record[column])
+        try:
+            json.loads(record["params"])
+        except (TypeError, ValueError):
+            fail(index, "params", "a JSON object", record["params"])
+        try:
+            int(record["seed"])
+        except (TypeError, ValueError):
+            fail(index, "seed", "a whole number", record["seed"])
+        for column in METRIC_COLUMNS + ["fit_seconds"]:
+            try:
+                value = float(record[column])
+            except (TypeError, ValueError):
+                fail(index, column, "a number", record[column])
+            if not math.isfinite(value):
+                fail(index, column, "a finite number", record[column])
+    frame = frame.astype({"seed": int, "schema_version": int})
+    return frame.astype({c: float for c in METRIC_COLUMNS + ["fit_seconds"]})
+
+
+def _cell(value) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,172 @@
+"""Suite -> cells -> runs. Completed cells (same dataset fingerprint and split hash) are skipped,
+so a killed sweep resumes where it stopped; ``--jobs N`` fits cells in N worker processes while
+the main process alone writes MLflow runs and result rows."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+from tqdm import tqdm
+
+from emorec import __version__, results
+from emorec.data import synth
+from emorec.data.dataset import MANIFEST_FILE, Dataset
+from emorec.metrics import regression_metrics
+from emorec.models import MODELS, build_view
+from emorec.suites import Suite
+from emorec.tracking import DEFAULT_TRACKING_URI, Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    params: dict
+    seed: int
+    key: str
+
+
+def resolve_dataset(suite: Suite, data_dir: Path) -> Path:
+    """The suite's real dataset when present, else its stand-in (generated once, cached)."""
+    if suite.real_dataset is not None and (suite.real_dataset / MANIFEST_FILE).is_file():
+        log.info("using real features at %s", suite.real_dataset)
+        return suite.real_dataset
+    kind, size = suite.stand_in["kind"], suite.stand_in.get("size", "full")
+    seed = int(suite.stand_in.get("seed", 0))
+    folder = Path(data_dir) / f"{kind}-synth-{size}-seed{seed}"
+    log.warning("STAND-IN: no real features at %s; running on the generated %s-synth "
+                "(%s, seed %d) in %s. Results are labelled stand-in.",
+                suite.real_dataset or "(none configured)", kind, size, seed, folder)
+    if not (folder / MANIFEST_FILE).is_file():
+        synth.generate(kind, size, seed).save(folder)
+    return folder
+
+
+def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
+    split_hash = dataset.split().hash
+    cells = []
+    for experiment in suite.experiments:
+        spec = MODELS.get(experiment.model)
+        if spec.stand_in_only and not dataset.manifest.is_stand_in:
+            log.info("skipping %s: it needs a stand-in dataset", spec.name)
+            continue
+        for seed in suite.seeds:
+            key = results.cell_key(dataset.manifest.fingerprint, split_hash, spec.name,
+                                   experiment.params, seed)
+            cells.append(Cell(spec.name, experiment.params, seed, key))
+    return cells
+
+
+def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
+              tracking_uri: str = DEFAULT_TRACKING_URI, results_dir: Path = results.RESULTS_DIR,
+              data_dir: Path = Path("data")) -> pd.DataFrame:
+    dataset_path = resolve_dataset(suite, data_dir)
+    dataset = Dataset.load(dataset_path)
+    path = results.results_path(results_dir, dataset.name)
+    cells = plan(suite, dataset)
+    done = set(results.load(path)["cell_key"])
+    todo = cells if force else [cell for cell in cells if cell.key not in done]
+    log.info("%s on %s [%s]: %d cells, %d already done, %d to run with %d job(s)", suite.name,
+             dataset.name, dataset.manifest.origin, len(cells), len(cells) - len(todo),
+             len(todo), jobs)
+    split = dataset.split()
+    tags = {"dataset": dataset.name, "fingerprint": dataset.manifest.fingerprint,
+            "origin": dataset.manifest.origin, "split_hash": split.hash,
+            "code_version": __version__, "suite": suite.name}
+    tracker = Tracker(tracking_uri, suite.name, tags) if todo else None
+    params_by_key = {cell.key: cell.params for cell in todo}
+    status = "FAILED"
+    try:
+        for record, predictions in _execute(todo, dataset_path, jobs):
+            record.update(suite=suite.name, code_version=__version__)
+            record["mlflow_run_id"] = tracker.log_cell(
+                record, params_by_key[record["cell_key"]],
+                {**tags, "cell_key": record["cell_key"], "model": record["model"]}, predictions)
+            results.append(path, record)
+        status = "FINISHED"
+    finally:
+        if tracker is not None:
+            tracker.close(status)
+    finished = results.load(path)
+    finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
+    print(summary(finished))
+    return finished
+
+
+def _execute(cells: list[Cell], dataset_path: Path, jobs: int):
+    bar = tqdm(total=len(cells), desc="cells", unit="cell", smoothing=0.1)
+    try:
+        if jobs <= 1:
+            dataset = Dataset.load(dataset_path)
+            for cell in cells:
+                yield run_cell(dataset, cell)
+                bar.update()
+            return
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                 initargs=(str(dataset_path),)) as pool:
+            futures = [pool.submit(_worker_run, cell) for cell in cells]
+            for future in as_completed(futures):
+                yield future.result()
+                bar.update()
+    finally:
+        bar.close()
+
+
+_WORKER_DATASET: Dataset | None = None
+
+
+def _worker_init(dataset_path: str) -> None:
+    global _WORKER_DATASET
+    _WORKER_DATASET = Dataset.load(dataset_path)
+
+
+def _worker_run(cell: Cell):
+    return run_cell(_WORKER_DATASET, cell)
+
+
+def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame]:
+    """Fit on train (dev for early stopping / grid search), score dev and test."""
+    spec = MODELS.get(cell.model)
+    split = dataset.split()
+    start = time.perf_counter()
+    estimator = spec.build(cell.params, cell.seed)
+    estimator.fit(build_view(dataset, spec, cell.params, "train", split),
+                  build_view(dataset, spec, cell.params, "dev", split))
+    fit_seconds = time.perf_counter() - start
+    record = {"schema_version": results.SCHEMA_VERSION, "dataset": dataset.name,
+              "origin": dataset.manifest.origin, "fingerprint": dataset.manifest.fingerprint,
+              "split_hash": split.hash, "model": spec.name, "family": spec.family,
+              "modality": spec.modality, "params": results.canonical_params(cell.params),
+              "window": cell.params.get("window"), "seed": cell.seed, "cell_key": cell.key,
+              "fit_seconds": fit_seconds}
+    predictions = None
+    for partition in ("dev", "test"):
+        view = build_view(dataset, spec, cell.params, partition, split)
+        predicted = np.asarray(estimator.predict(view), dtype=np.float64)
+        metrics = regression_metrics(view.frames.labels, predicted, view.frames.session)
+        record.update({f"{partition}_{k}": v for k, v in metrics.items()})
+        if partition == "test":
+            predictions = pd.DataFrame({
+                "session": view.frames.session, "timestamp": view.frames.timestamp,
+                "valence": view.frames.labels[:, 0], "arousal": view.frames.labels[:, 1],
+                "valence_pred": predicted[:, 0], "arousal_pred": predicted[:, 1]})
+    return record, predictions
+
+
+def summary(finished: pd.DataFrame) -> str:
+    if finished.empty:
+        return "no results"
+    grouped = finished.groupby(["model", "params"], sort=False).agg(
+        seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
+        test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
+        fit_seconds=("fit_seconds", "mean")).reset_index()
+    grouped = grouped.sort_values("test_ccc", ascending=False)
+    return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")

@@ -1,0 +1,37 @@
+"""MLflow logging: one experiment per suite, a parent sweep run, one nested run per cell.
+
+The embedded default store is ``sqlite:///mlflow.db`` (MLflow's own default); only the main
+process writes to it. ``mlflow ui --backend-store-uri sqlite:///mlflow.db`` browses everything.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+class Tracker:
+    def __init__(self, tracking_uri: str, suite: str, tags: dict):
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_experiment(f"emorec/{suite}")
+        self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags=tags)
+
+    def log_cell(self, record: dict, params: dict, tags: dict, predictions: pd.DataFrame) -> str:
+        name = f"{record['model']} {record['params']} seed {record['seed']}"
+        with mlflow.start_run(run_name=name, nested=True, tags=tags) as run:
+            mlflow.log_params({**params, "seed": record["seed"]})
+            mlflow.log_metrics({k: float(record[k]) for k in record
+                                if k.startswith(("dev_", "test_")) or k == "fit_seconds"})
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "test_predictions.csv"
+                predictions.to_csv(path, index=False)
+                mlflow.log_artifact(str(path))
+            return run.info.run_id
+
+    def close(self, status: str = "FINISHED") -> None:
+        mlflow.end_run(status=status)
