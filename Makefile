@@ -1,10 +1,11 @@
-# Public interface of emorec. `make install` once, then any target.
+# Public interface of emorec. Every target sets up .venv first if needed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DATA ?= data
+JOBS ?= 2
 
-.PHONY: install test lint calibrate bench-perf clean
+.PHONY: install test lint bench-quick bench-sewa bench-afew-va leaderboard ui calibrate \
+	bench-perf clean
 
 install: $(BIN)/emorec
 
@@ -19,13 +20,33 @@ test: install
 lint: install
 	$(BIN)/ruff check emorec tests benchmarks
 
+# Suites: real features from data/<dataset> when imported, else the generated stand-in.
+bench-quick: install
+	$(BIN)/emorec bench benchmarks/quick.toml
+	$(BIN)/emorec leaderboard
+
+bench-sewa: install
+	$(BIN)/emorec bench benchmarks/sewa.toml --jobs $(JOBS)
+	$(BIN)/emorec leaderboard
+
+bench-afew-va: install
+	$(BIN)/emorec bench benchmarks/afew_va.toml --jobs $(JOBS)
+	$(BIN)/emorec leaderboard
+
+leaderboard: install
+	$(BIN)/emorec leaderboard
+
+ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
+
 # Stand-in calibration: label statistics and reference regressors on full sewa-synth.
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_standin.py --kind sewa --seed 0
 
-# View-building speed and memory against the per-window pandas loop (full sewa-synth).
+# Performance benchmarks (full sewa-synth): views vs the pandas loop; exact vs Nystroem SVR.
 bench-perf: install
 	$(BIN)/python benchmarks/perf/views_vs_loop.py
+	$(BIN)/python benchmarks/perf/svr_vs_nystroem.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -40,6 +40,7 @@ def render(rows: pd.DataFrame) -> str:
     last = rows.iloc[-1]
     current = rows[(rows["fingerprint"] == last["fingerprint"])
                    & (rows["split_hash"] == last["split_hash"])]
+    current = current.drop_duplicates("cell_key", keep="last")   # --force reruns replace
     dataset, stand_in = last["dataset"], last["origin"] == "stand-in"
     grouped = _aggregate(current)
     ranked = grouped[~grouped["model"].isin(FLOORS)].sort_values(

@@ -97,6 +97,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
             tracker.close(status)
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
+    finished = finished.drop_duplicates("cell_key", keep="last")
     print(summary(finished))
     return finished
 

@@ -1,0 +1,144 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import pandas as pd
+import pytest
+
+from emorec import results
+from emorec.errors import DataError, EmorecError
+from emorec.runner import run_suite
+from emorec.suites import load_suite
+
+SUITE = """
+name = "{name}"
+seeds = [0, 1]
+[dataset]
+stand_in = {{ kind = "sewa", size = "tiny", seed = 0 }}
+[[experiments]]
+model = "chance"
+[[experiments]]
+model = "bayesian_ridge"
+[[experiments]]
+model = "ffnn"
+params = {{ epochs = {epochs}, patience = {epochs} }}
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    def suite(name="t", epochs=3, text=None):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text if text is not None else SUITE.format(name=name, epochs=epochs))
+        return path
+
+    places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
+              "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    return suite, places
+
+
+def finished_runs(tracking_uri, suite):
+    mlflow.set_tracking_uri(tracking_uri)
+    runs = mlflow.search_runs(experiment_names=[f"emorec/{suite}"])
+    return runs[(runs["status"] == "FINISHED") & runs["tags.cell_key"].notna()]
+
+
+def test_sweep_logs_one_run_and_one_row_per_cell_then_resumes(workspace):
+    suite, places = workspace
+    first = run_suite(load_suite(suite()), **places)
+    assert len(first) == 6 and first["cell_key"].is_unique
+    runs = finished_runs(places["tracking_uri"], "t")
+    assert sorted(runs["tags.cell_key"]) == sorted(first["cell_key"])
+    for column in ("metrics.test_mean_ccc", "metrics.dev_valence_rmse",
+                   "metrics.test_arousal_ccc_session"):
+        assert runs[column].notna().all()
+    assert set(runs["tags.origin"]) == {"stand-in"}
+    assert runs["tags.mlflow.parentRunId"].nunique() == 1
+    # resume: nothing new runs, nothing is duplicated
+    again = run_suite(load_suite(suite()), **places)
+    assert len(again) == 6
+    stored = results.load(results.results_path(places["results_dir"], "sewa-synth-tiny"))
+    assert len(stored) == 6
+    assert len(finished_runs(places["tracking_uri"], "t")) == 6
+
+
+def test_same_seed_same_metrics(workspace):
+    suite, places = workspace
+    run_suite(load_suite(suite()), **places)
+    run_suite(load_suite(suite()), force=True, **places)
+    stored = results.load(results.results_path(places["results_dir"], "sewa-synth-tiny"))
+    first, second = stored.iloc[:6].reset_index(), stored.iloc[6:].reset_index()
+    assert list(first["cell_key"]) == list(second["cell_key"])
+    assert first[results.METRIC_COLUMNS].equals(second[results.METRIC_COLUMNS])
+
+
+def test_killed_sweep_resumes_with_every_cell_exactly_once(workspace, tmp_path):
+    suite, places = workspace
+    path = suite(name="k", epochs=150)
+    command = [sys.executable, "-m", "emorec.cli", "-q", "bench", str(path),
+               "--results-dir", str(places["results_dir"]), "--data-dir", str(places["data_dir"]),
+               "--tracking-uri", places["tracking_uri"]]
+    results_file = results.results_path(places["results_dir"], "sewa-synth-tiny")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if results_file.exists() and len(results_file.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the sweep ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = results.load(results_file)
+    assert 2 <= len(partial) < 6, len(partial)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    complete = results.load(results_file)
+    assert len(complete) == 6 and complete["cell_key"].is_unique
+    assert list(complete["cell_key"][:len(partial)]) == list(partial["cell_key"])
+    runs = finished_runs(places["tracking_uri"], "k")
+    assert sorted(runs["tags.cell_key"]) == sorted(complete["cell_key"])
+
+
+def test_malformed_result_row_is_rejected_with_file_row_and_column(workspace):
+    suite, places = workspace
+    run_suite(load_suite(suite()), **places)
+    path = results.results_path(places["results_dir"], "sewa-synth-tiny")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[3, "test_valence_ccc"] = "high"
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"sewa-synth-tiny.csv, row 5, column 'test_valence_ccc'"
+                                        r": bad result record; expected a number, found 'high'"):
+        results.load(path)
+
+
+@pytest.mark.parametrize("experiment,message", [
+    ('model = "bayesian_rige"', r"experiments #1: unknown model 'bayesian_rige'; did you mean "
+                                r"'bayesian_ridge'\?"),
+    ('model = "ffnn"\ngrid = { hiden = [1] }', r"experiments #1: model 'ffnn' has no "
+                                               r"parameter\(s\) hiden"),
+    ('model = "ffnn"\ngrid = { hidden = 3 }', r"grid.hidden: expected a non-empty list"),
+    ('modle = "ffnn"', r"unknown keys \['modle'\]"),
+])
+def test_bad_suite_files(workspace, experiment, message):
+    suite, _ = workspace
+    text = ('name = "b"\n[dataset]\nstand_in = { kind = "sewa", size = "tiny" }\n'
+            f"[[experiments]]\n{experiment}\n")
+    with pytest.raises(EmorecError, match=message):
+        load_suite(suite(name="b", text=text))
+
+
+def test_leaderboard_matches_the_golden_file(tmp_path):
+    from pathlib import Path
+
+    from emorec.leaderboard import render_all
+
+    golden = Path(__file__).parent / "golden"
+    written = render_all(golden, tmp_path)
+    assert [p.name for p in written] == ["sewa-synth-tiny.md"]
+    expected = (golden / "sewa-synth-tiny.md").read_text()
+    assert written[0].read_text() == expected
+    assert "**Stand-in data.**" in expected and "noise floor" in expected
+    assert "Reported in the thesis (real SEWA" in expected
