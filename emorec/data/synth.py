@@ -125,7 +125,8 @@ def generate(kind: str, size: str = "full", seed: int = 0) -> Dataset:
     audio = ({length: pd.concat(parts, ignore_index=True) for length, parts in audio_parts.items()}
              if spec.with_audio else {})
     manifest = Manifest(
-        name=spec.name if size == "full" else f"{spec.name}-{size}", origin="stand-in", fps=FPS, embedding_dim=EMBEDDING_DIM,
+        name=spec.name if size == "full" else f"{spec.name}-{size}", origin="stand-in",
+        fps=FPS, embedding_dim=EMBEDDING_DIM,
         audio_dim=AUDIO_DIM, audio_windows=tuple(audio), label_scale=spec.label_scale,
         source={"generator": kind, "size": size, "seed": seed,
                 "generator_version": GENERATOR_VERSION},
