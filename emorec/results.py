@@ -90,8 +90,7 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                         found=repr(found))
 
     for index, record in frame.iterrows():
-        if record["schema_version"] != SCHEMA_VERSION and str(record["schema_version"]) != str(
-                SCHEMA_VERSION):
+        if str(record["schema_version"]) != str(SCHEMA_VERSION):
             fail(index, "schema_version", str(SCHEMA_VERSION), record["schema_version"])
         if record["origin"] not in ORIGINS:
             fail(index, "origin", " or ".join(ORIGINS), record["origin"])

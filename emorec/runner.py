@@ -137,10 +137,11 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame]:
     """Fit on train (dev for early stopping / grid search), score dev and test."""
     spec = MODELS.get(cell.model)
     split = dataset.split()
+    inputs = {partition: build_view(dataset, spec, cell.params, partition, split)
+              for partition in ("train", "dev", "test")}
     start = time.perf_counter()
     estimator = spec.build(cell.params, cell.seed)
-    estimator.fit(build_view(dataset, spec, cell.params, "train", split),
-                  build_view(dataset, spec, cell.params, "dev", split))
+    estimator.fit(inputs["train"], inputs["dev"])
     fit_seconds = time.perf_counter() - start
     record = {"schema_version": results.SCHEMA_VERSION, "dataset": dataset.name,
               "origin": dataset.manifest.origin, "fingerprint": dataset.manifest.fingerprint,
@@ -148,17 +149,17 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame]:
               "modality": spec.modality, "params": results.canonical_params(cell.params),
               "window": cell.params.get("window"), "seed": cell.seed, "cell_key": cell.key,
               "fit_seconds": fit_seconds}
-    predictions = None
+    predicted = {}
     for partition in ("dev", "test"):
-        view = build_view(dataset, spec, cell.params, partition, split)
-        predicted = np.asarray(estimator.predict(view), dtype=np.float64)
-        metrics = regression_metrics(view.frames.labels, predicted, view.frames.session)
+        frames = inputs[partition].frames
+        predicted[partition] = np.asarray(estimator.predict(inputs[partition]), dtype=np.float64)
+        metrics = regression_metrics(frames.labels, predicted[partition], frames.session)
         record.update({f"{partition}_{k}": v for k, v in metrics.items()})
-        if partition == "test":
-            predictions = pd.DataFrame({
-                "session": view.frames.session, "timestamp": view.frames.timestamp,
-                "valence": view.frames.labels[:, 0], "arousal": view.frames.labels[:, 1],
-                "valence_pred": predicted[:, 0], "arousal_pred": predicted[:, 1]})
+    test = inputs["test"].frames
+    predictions = pd.DataFrame({
+        "session": test.session, "timestamp": test.timestamp,
+        "valence": test.labels[:, 0], "arousal": test.labels[:, 1],
+        "valence_pred": predicted["test"][:, 0], "arousal_pred": predicted["test"][:, 1]})
     return record, predictions
 
 
