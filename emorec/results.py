@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emorec.data.dataset import ORIGINS
 from emorec.errors import DataError
 from emorec.metrics import METRIC_NAMES, TARGETS
 
@@ -27,7 +28,6 @@ IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in ("dev", "test")
                   for target in (*TARGETS, "mean") for name in METRIC_NAMES]
 COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "mlflow_run_id"]
-ORIGINS = ("real", "stand-in")
 
 
 def canonical_params(params: dict) -> str:

@@ -112,13 +112,13 @@ class Manifest:
         if self.origin not in ORIGINS:
             fail("origin", " or ".join(ORIGINS))
         for name in ("fps", "label_scale"):
-            if not _positive_number(getattr(self, name)):
+            if not positive_number(getattr(self, name)):
                 fail(name, "a finite number > 0")
         for name in ("embedding_dim", "audio_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 fail(name, "a whole number >= 1")
-        if not all(_positive_number(w) for w in self.audio_windows):
+        if not all(positive_number(w) for w in self.audio_windows):
             fail("audio_windows", "window lengths in seconds, finite and > 0")
         bounds = self.label_range
         if len(bounds) != 2 or not all(_number(v) for v in bounds) or bounds[0] >= bounds[1]:
@@ -133,7 +133,8 @@ def _number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _positive_number(value) -> bool:
+def positive_number(value) -> bool:
+    """A finite int or float above 0 (not a bool)."""
     return _number(value) and value > 0
 
 

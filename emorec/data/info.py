@@ -8,6 +8,7 @@ from tabulate import tabulate
 from emorec.data import views
 from emorec.data.dataset import Dataset
 from emorec.data.splits import PARTITIONS
+from emorec.data.validation import label_columns
 
 
 def describe(dataset: Dataset) -> dict:
@@ -22,8 +23,7 @@ def describe(dataset: Dataset) -> dict:
     gap_steps = steps[np.isfinite(steps) & (steps > 1.5 / fps)]
     split = dataset.split()
     labels = {}
-    for column in [c for c in video.columns if c in ("valence", "arousal")
-                   or c.endswith("_oracle")]:
+    for column in label_columns(video):
         values = video[column].to_numpy()
         labels[column] = {"mean": float(values.mean()), "std": float(values.std()),
                           "min": float(values.min()), "max": float(values.max())}

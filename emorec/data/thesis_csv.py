@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from emorec.data.dataset import Dataset, Manifest, format_seconds
+from emorec.data.dataset import ORIGINS, Dataset, Manifest, format_seconds, positive_number
 from emorec.data.splits import read_split_file
 from emorec.data.validation import (
     AUDIO_PREFIX,
@@ -60,10 +60,10 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
     sidecar = _read_sidecar(video_csv.parent / SIDECAR)
     name = name or sidecar.get("name") or video_csv.parent.name or video_csv.stem
     label_scale = _first_given(label_scale, sidecar.get("label_scale"), 1.0)
-    if not (isinstance(label_scale, int | float) and np.isfinite(label_scale) and label_scale > 0):
+    if not positive_number(label_scale):
         raise DataError("--label-scale", "bad label scale", expected="a finite number > 0",
                         found=repr(label_scale))
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
+    if fps is not None and not positive_number(fps):
         raise DataError("--fps", "bad frame rate", expected="a finite number > 0",
                         found=repr(fps))
     pattern = _compile_session_regex(session_regex)
@@ -271,14 +271,12 @@ def _read_sidecar(path: Path) -> dict:
     if unknown:
         raise DataError(path, "unknown fields", expected=", ".join(SIDECAR_FIELDS),
                         found=", ".join(unknown))
-    if "origin" in sidecar and sidecar["origin"] not in ("real", "stand-in"):
-        raise DataError(path, "bad origin", column="origin", expected="real or stand-in",
+    if "origin" in sidecar and sidecar["origin"] not in ORIGINS:
+        raise DataError(path, "bad origin", column="origin", expected=" or ".join(ORIGINS),
                         found=repr(sidecar["origin"]))
     for name in ("fps", "label_scale"):
         value = sidecar.get(name)
-        if value is not None and not (isinstance(value, int | float)
-                                      and not isinstance(value, bool)
-                                      and np.isfinite(value) and value > 0):
+        if value is not None and not positive_number(value):
             raise DataError(path, f"bad {name}", column=name, expected="a finite number > 0",
                             found=repr(value))
     return sidecar

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from emorec.data.dataset import Dataset
+from emorec.data.dataset import ORACLE_COLUMNS, Dataset
 from emorec.data.splits import Split
 from emorec.data.validation import frame_slots
 from emorec.errors import EmorecError
@@ -90,7 +90,7 @@ def frames(dataset: Dataset, partition: str, split: Split | None = None) -> Fram
         raise EmorecError(f"partition {partition!r} of the split ({split.origin}) is empty")
     rows = np.flatnonzero(dataset.video["session"].isin(sessions).to_numpy())
     video = dataset.video
-    oracle = (video[["valence_oracle", "arousal_oracle"]].to_numpy(np.float64)[rows]
+    oracle = (video[list(ORACLE_COLUMNS)].to_numpy(np.float64)[rows]
               if dataset.manifest.has_oracle else None)
     return Frames(rows=rows, session=video["session"].to_numpy(str)[rows],
                   timestamp=video["timestamp"].to_numpy(np.float64)[rows],
