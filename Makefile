@@ -43,10 +43,12 @@ ui: install
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_standin.py --kind sewa --seed 0
 
-# Performance benchmarks (full sewa-synth): views vs the pandas loop; exact vs Nystroem SVR.
+# Performance benchmarks (full sewa-synth): views vs the pandas loop; exact vs Nystroem SVR;
+# the shared training loop vs a bare PyTorch loop.
 bench-perf: install
 	$(BIN)/python benchmarks/perf/views_vs_loop.py
 	$(BIN)/python benchmarks/perf/svr_vs_nystroem.py
+	$(BIN)/python benchmarks/perf/training_loop_overhead.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

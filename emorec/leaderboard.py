@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from emorec import results
+from emorec import figures, results
+from emorec.errors import EmorecError
+from emorec.models import MODELS
 
 FLOORS = {"chance": "chance floor (training mean)", "oracle": "noise floor (noise-free rating)"}
 COLUMNS = [  # (header, results column, higher is better)
@@ -26,25 +28,34 @@ COLUMNS = [  # (header, results column, higher is better)
 
 
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
+    """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset."""
     table = results.load_all(results_dir)
     written = []
     for dataset in sorted(table["dataset"].unique()):
+        rows = current(table[table["dataset"] == dataset])
+        links = _draw_figures(rows, results.load_traces(results.trace_path(results_dir, dataset)),
+                              Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
-        path.write_text(render(table[table["dataset"] == dataset]))
+        path.write_text(render(table[table["dataset"] == dataset], links))
         written.append(path)
     return written
 
 
-def render(rows: pd.DataFrame) -> str:
+def current(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the newest fingerprint and split; a --force rerun replaces its cell."""
+    last = rows.iloc[-1]
+    rows = rows[(rows["fingerprint"] == last["fingerprint"])
+                & (rows["split_hash"] == last["split_hash"])]
+    return rows.drop_duplicates("cell_key", keep="last")
+
+
+def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
     """One dataset's leaderboard from its result rows (the newest fingerprint and split)."""
     last = rows.iloc[-1]
-    current = rows[(rows["fingerprint"] == last["fingerprint"])
-                   & (rows["split_hash"] == last["split_hash"])]
-    current = current.drop_duplicates("cell_key", keep="last")   # --force reruns replace
+    current_rows = current(rows)
     dataset, stand_in = last["dataset"], last["origin"] == "stand-in"
-    grouped = _aggregate(current)
-    ranked = grouped[~grouped["model"].isin(FLOORS)].sort_values(
-        ["test_mean_ccc_mean", "label"], ascending=[False, True], kind="stable")
+    grouped = _aggregate(current_rows)
+    ranked = _ranked(grouped)
     floors = grouped[grouped["model"].isin(FLOORS)].sort_values("model", kind="stable")
     lines = [f"# Leaderboard: {dataset}", ""]
     if stand_in:
@@ -52,20 +63,54 @@ def render(rows: pd.DataFrame) -> str:
                   "(`emorec data synth`), not the licensed real features. These numbers show "
                   "how the models behave on the stand-in; they are not results on the real "
                   "dataset.", ""]
-    stale = len(rows) - len(current)
+    stale = len(rows) - len(current_rows)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
-              f"{len(current)} runs. Ranked by test CCC (mean of valence and arousal); "
-              "mean ± std over seeds; best per column in bold."
+              f"{len(current_rows)} runs. Ranked by test CCC (mean of valence and arousal); "
+              "mean ± std over seeds; best per column in bold. Params lists only what differs "
+              "from the model's defaults (`emorec models`)."
               + (f" {stale} older runs (other data or split) are not shown." if stale else ""),
               ""]
     body = [[rank, *_row_cells(row, ranked)] for rank, (_, row) in
             enumerate(ranked.iterrows(), start=1)]
     body += [["—", *_row_cells(row, None, FLOORS[row["model"]])] for _, row in floors.iterrows()]
-    lines.append(tabulate(body, headers=["rank", "model", "window", "params", "seeds",
-                                         *(h for h, _, _ in COLUMNS)],
+    lines.append(tabulate(body, headers=["rank", "model", "window", "pooling", "params",
+                                         "seeds", *(h for h, _, _ in COLUMNS)],
                           tablefmt="github", disable_numparse=True))
-    lines += ["", *_thesis_section(dataset)]
+    lines.append("")
+    if figure_links:
+        lines += ["## Figures", ""]
+        lines += [f"![{title}]({link})" for title, link in figure_links]
+        lines.append("")
+    lines += _thesis_section(dataset)
     return "\n".join(lines) + "\n"
+
+
+def _ranked(grouped: pd.DataFrame) -> pd.DataFrame:
+    return grouped[~grouped["model"].isin(FLOORS)].sort_values(
+        ["test_mean_ccc_mean", "label"], ascending=[False, True], kind="stable")
+
+
+def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
+                  out_dir: Path) -> list[tuple[str, str]]:
+    dataset, stand_in = rows["dataset"].iloc[-1], rows["origin"].iloc[-1] == "stand-in"
+    links = []
+    name = f"figures/{dataset}-ccc-by-window.png"
+    if figures.ccc_by_window(rows, dataset, stand_in, out_dir / name):
+        links.append(("test CCC against window length", name))
+    ranked = _ranked(_aggregate(rows))
+    if not ranked.empty:
+        best = ranked.iloc[0]
+        cells = rows[(rows["model"] == best["model"]) & (rows["params"] == best["params"])]
+        keys = cells.sort_values("seed")["cell_key"]
+        keys = [k for k in keys if k in set(traces["cell_key"])]
+        oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
+        name = f"figures/{dataset}-trace.png"
+        label = figures.variant(best["model"], best["params"])
+        if keys and figures.trace(traces, keys[0], f"{dataset}: best model {label}, rating vs "
+                                  "prediction on one test session", stand_in, out_dir / name,
+                                  oracle.iloc[0] if len(oracle) else None):
+            links.append((f"rating vs prediction, {label}", name))
+    return links
 
 
 def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
@@ -80,10 +125,11 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _row_cells(row, ranked: pd.DataFrame | None, name: str | None = None) -> list[str]:
     params = json.loads(row["params"])
-    window = params.pop("window", None)
-    shown = {k: v for k, v in params.items() if k not in ("device",)}
-    cells = [name or row["model"], "" if window is None else f"{float(window):g} s",
-             ", ".join(f"{k}={v}" for k, v in sorted(shown.items())), str(int(row["seeds"]))]
+    window, pooling = params.pop("window", None), params.pop("pooling", "")
+    cells = [name or row["model"], "" if window is None else f"{float(window):g} s", pooling,
+             ", ".join(f"{k}={v}" for k, v in sorted(changed_params(row["model"],
+                                                                    params).items())),
+             str(int(row["seeds"]))]
     for _, column, higher in COLUMNS:
         mean, std = row[f"{column}_mean"], row[f"{column}_std"]
         text = f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
@@ -93,6 +139,16 @@ def _row_cells(row, ranked: pd.DataFrame | None, name: str | None = None) -> lis
                 text = f"**{text}**"
         cells.append(text)
     return cells
+
+
+def changed_params(model: str, params: dict) -> dict:
+    """The params that differ from the registered model's defaults (all if it is unknown)."""
+    try:
+        defaults = MODELS.get(model).defaults
+    except EmorecError:
+        return params
+    missing = object()
+    return {k: v for k, v in params.items() if defaults.get(k, missing) != v}
 
 
 def _thesis_section(dataset: str) -> list[str]:

@@ -124,3 +124,44 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+# --------------------------------------------------------------------------- traces
+TRACE_COLUMNS = ["cell_key", "session", "timestamp", "valence", "arousal", "valence_pred",
+                 "arousal_pred"]
+
+
+def trace_path(root: Path, dataset: str) -> Path:
+    """Test predictions of one session per cell, for the leaderboard's trace figure."""
+    return Path(root) / f"{dataset}.trace.parquet"
+
+
+def trace_session(predictions: pd.DataFrame) -> str:
+    """The test session with the most frames (first by name on a tie): the same for every
+    cell of a dataset and split."""
+    counts = predictions["session"].value_counts()
+    return str(min(counts.index[counts == counts.max()]))
+
+
+def append_trace(path: Path, cell_key: str, predictions: pd.DataFrame) -> None:
+    """Store the trace session's predictions of one cell (replacing an older copy)."""
+    session = trace_session(predictions)
+    rows = predictions[predictions["session"] == session].assign(cell_key=cell_key)
+    rows = rows[TRACE_COLUMNS].astype({c: "float32" for c in TRACE_COLUMNS[3:]})
+    old = load_traces(path)
+    table = pd.concat([old[old["cell_key"] != cell_key], rows], ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    table.to_parquet(partial, index=False, compression="zstd")
+    partial.replace(path)   # atomic: a killed sweep never leaves half a file
+
+
+def load_traces(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        return pd.DataFrame(columns=TRACE_COLUMNS)
+    table = pd.read_parquet(path)
+    missing = [c for c in TRACE_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(path, "trace file lacks columns", column=missing[0],
+                        expected=", ".join(TRACE_COLUMNS))
+    return table

@@ -5,6 +5,7 @@ the main process alone writes MLflow runs and result rows."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from tabulate import tabulate
 from tqdm import tqdm
 
@@ -71,6 +73,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     dataset_path = resolve_dataset(suite, data_dir)
     dataset = Dataset.load(dataset_path)
     path = results.results_path(results_dir, dataset.name)
+    trace = results.trace_path(results_dir, dataset.name)
     cells = plan(suite, dataset)
     done = set(results.load(path)["cell_key"])
     todo = cells if force else [cell for cell in cells if cell.key not in done]
@@ -85,11 +88,13 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     params_by_key = {cell.key: cell.params for cell in todo}
     status = "FAILED"
     try:
-        for record, predictions in _execute(todo, dataset_path, jobs):
+        for record, predictions, epochs in _execute(todo, dataset_path, jobs):
             record.update(suite=suite.name, code_version=__version__)
             record["mlflow_run_id"] = tracker.log_cell(
                 record, params_by_key[record["cell_key"]],
-                {**tags, "cell_key": record["cell_key"], "model": record["model"]}, predictions)
+                {**tags, "cell_key": record["cell_key"], "model": record["model"]}, predictions,
+                epochs)
+            results.append_trace(trace, record["cell_key"], predictions)
             results.append(path, record)
         status = "FINISHED"
     finally:
@@ -111,8 +116,10 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int):
                 yield run_cell(dataset, cell)
                 bar.update()
             return
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        log.info("%d worker processes, %d torch thread(s) each", jobs, threads)
         with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                 initargs=(str(dataset_path),)) as pool:
+                                 initargs=(str(dataset_path), threads)) as pool:
             futures = [pool.submit(_worker_run, cell) for cell in cells]
             for future in as_completed(futures):
                 yield future.result()
@@ -124,8 +131,9 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int):
 _WORKER_DATASET: Dataset | None = None
 
 
-def _worker_init(dataset_path: str) -> None:
+def _worker_init(dataset_path: str, threads: int) -> None:
     global _WORKER_DATASET
+    torch.set_num_threads(threads)
     _WORKER_DATASET = Dataset.load(dataset_path)
 
 
@@ -133,8 +141,9 @@ def _worker_run(cell: Cell):
     return run_cell(_WORKER_DATASET, cell)
 
 
-def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame]:
-    """Fit on train (dev for early stopping / grid search), score dev and test."""
+def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dict]]:
+    """Fit on train (dev for early stopping / grid search), score dev and test. Returns the
+    result record, the test predictions and the nets' per-epoch dev metrics (else empty)."""
     spec = MODELS.get(cell.model)
     split = dataset.split()
     inputs = {partition: build_view(dataset, spec, cell.params, partition, split)
@@ -160,7 +169,8 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame]:
         "session": test.session, "timestamp": test.timestamp,
         "valence": test.labels[:, 0], "arousal": test.labels[:, 1],
         "valence_pred": predicted["test"][:, 0], "arousal_pred": predicted["test"][:, 1]})
-    return record, predictions
+    history = getattr(estimator, "history", None)
+    return record, predictions, history.epochs if history is not None else []
 
 
 def summary(finished: pd.DataFrame) -> str:

@@ -72,15 +72,16 @@ def load_suite(path: str | Path) -> Suite:
             spec = MODELS.get(entry["model"])
         except EmorecError as error:
             fail(where, str(error))
-        grid = entry.get("grid", spec.grid)
+        fixed = entry.get("params", {})
+        # The model's own grid, less what params fix; a suite's grid replaces it.
+        grid = entry.get("grid", {k: v for k, v in spec.grid.items() if k not in fixed})
         for key, values in grid.items():
             if not isinstance(values, list) or not values:
                 fail(f"{where} grid.{key}", f"expected a non-empty list, found {values!r}")
         names = list(grid)
         for point in itertools.product(*(grid[k] for k in names)):
             try:
-                params = spec.params({**entry.get("params", {}), **dict(zip(names, point,
-                                                                            strict=True))})
+                params = spec.params({**fixed, **dict(zip(names, point, strict=True))})
             except EmorecError as error:
                 fail(where, str(error))
             experiments.append(Experiment(spec.name, params))

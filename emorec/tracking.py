@@ -7,10 +7,13 @@ process writes to it. ``mlflow ui --backend-store-uri sqlite:///mlflow.db`` brow
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
@@ -21,12 +24,20 @@ class Tracker:
         mlflow.set_experiment(f"emorec/{suite}")
         self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags=tags)
 
-    def log_cell(self, record: dict, params: dict, tags: dict, predictions: pd.DataFrame) -> str:
+    def log_cell(self, record: dict, params: dict, tags: dict, predictions: pd.DataFrame,
+                 epochs: list[dict] = ()) -> str:
+        """One nested run: params, final metrics, each epoch's dev metrics as step metrics
+        (``epoch/<name>``, step = epoch), and the test predictions."""
         name = f"{record['model']} {record['params']} seed {record['seed']}"
         with mlflow.start_run(run_name=name, nested=True, tags=tags) as run:
             mlflow.log_params({**params, "seed": record["seed"]})
             mlflow.log_metrics({k: float(record[k]) for k in record
                                 if k.startswith(("dev_", "test_")) or k == "fit_seconds"})
+            now = int(time.time() * 1000)
+            steps = [Metric(f"epoch/{key}", float(value), now, step)
+                     for step, scores in enumerate(epochs) for key, value in scores.items()]
+            for start in range(0, len(steps), 1000):   # MLflow's batch limit
+                MlflowClient().log_batch(run.info.run_id, metrics=steps[start:start + 1000])
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / "test_predictions.csv"
                 predictions.to_csv(path, index=False)

@@ -142,3 +142,45 @@ def test_leaderboard_matches_the_golden_file(tmp_path):
     assert written[0].read_text() == expected
     assert "**Stand-in data.**" in expected and "noise floor" in expected
     assert "Reported in the thesis (real SEWA" in expected
+
+
+NET_SUITE = """
+name = "nets"
+seeds = [0]
+[dataset]
+stand_in = { kind = "sewa", size = "tiny", seed = 0 }
+[[experiments]]
+model = "oracle"
+[[experiments]]
+model = "ffnn"
+params = { epochs = 2 }
+[[experiments]]
+model = "gru"
+params = { epochs = 3, patience = 3 }
+grid = { window = [1.0, 2.0], pooling = ["max"] }
+"""
+
+
+def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from emorec.leaderboard import render_all
+
+    suite, places = workspace
+    finished = run_suite(load_suite(suite(name="nets", text=NET_SUITE)), **places)
+    runs = finished_runs(places["tracking_uri"], "nets")
+    client = MlflowClient(places["tracking_uri"])
+    for _, run in runs[runs["tags.model"] == "gru"].iterrows():
+        history = client.get_metric_history(run["run_id"], "epoch/dev_mean_ccc")
+        assert [m.step for m in history] == [0, 1, 2]
+        losses = client.get_metric_history(run["run_id"], "epoch/train_loss")
+        assert len(losses) == 3
+    traces = results.load_traces(results.trace_path(places["results_dir"], "sewa-synth-tiny"))
+    assert set(traces["cell_key"]) == set(finished["cell_key"])
+    assert traces.groupby("cell_key").size().nunique() == 1     # one session, same for all
+    written = render_all(places["results_dir"], tmp_path / "board")
+    text = written[0].read_text()
+    for figure in ("sewa-synth-tiny-ccc-by-window.png", "sewa-synth-tiny-trace.png"):
+        assert f"(figures/{figure})" in text
+        assert (tmp_path / "board" / "figures" / figure).stat().st_size > 1000
+    assert "| gru " in text and "| max " in text

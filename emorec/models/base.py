@@ -48,6 +48,11 @@ class ModelSpec:
         if unknown:
             raise EmorecError(f"model {self.name!r} has no parameter(s) {', '.join(unknown)} "
                               f"(it has: {', '.join(sorted(self.defaults)) or 'none'})")
+        for name, value in overrides.items():
+            kind, *choices = self.search_space.get(name, ("",))
+            if kind == "categorical" and value not in choices:
+                raise EmorecError(f"model {self.name!r}: {name} must be one of "
+                                  f"{', '.join(map(str, choices))}, found {value!r}")
         return {**self.defaults, **overrides}
 
     def build(self, params: dict, seed: int) -> Estimator:

@@ -1,15 +1,26 @@
-"""The one training loop every net uses: Adam, RMSE loss, early stopping on dev with the best
-weights restored, explicit seeds, CUDA when present (``device="auto"``)."""
+"""The one training loop every net uses.
+
+Adam on the thesis's RMSE loss; configurable epochs, batch size, learning rate and patience;
+early stopping on dev RMSE with the best epoch's weights restored; python/numpy/torch seeded and
+deterministic algorithms on; CUDA when present (``device="auto"``). Every epoch's train loss and
+dev metrics are kept in :class:`TrainingHistory`, which the runner logs to MLflow as step metrics.
+
+Inputs are a tuple of plain arrays (indexed per batch) and :class:`Gather` inputs (row indices
+into an embedding matrix, gathered per batch), so a window view never has to be materialised.
+"""
 
 from __future__ import annotations
 
 import copy
 import random
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
+
+from emorec import metrics
 
 
 @dataclass
@@ -20,12 +31,31 @@ class TrainingConfig:
     patience: int = 5
     device: str = "auto"
     seed: int = 0
+    epoch_samples: int | None = None   # draw this many training windows per epoch (None: all)
+
+
+@dataclass(frozen=True)
+class Gather:
+    """``source[rows]`` without building it: rows (n, ...) int64 with -1 meaning the trailing
+    zero row of ``source`` (N + 1, D)."""
+
+    rows: np.ndarray
+    source: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 @dataclass
 class TrainingHistory:
-    dev_rmse: list[float] = field(default_factory=list)
+    epochs: list[dict] = field(default_factory=list)   # one dict of step metrics per epoch
     best_epoch: int = -1
+    steps: int = 0         # optimiser steps taken
+    seconds: float = 0.0
+
+    @property
+    def dev_rmse(self) -> list[float]:
+        return [epoch["dev_mean_rmse"] for epoch in self.epochs]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -38,6 +68,7 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def rmse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -45,49 +76,89 @@ def rmse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(((prediction - target) ** 2).mean(dim=0) + 1e-12).mean()
 
 
-def train(net: nn.Module, train_inputs: tuple[np.ndarray, ...], train_labels: np.ndarray,
-          dev_inputs: tuple[np.ndarray, ...], dev_labels: np.ndarray,
-          config: TrainingConfig) -> TrainingHistory:
+class _Inputs:
+    """The inputs on the device; ``batch(index)`` gives the net's arguments for those rows."""
+
+    def __init__(self, inputs: tuple, device: torch.device):
+        self.parts = []
+        for x in inputs:
+            if isinstance(x, Gather):
+                self.parts.append((torch.as_tensor(x.rows, device=device),
+                                   torch.as_tensor(x.source, device=device)))
+            else:
+                self.parts.append((torch.as_tensor(x, device=device), None))
+        self.length = len(inputs[0])
+
+    def batch(self, index: torch.Tensor) -> list[torch.Tensor]:
+        return [x[index] if source is None else source[x[index]] for x, source in self.parts]
+
+
+def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inputs: tuple,
+          dev_labels: np.ndarray, config: TrainingConfig) -> TrainingHistory:
     """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch."""
+    started = time.perf_counter()
     seed_everything(config.seed)
     device = resolve_device(config.device)
     net.to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed)
-    inputs = [torch.as_tensor(x) for x in train_inputs]
-    labels = torch.as_tensor(train_labels, dtype=torch.float32)
+    inputs = _Inputs(train_inputs, device)
+    dev = _Inputs(dev_inputs, device)
+    labels = torch.as_tensor(train_labels, dtype=torch.float32, device=device)
     history = TrainingHistory()
     best_state, best_rmse, waited = None, float("inf"), 0
     for epoch in range(config.epochs):
         net.train()
-        order = torch.randperm(len(labels), generator=generator)
+        order = torch.randperm(inputs.length, generator=generator)
+        if config.epoch_samples is not None:
+            order = order[:config.epoch_samples]
+        order = order.to(device)
+        losses = []
         for start in range(0, len(order), config.batch_size):
             batch = order[start:start + config.batch_size]
             optimiser.zero_grad()
-            loss = rmse_loss(net(*(x[batch].to(device) for x in inputs)),
-                             labels[batch].to(device))
+            loss = rmse_loss(net(*inputs.batch(batch)), labels[batch])
             loss.backward()
             optimiser.step()
-        dev_rmse = float(np.sqrt(np.mean((predict(net, dev_inputs, config) - dev_labels) ** 2,
-                                         axis=0)).mean())
-        history.dev_rmse.append(dev_rmse)
-        if dev_rmse < best_rmse:
-            best_state, best_rmse, waited = copy.deepcopy(net.state_dict()), dev_rmse, 0
-            history.best_epoch = epoch
+            losses.append(loss.detach())
+        history.steps += len(losses)
+        scores = _dev_scores(dev_labels, _predict(net, dev, config.batch_size * 8))
+        scores["train_loss"] = float(torch.stack(losses).mean())
+        history.epochs.append(scores)
+        if scores["dev_mean_rmse"] < best_rmse:
+            best_state = copy.deepcopy(net.state_dict())
+            best_rmse, waited, history.best_epoch = scores["dev_mean_rmse"], 0, epoch
         else:
             waited += 1
             if waited >= config.patience:
                 break
     net.load_state_dict(best_state)
+    history.seconds = time.perf_counter() - started
     return history
 
 
+def _dev_scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    scores = {}
+    for column, target in enumerate(metrics.TARGETS):
+        scores[f"dev_{target}_rmse"] = metrics.rmse(labels[:, column], predicted[:, column])
+        scores[f"dev_{target}_ccc"] = metrics.ccc(labels[:, column], predicted[:, column])
+    for name in ("rmse", "ccc"):
+        scores[f"dev_mean_{name}"] = (scores[f"dev_valence_{name}"]
+                                      + scores[f"dev_arousal_{name}"]) / 2
+    return scores
+
+
 @torch.no_grad()
-def predict(net: nn.Module, inputs: tuple[np.ndarray, ...], config: TrainingConfig,
-            batch_size: int = 4096) -> np.ndarray:
+def _predict(net: nn.Module, inputs: _Inputs, batch_size: int) -> np.ndarray:
     net.eval()
     device = next(net.parameters()).device
-    tensors = [torch.as_tensor(x) for x in inputs]
-    out = [net(*(x[start:start + batch_size].to(device) for x in tensors)).cpu().numpy()
-           for start in range(0, len(tensors[0]), batch_size)]
+    out = [net(*inputs.batch(torch.arange(start, min(start + batch_size, inputs.length),
+                                          device=device))).cpu().numpy()
+           for start in range(0, inputs.length, batch_size)]
     return np.concatenate(out).astype(np.float64)
+
+
+def predict(net: nn.Module, inputs: tuple, batch_size: int = 2048) -> np.ndarray:
+    """(n, 2) predictions of ``net`` for ``inputs``, in evaluation mode."""
+    device = next(net.parameters()).device
+    return _predict(net, _Inputs(inputs, device), batch_size)

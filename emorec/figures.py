@@ -1,0 +1,90 @@
+"""Leaderboard figures (PNG, matplotlib), drawn from the result and trace files alone:
+
+- test CCC against window length, one panel per model family, one line per model (and pooling),
+  mean ± std over seeds; the frame models as dashed references;
+- truth against prediction over time on one test session, for the best-ranked model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+WINDOW_FAMILIES = ("video", "audio", "fusion")
+FRAME_REFERENCES = ("ffnn", "bayesian_ridge")
+PNG_METADATA = {"Software": None}   # byte-stable files: no version stamp
+
+
+def variant(model: str, params: str) -> str:
+    pooling = json.loads(params).get("pooling")
+    return model if pooling is None else f"{model} ({pooling})"
+
+
+def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) -> bool:
+    """Draw the figure into ``path``; False (nothing drawn) if no model has windows."""
+    windowed = rows[rows["family"].isin(WINDOW_FAMILIES) & rows["window"].notna()]
+    if windowed.empty:
+        return False
+    families = [f for f in WINDOW_FAMILIES if f in set(windowed["family"])]
+    references = (rows[rows["model"].isin(FRAME_REFERENCES)]
+                  .groupby("model")["test_mean_ccc"].mean().sort_index())
+    figure, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.6),
+                                sharey=True, squeeze=False)
+    for axis, family in zip(axes[0], families, strict=True):
+        subset = windowed[windowed["family"] == family]
+        labels = subset.apply(lambda r: variant(r["model"], r["params"]), axis=1)
+        for label, group in subset.groupby(labels, sort=True):
+            stats = group.groupby("window")["test_mean_ccc"].agg(["mean", "std"]).fillna(0.0)
+            axis.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o",
+                          capsize=3, label=label)
+        for (name, value), style in zip(references.items(), ("--", ":"), strict=False):
+            axis.axhline(value, color="grey", linestyle=style, linewidth=1,
+                         label=f"{name} (frame)")
+        axis.set_title(family)
+        axis.set_xlabel("window (s)")
+        axis.set_xticks(sorted(subset["window"].unique()))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    axes[0][0].set_ylabel("test CCC (mean of V and A)")
+    figure.suptitle(f"{dataset}: test CCC against window length"
+                    + (" (STAND-IN data)" if stand_in else ""), fontsize=10)
+    _save(figure, path)
+    return True
+
+
+def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path: Path,
+          oracle_key: str | None = None) -> bool:
+    """Truth vs prediction of one cell on the trace session; False if it has no trace."""
+    cell = traces[traces["cell_key"] == cell_key].sort_values("timestamp")
+    if cell.empty:
+        return False
+    oracle = (traces[traces["cell_key"] == oracle_key].sort_values("timestamp")
+              if oracle_key else cell.iloc[:0])
+    figure, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    for axis, target in zip(axes, ("valence", "arousal"), strict=True):
+        axis.plot(cell["timestamp"], cell[target], color="black", linewidth=1, label="rating")
+        if not oracle.empty:
+            axis.plot(oracle["timestamp"], oracle[f"{target}_pred"], color="grey",
+                      linewidth=0.8, linestyle=":", label="noise-free rating")
+        axis.plot(cell["timestamp"], cell[f"{target}_pred"], color="tab:red", linewidth=1,
+                  label="prediction")
+        axis.set_ylabel(target)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="upper right")
+    axes[1].set_xlabel(f"time (s), test session {cell['session'].iloc[0]}")
+    figure.suptitle(title + (" (STAND-IN data)" if stand_in else ""), fontsize=10)
+    _save(figure, path)
+    return True
+
+
+def _save(figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100, metadata=PNG_METADATA)
+    plt.close(figure)

@@ -1,0 +1,149 @@
+"""What every net shares: inputs from a view, standardisation, training, prediction, save/load.
+
+A net model is a factory returning :class:`NetRegressor` with a ``make_net(dims, **params)``
+function. The regressor standardises every embedding table with training statistics, turns the
+view into the net's arguments (:func:`net_inputs`), and trains with the one loop of
+:mod:`emorec.models.training`. Net arguments per view:
+
+- frame view: ``(x (n, D),)``;
+- latest audio window: ``(x (n, D), has_audio (n, 1))``;
+- video window: ``(x (n, T, D), mask (n, T))``;
+- fused: ``(video (n, T, Dv), video_mask (n, T), audio (n, S, Da), audio_mask (n, S))``.
+
+Masked slots hold zeros; each net must make them irrelevant to its output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from emorec.data.views import FrameView, FusedView, WindowView
+from emorec.models import training
+
+TRAINING_DEFAULTS = {"epochs": 50, "batch_size": 256, "learning_rate": 1e-3, "patience": 5,
+                     "epoch_samples": None, "device": "auto"}
+# Window nets see ~6x more input per frame: fewer, shorter epochs keep the thesis grids on CPU.
+WINDOW_TRAINING_DEFAULTS = {**TRAINING_DEFAULTS, "epochs": 20, "patience": 4,
+                            "epoch_samples": 6000}
+TRAINING_SPACE = {"learning_rate": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.5)}
+TRAINING_PARAMS = tuple(TRAINING_DEFAULTS)
+
+
+class NetRegressor:
+    """``fit(train, dev)`` / ``predict(view)`` for any net built by ``make_net``."""
+
+    def __init__(self, model: str, make_net: Callable[..., nn.Module], seed: int, **params):
+        self.model, self.make_net, self.seed = model, make_net, seed
+        self.net_params = {k: v for k, v in params.items() if k not in TRAINING_PARAMS}
+        self.config = training.TrainingConfig(
+            seed=seed, **{k: params.get(k, TRAINING_DEFAULTS[k]) for k in TRAINING_PARAMS})
+        self.params = params
+
+    def fit(self, train, dev) -> NetRegressor:
+        self.stats = fit_standardisation(train)
+        training.seed_everything(self.seed)
+        self.dims = input_dims(train)
+        self.net = self.make_net(self.dims, **self.net_params)
+        self.history = training.train(self.net, net_inputs(train, self.stats),
+                                      train.frames.labels, net_inputs(dev, self.stats),
+                                      dev.frames.labels, self.config)
+        return self
+
+    def predict(self, view) -> np.ndarray:
+        return training.predict(self.net, net_inputs(view, self.stats))
+
+    def save(self, path: str | Path) -> None:
+        torch.save({"model": self.model, "params": self.params, "seed": self.seed,
+                    "dims": self.dims, "stats": self.stats,
+                    "state_dict": {k: v.cpu() for k, v in self.net.state_dict().items()}}, path)
+
+
+def load(path: str | Path) -> NetRegressor:
+    """A fitted net saved with :meth:`NetRegressor.save` (CPU unless ``device`` says otherwise)."""
+    from emorec.models.base import MODELS
+
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    regressor = MODELS.get(saved["model"]).factory(seed=saved["seed"], **saved["params"])
+    regressor.stats, regressor.dims = saved["stats"], saved["dims"]
+    regressor.net = regressor.make_net(regressor.dims, **regressor.net_params)
+    regressor.net.load_state_dict(saved["state_dict"])
+    regressor.net.to(training.resolve_device(regressor.config.device))
+    return regressor
+
+
+# --------------------------------------------------------------------------- inputs
+def _tables(view) -> dict:
+    """The embedding tables a view reads: name -> (matrix with zero row, rows used)."""
+    if isinstance(view, FrameView):
+        return {"x": (view.features, None)}
+    if isinstance(view, WindowView):
+        return {"x": (view.source, view.rows)}
+    if isinstance(view, FusedView):
+        return {"video": (view.video.source, view.video.rows),
+                "audio": (view.audio.source, view.audio.rows)}
+    raise TypeError(f"nets read frame, window or fused views, not {type(view).__name__}")
+
+
+def fit_standardisation(train) -> dict:
+    """Mean and scale of each table over the rows the training partition uses."""
+    stats = {}
+    for name, (matrix, rows) in _tables(train).items():
+        used = matrix if rows is None else matrix[np.unique(rows[rows >= 0])]
+        stats[name] = (used.mean(axis=0), used.std(axis=0) + 1e-6)
+    return stats
+
+
+def _standard(matrix: np.ndarray, stats, zero_row: bool) -> np.ndarray:
+    mean, scale = stats
+    out = ((matrix - mean) / scale).astype(np.float32)
+    if zero_row:
+        out[-1] = 0.0
+    return out
+
+
+def input_dims(view) -> dict:
+    return {name: matrix.shape[1] for name, (matrix, _) in _tables(view).items()}
+
+
+def net_inputs(view, stats: dict) -> tuple:
+    tables = _tables(view)
+    if isinstance(view, FrameView):
+        return (_standard(view.features, stats["x"], zero_row=False),)
+    if isinstance(view, WindowView):
+        source = _standard(view.source, stats["x"], zero_row=True)
+        if view.rows.ndim == 1:
+            return (training.Gather(view.rows, source),
+                    view.mask[:, None].astype(np.float32))
+        return training.Gather(view.rows, source), view.mask
+    video = _standard(tables["video"][0], stats["video"], zero_row=True)
+    audio = _standard(tables["audio"][0], stats["audio"], zero_row=True)
+    return (training.Gather(view.video.rows, video), view.video.mask,
+            training.Gather(view.audio.rows, audio), view.audio.mask)
+
+
+# --------------------------------------------------------------------------- shared layers
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over time (dim 1) of the unmasked steps; zeros where a row has none."""
+    total = x.masked_fill(~mask.unsqueeze(-1), 0.0).sum(1)
+    return total / mask.sum(1, keepdim=True).clamp(min=1).to(x.dtype)
+
+
+def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Max over time (dim 1) of the unmasked steps (every row has at least one)."""
+    return x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+
+
+class Head(nn.Module):
+    """Dense layer to valence and arousal, then tanh: outputs always lie in [-1, 1]."""
+
+    def __init__(self, inputs: int):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(inputs, 2), nn.Tanh())
+
+    def forward(self, x):
+        return self.layers(x)
