@@ -16,8 +16,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from emorec import figures, results
-from emorec.errors import EmorecError
-from emorec.models import MODELS
+from emorec.models import changed_params
 
 FLOORS = {"chance": "chance floor (training mean)", "oracle": "noise floor (noise-free rating)"}
 COLUMNS = [  # (header, results column, higher is better)
@@ -139,16 +138,6 @@ def _row_cells(row, ranked: pd.DataFrame | None, name: str | None = None) -> lis
                 text = f"**{text}**"
         cells.append(text)
     return cells
-
-
-def changed_params(model: str, params: dict) -> dict:
-    """The params that differ from the registered model's defaults (all if it is unknown)."""
-    try:
-        defaults = MODELS.get(model).defaults
-    except EmorecError:
-        return params
-    missing = object()
-    return {k: v for k, v in params.items() if defaults.get(k, missing) != v}
 
 
 def _thesis_section(dataset: str) -> list[str]:

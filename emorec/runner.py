@@ -4,6 +4,7 @@ the main process alone writes MLflow runs and result rows."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -21,7 +22,7 @@ from emorec import __version__, results
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.metrics import regression_metrics
-from emorec.models import MODELS, build_view
+from emorec.models import MODELS, build_view, changed_params
 from emorec.suites import Suite
 from emorec.tracking import DEFAULT_TRACKING_URI, Tracker
 
@@ -180,5 +181,8 @@ def summary(finished: pd.DataFrame) -> str:
         seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
         test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
         fit_seconds=("fit_seconds", "mean")).reset_index()
+    grouped["params"] = [", ".join(f"{k}={v}" for k, v in sorted(
+        changed_params(model, json.loads(params)).items()))
+        for model, params in zip(grouped["model"], grouped["params"], strict=True)]
     grouped = grouped.sort_values("test_ccc", ascending=False)
     return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")

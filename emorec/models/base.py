@@ -93,3 +93,12 @@ def build_view(dataset: Dataset, spec: ModelSpec, params: dict, partition: str,
     if spec.view == "audio_window":
         return views.audio_window_view(dataset, partition, window, split)
     return views.fused_view(dataset, partition, window, split=split)
+
+
+def changed_params(model: str, params: dict) -> dict:
+    """The params that differ from the registered model's defaults (all if it is unknown)."""
+    if model not in MODELS:
+        return params
+    defaults = MODELS.get(model).defaults
+    missing = object()
+    return {k: v for k, v in params.items() if defaults.get(k, missing) != v}
