@@ -32,7 +32,9 @@ def main() -> None:
     runs = mlflow.search_runs(experiment_names=[f"emorec/{args.suite}"])
     runs = runs[(runs["status"] == "FINISHED") & runs["tags.cell_key"].isin(rows["cell_key"])]
     runs = runs.drop_duplicates("tags.cell_key")
-    low, high = 0.0, 0.0
+    if rows.empty:
+        raise SystemExit(f"no results of suite {args.suite!r} in {args.results_dir}")
+    low, high = float("inf"), float("-inf")
     outside = []
     for _, run in runs.iterrows():
         path = mlflow.artifacts.download_artifacts(run_id=run["run_id"],
@@ -45,14 +47,18 @@ def main() -> None:
           f"range {low:.3f} .. {high:.3f}; outside [-1, 1]: {len(outside)}")
     grouped = rows.assign(label=rows["model"] + " " + rows["params"]).groupby("label")
     means = grouped[["test_mean_ccc", "test_valence_ccc", "test_arousal_ccc"]].mean()
-    chance = means[means.index.str.startswith("chance ")].iloc[0]
+    is_chance = means.index.str.startswith("chance ")
+    if not is_chance.any():
+        raise SystemExit("the suite has no chance row to compare with")
+    chance = means[is_chance].iloc[0]
     below = means[(means.lt(chance, axis=1)).any(axis=1) & ~means.index.str.startswith(
         ("chance ", "oracle "))]
     print(f"rows: {len(means)}; chance CCC {chance.to_dict()}; rows below chance in any CCC "
           f"column: {len(below)}")
     if len(below):
         print(tabulate(below.reset_index(), headers="keys", floatfmt=".3f", showindex=False))
-
+    if outside or len(below) or len(runs) < len(rows):
+        raise SystemExit(1)
 
 if __name__ == "__main__":
     main()

@@ -16,14 +16,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from emorec.models import changed_params  # noqa: E402
+
 WINDOW_FAMILIES = ("video", "audio", "fusion")
 FRAME_REFERENCES = ("ffnn", "bayesian_ridge")
 PNG_METADATA = {"Software": None}   # byte-stable files: no version stamp
 
 
 def variant(model: str, params: str) -> str:
-    pooling = json.loads(params).get("pooling")
-    return model if pooling is None else f"{model} ({pooling})"
+    """``model (pooling) changed=params``: one line per distinct model and non-window params."""
+    params = json.loads(params)
+    params.pop("window", None)
+    pooling = params.pop("pooling", None)
+    label = model if pooling is None else f"{model} ({pooling})"
+    changed = changed_params(model, params)
+    return " ".join([label, *(f"{k}={v}" for k, v in sorted(changed.items()))])
 
 
 def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) -> bool:

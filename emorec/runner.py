@@ -89,12 +89,12 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     params_by_key = {cell.key: cell.params for cell in todo}
     status = "FAILED"
     try:
-        for record, predictions, epochs in _execute(todo, dataset_path, jobs):
+        for record, predictions, epochs, cell_tags in _execute(todo, dataset_path, jobs):
             record.update(suite=suite.name, code_version=__version__)
             record["mlflow_run_id"] = tracker.log_cell(
                 record, params_by_key[record["cell_key"]],
-                {**tags, "cell_key": record["cell_key"], "model": record["model"]}, predictions,
-                epochs)
+                {**tags, **cell_tags, "cell_key": record["cell_key"], "model": record["model"]},
+                predictions, epochs)
             results.append_trace(trace, record["cell_key"], predictions)
             results.append(path, record)
         status = "FINISHED"
@@ -117,7 +117,7 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int):
                 yield run_cell(dataset, cell)
                 bar.update()
             return
-        threads = max(1, (os.cpu_count() or 1) // jobs)
+        threads = max(1, len(os.sched_getaffinity(0)) // jobs)
         log.info("%d worker processes, %d torch thread(s) each", jobs, threads)
         with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                                  initargs=(str(dataset_path), threads)) as pool:
@@ -142,9 +142,10 @@ def _worker_run(cell: Cell):
     return run_cell(_WORKER_DATASET, cell)
 
 
-def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dict]]:
+def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dict], dict]:
     """Fit on train (dev for early stopping / grid search), score dev and test. Returns the
-    result record, the test predictions and the nets' per-epoch dev metrics (else empty)."""
+    result record, the test predictions, the nets' per-epoch dev metrics (else empty) and
+    extra MLflow tags (the device a net trained on)."""
     spec = MODELS.get(cell.model)
     split = dataset.split()
     inputs = {partition: build_view(dataset, spec, cell.params, partition, split)
@@ -171,7 +172,9 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
         "valence": test.labels[:, 0], "arousal": test.labels[:, 1],
         "valence_pred": predicted["test"][:, 0], "arousal_pred": predicted["test"][:, 1]})
     history = getattr(estimator, "history", None)
-    return record, predictions, history.epochs if history is not None else []
+    if history is None:
+        return record, predictions, [], {}
+    return record, predictions, history.epochs, {"device": history.device}
 
 
 def summary(finished: pd.DataFrame) -> str:

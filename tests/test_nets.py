@@ -54,12 +54,14 @@ def test_shapes_for_every_window_length(tiny_sewa, name, extra, window, slots):
     inputs = nets.net_inputs(view, nets.fit_standardisation(view))
     video = inputs[0]
     assert video.rows.shape == (len(view.frames), slots)
-    net = spec.build(params, 0).make_net(nets.input_dims(view),
-                                         **spec.build(params, 0).net_params).eval()
-    batch = _tensors(inputs, np.arange(7))
-    out = net(*batch)
-    assert out.shape == (7, 2)
-    assert torch.all(out.abs() <= 1)
+    if spec.view == "fused":
+        audio_slots = inputs[2].rows.shape[1]
+        assert 1 <= audio_slots <= slots and inputs[3].any(axis=1).mean() > 0.5
+    net = _net(spec, params, view).eval()
+    rows = np.arange(len(view.frames))
+    out = net(*_tensors(inputs, rows))
+    assert out.shape == (len(rows), 2)
+    assert torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("name, extra", VARIANTS)
@@ -68,8 +70,7 @@ def test_masked_slots_have_no_effect_on_the_output(tiny_sewa, name, extra):
     params = spec.params({"window": 2.0, **extra})
     view = build_view(tiny_sewa, spec, params, "test")
     inputs = nets.net_inputs(view, nets.fit_standardisation(view))
-    net = spec.build(params, 0).make_net(nets.input_dims(view),
-                                         **spec.build(params, 0).net_params).eval()
+    net = _net(spec, params, view).eval()
     rows = np.arange(len(view.frames))
     clean = _tensors(inputs, rows)
     masks = [x for x in clean if x.dtype == torch.bool]
@@ -84,6 +85,30 @@ def test_masked_slots_have_no_effect_on_the_output(tiny_sewa, name, extra):
         noisy.append(x)
     with torch.no_grad():
         assert torch.allclose(net(*clean), net(*noisy), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize("name, extra", VARIANTS)
+def test_extra_masked_slots_change_nothing(tiny_sewa, name, extra, mode):
+    """The same windows with masked slots of garbage added in front (more video slots and, for
+    fusion, more audio slots) give the same output: masks reach attention and pooling."""
+    spec = MODELS.get(name)
+    params = spec.params({"window": 2.0, **extra})
+    view = build_view(tiny_sewa, spec, params, "test")
+    inputs = _tensors(nets.net_inputs(view, nets.fit_standardisation(view)),
+                      np.arange(len(view.frames)))
+    net = _net(spec, {**params, "dropout": 0.0}, view)
+    net.train(mode == "train")
+    generator = torch.Generator().manual_seed(1)
+    padded = []
+    for index in range(0, len(inputs), 2):
+        x, mask = inputs[index], inputs[index + 1]
+        extra_slots = 3 + index   # 3 more video slots, 5 more audio slots
+        garbage = 50 * torch.randn((len(x), extra_slots, x.shape[-1]), generator=generator)
+        padded += [torch.cat([garbage, x], dim=1),
+                   torch.cat([torch.zeros(len(x), extra_slots, dtype=torch.bool), mask], dim=1)]
+    with torch.no_grad():
+        assert torch.allclose(net(*inputs), net(*padded), atol=1e-5)
 
 
 @pytest.mark.parametrize("pooling", ["avg", "max", "conv1d"])
@@ -160,6 +185,28 @@ def test_thesis_suites_hold_every_experiment(suite, per_seed):
     assert len(thesis) == per_seed
     assert loaded.seeds == (0, 1, 2)
     assert len({(e.model, tuple(sorted(e.params.items()))) for e in thesis}) == per_seed
+
+
+def test_bad_training_settings_and_divergence_are_clear_errors(tiny_sewa):
+    from emorec.errors import EmorecError
+
+    for bad in ({"epochs": 0}, {"epoch_samples": 0}, {"patience": 0}, {"learning_rate": 0}):
+        with pytest.raises(EmorecError, match=f"training parameter {next(iter(bad))}"):
+            fitted(tiny_sewa, "ffnn", **bad)
+    spec = MODELS.get("ffnn")
+    params = spec.params({"epochs": 2})
+    train, dev = (build_view(tiny_sewa, spec, params, p) for p in ("train", "dev"))
+    estimator = spec.build(params, 0)
+    labels = train.frames.labels.copy()
+    labels[3, 0] = np.nan
+    broken = type(train.frames)(**{**train.frames.__dict__, "labels": labels})
+    with pytest.raises(EmorecError, match="training diverged in epoch 0"):
+        estimator.fit(type(train)(broken, train.features), dev)
+
+
+def _net(spec, params, view):
+    estimator = spec.build(params, 0)
+    return estimator.make_net(nets.input_dims(view), **estimator.net_params)
 
 
 def _tensors(inputs, rows):

@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 from emorec.models.base import model
-from emorec.models.nets import TRAINING_DEFAULTS, TRAINING_SPACE, Head, NetRegressor
+from emorec.models.nets import (
+    TRAINING_DEFAULTS,
+    TRAINING_SPACE,
+    WINDOW_SECONDS,
+    Head,
+    NetRegressor,
+)
 
 FFNN_DEFAULTS = {"hidden": 128, "dropout": 0.2, **TRAINING_DEFAULTS}
 FFNN_SPACE = {"hidden": ("int", 32, 512), **TRAINING_SPACE}
@@ -42,7 +48,7 @@ def ffnn(seed: int, **params) -> NetRegressor:
 
 
 @model("audio_ffnn", family="audio", modality="audio", view="audio_window",
-       defaults={"window": 1.0, **FFNN_DEFAULTS}, grid={"window": [1.0, 2.0, 3.0, 4.0]},
+       defaults={"window": 1.0, **FFNN_DEFAULTS}, grid={"window": WINDOW_SECONDS},
        search_space=FFNN_SPACE)
 def audio_ffnn(seed: int, **params) -> NetRegressor:
     """Audio FFNN on the latest wav2vec2 window (1-4 s) ending at the frame."""

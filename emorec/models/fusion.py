@@ -12,8 +12,10 @@ Choices where the thesis is vague (shared by every fusion model):
 - Transformer blocks are post-norm (attention, add & norm, position-wise feed-forward of width
   ``2 * d_model``, add & norm), ``heads`` heads, dropout ``dropout``. Self-attention blocks are
   :class:`torch.nn.TransformerEncoderLayer`.
-- Positional encoding is sinusoidal over slot index, added to each modality separately; in the
-  concatenated sequence of fusion 2 a learned modality embedding tells video from audio.
+- Positional encoding is sinusoidal over a slot's distance from the window's end (the frame
+  itself is position 0, the slot before it 1, ...), added to each modality separately, so
+  extra masked slots at a window's start change nothing; in the concatenated sequence of
+  fusion 2 a learned modality embedding tells video from audio.
 - Masked slots never act as keys (key padding masks) and are left out of every pooling.
   Windows without any audio (silence, missing audio) still need something to attend to, so
   every cross-attention over audio also sees one learned "no audio" token.
@@ -30,13 +32,13 @@ from emorec.models.base import model
 from emorec.models.gru import CausalConv
 from emorec.models.nets import (
     TRAINING_SPACE,
+    WINDOW_SECONDS,
     WINDOW_TRAINING_DEFAULTS,
     Head,
     NetRegressor,
     masked_mean,
 )
 
-WINDOWS = [1.0, 2.0, 3.0, 4.0]
 ATTENTION_DEFAULTS = {"window": 1.0, "d_model": 64, "heads": 4, "dropout": 0.1,
                       **WINDOW_TRAINING_DEFAULTS}
 ATTENTION_SPACE = {"d_model": ("categorical", 32, 64, 128), "heads": ("categorical", 2, 4),
@@ -44,8 +46,9 @@ ATTENTION_SPACE = {"d_model": ("categorical", 32, 64, 128), "heads": ("categoric
 
 
 def positional_encoding(steps: int, width: int, device) -> torch.Tensor:
-    """(steps, width) sinusoidal encoding of slot index (Vaswani et al.)."""
-    position = torch.arange(steps, device=device, dtype=torch.float32)[:, None]
+    """(steps, width) sinusoidal encoding (Vaswani et al.) of each slot's distance from the last
+    slot: the last slot is position 0."""
+    position = torch.arange(steps - 1, -1, -1, device=device, dtype=torch.float32)[:, None]
     rate = torch.exp(torch.arange(0, width, 2, device=device, dtype=torch.float32)
                      * (-math.log(10000.0) / width))
     encoding = torch.zeros(steps, width, device=device)
@@ -211,7 +214,7 @@ def _register(name: str, description: str, make_net, defaults: dict, search_spac
 
     factory.__doc__ = description
     model(name, family="fusion", modality="audio-visual", view="fused", defaults=defaults,
-          grid={"window": WINDOWS}, search_space=search_space)(factory)
+          grid={"window": WINDOW_SECONDS}, search_space=search_space)(factory)
 
 
 _register("fusion1", "Fusion 1: pooled video + pooled audio, concat, dense (Fig. 4.3).",
@@ -224,6 +227,8 @@ _register("fusion2", "Fusion 2: audio projected, concat with video, 2 self-atten
 _register("fusion3", "Fusion 3: cross-attention video<-padded audio, then self-attention "
           "(Fig. A.2).",
           lambda dims, **p: Fusion3(dims, **p), ATTENTION_DEFAULTS, ATTENTION_SPACE)
+FUSION4_DEFAULTS = {**ATTENTION_DEFAULTS, "kernel": 3}
+FUSION4_SPACE = {**ATTENTION_SPACE, "kernel": ("int", 2, 5)}
 for _variant, _second, _figure in (("v1", "self-attention", "A.3"),
                                    ("v2", "cross-attention on video", "A.4"),
                                    ("v3", "cross-attention on audio", "A.5")):
@@ -231,4 +236,4 @@ for _variant, _second, _figure in (("v1", "self-attention", "A.3"),
               f"Fusion 4 {_variant}: Conv1D video, cross-attention video<-audio, then "
               f"{_second} (Fig. {_figure}).",
               lambda dims, _v=_variant, **p: Fusion4(dims, variant=_v, **p),
-              ATTENTION_DEFAULTS, ATTENTION_SPACE)
+              FUSION4_DEFAULTS, FUSION4_SPACE)

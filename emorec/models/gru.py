@@ -6,11 +6,12 @@ Choices where the thesis is silent or defective:
 - Masked slots (frames missing from the window: no face, or before the session starts) are
   skipped, not fed as zeros: the valid steps are moved to the front in time order and the GRU
   runs on packed sequences of their length. Pooling reads only those steps, so whatever sits in
-  a masked slot has no effect on the output.
+  a masked slot has no effect on the output. The price: the GRU (and the Conv1D pooling) sees
+  the frames on either side of a gap as neighbours; how long the gap was is not an input.
 - ``pooling="conv1d"`` is a causal Conv1d (kernel ``kernel``, zero left padding) + ReLU over the
-  GRU outputs, then the masked average. Like every pooling it feeds the dense + tanh head, so
-  outputs lie in [-1, 1]. (The thesis's Conv1D rows, MAE near 1.0, are outside the label range:
-  a defect of that implementation.)
+  GRU outputs of the valid steps, then the masked average. Like every pooling it feeds the
+  dense + tanh head, so outputs lie in [-1, 1]. (The thesis's Conv1D rows, MAE near 1.0, are
+  outside the label range: a defect of that implementation.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from emorec.models.base import model
 from emorec.models.nets import (
     TRAINING_SPACE,
+    WINDOW_SECONDS,
     WINDOW_TRAINING_DEFAULTS,
     Head,
     NetRegressor,
@@ -97,7 +99,7 @@ def gru_net(dims: dict, hidden: int, dropout: float, pooling: str, kernel: int) 
 
 
 @model("gru", family="video", modality="video", view="video_window", defaults=GRU_DEFAULTS,
-       grid={"window": [1.0, 2.0, 3.0, 4.0], "pooling": list(POOLINGS)},
+       grid={"window": WINDOW_SECONDS, "pooling": list(POOLINGS)},
        search_space={**GRU_SPACE, "pooling": ("categorical", *POOLINGS)})
 def gru(seed: int, **params) -> NetRegressor:
     """GRU over the 1-4 s face window, AVG/MAX/Conv1D temporal pooling, dense + tanh."""

@@ -16,6 +16,7 @@ Masked slots hold zeros; each net must make them irrelevant to its output.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +24,13 @@ import torch
 from torch import nn
 
 from emorec.data.views import FrameView, FusedView, WindowView
+from emorec.errors import EmorecError
 from emorec.models import training
 
-TRAINING_DEFAULTS = {"epochs": 50, "batch_size": 256, "learning_rate": 1e-3, "patience": 5,
-                     "epoch_samples": None, "device": "auto"}
+TRAINING_DEFAULTS = {f.name: f.default for f in fields(training.TrainingConfig)
+                     if f.name != "seed"}
 # Window nets see ~6x more input per frame: fewer, shorter epochs keep the thesis grids on CPU.
+WINDOW_SECONDS = [1.0, 2.0, 3.0, 4.0]   # the thesis's windows (5-20 frames at 5 fps)
 WINDOW_TRAINING_DEFAULTS = {**TRAINING_DEFAULTS, "epochs": 20, "patience": 4,
                             "epoch_samples": 6000}
 TRAINING_SPACE = {"learning_rate": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.5)}
@@ -40,8 +43,8 @@ class NetRegressor:
     def __init__(self, model: str, make_net: Callable[..., nn.Module], seed: int, **params):
         self.model, self.make_net, self.seed = model, make_net, seed
         self.net_params = {k: v for k, v in params.items() if k not in TRAINING_PARAMS}
-        self.config = training.TrainingConfig(
-            seed=seed, **{k: params.get(k, TRAINING_DEFAULTS[k]) for k in TRAINING_PARAMS})
+        self.config = training.TrainingConfig(seed=seed,
+                                              **{k: params[k] for k in TRAINING_PARAMS})
         self.params = params
 
     def fit(self, train, dev) -> NetRegressor:
@@ -63,8 +66,9 @@ class NetRegressor:
                     "state_dict": {k: v.cpu() for k, v in self.net.state_dict().items()}}, path)
 
 
-def load(path: str | Path) -> NetRegressor:
-    """A fitted net saved with :meth:`NetRegressor.save` (CPU unless ``device`` says otherwise)."""
+def load(path: str | Path, device: str = "cpu") -> NetRegressor:
+    """A fitted net saved with :meth:`NetRegressor.save`, on ``device`` ("auto": CUDA when
+    present). Only load files you trust: they are pickles."""
     from emorec.models.base import MODELS
 
     saved = torch.load(path, map_location="cpu", weights_only=False)
@@ -72,7 +76,7 @@ def load(path: str | Path) -> NetRegressor:
     regressor.stats, regressor.dims = saved["stats"], saved["dims"]
     regressor.net = regressor.make_net(regressor.dims, **regressor.net_params)
     regressor.net.load_state_dict(saved["state_dict"])
-    regressor.net.to(training.resolve_device(regressor.config.device))
+    regressor.net.to(training.resolve_device(device))
     return regressor
 
 
@@ -119,7 +123,13 @@ def net_inputs(view, stats: dict) -> tuple:
         if view.rows.ndim == 1:
             return (training.Gather(view.rows, source),
                     view.mask[:, None].astype(np.float32))
+        if not view.mask[:, -1].all():
+            raise EmorecError("a window view whose last slot is masked: every window must "
+                              "end at its labelled frame")
         return training.Gather(view.rows, source), view.mask
+    if not view.video.mask[:, -1].all():
+        raise EmorecError("a fused view whose last video slot is masked: every window must end "
+                          "at its labelled frame")
     video = _standard(tables["video"][0], stats["video"], zero_row=True)
     audio = _standard(tables["audio"][0], stats["audio"], zero_row=True)
     return (training.Gather(view.video.rows, video), view.video.mask,

@@ -12,6 +12,8 @@ into an embedding matrix, gathered per batch), so a window view never has to be 
 from __future__ import annotations
 
 import copy
+import math
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from emorec import metrics
+from emorec.errors import EmorecError
 
 
 @dataclass
@@ -32,6 +35,20 @@ class TrainingConfig:
     device: str = "auto"
     seed: int = 0
     epoch_samples: int | None = None   # draw this many training windows per epoch (None: all)
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise EmorecError(f"training parameter {name} must be a whole number >= 1, "
+                                  f"found {value!r}")
+        if self.epoch_samples is not None and (not isinstance(self.epoch_samples, int)
+                                               or self.epoch_samples < 1):
+            raise EmorecError("training parameter epoch_samples must be a whole number >= 1 "
+                              f"or left out (all windows), found {self.epoch_samples!r}")
+        if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
+            raise EmorecError(f"training parameter learning_rate must be > 0, found "
+                              f"{self.learning_rate!r}")
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class TrainingHistory:
     best_epoch: int = -1
     steps: int = 0         # optimiser steps taken
     seconds: float = 0.0
+    device: str = ""       # where it trained
 
     @property
     def dev_rmse(self) -> list[float]:
@@ -65,6 +83,10 @@ def resolve_device(device: str) -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch and ask torch for deterministic algorithms. Runs are
+    bit-reproducible on CPU; on CUDA cuBLAS also needs the workspace setting made here (before
+    CUDA starts), and some kernels stay non-deterministic (torch warns)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -104,8 +126,11 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
     generator = torch.Generator().manual_seed(config.seed)
     inputs = _Inputs(train_inputs, device)
     dev = _Inputs(dev_inputs, device)
+    if inputs.length == 0 or dev.length == 0:
+        raise EmorecError(f"cannot train on {inputs.length} training and {dev.length} dev "
+                          "frames: both partitions need frames")
     labels = torch.as_tensor(train_labels, dtype=torch.float32, device=device)
-    history = TrainingHistory()
+    history = TrainingHistory(device=str(device))
     best_state, best_rmse, waited = None, float("inf"), 0
     for epoch in range(config.epochs):
         net.train()
@@ -125,7 +150,11 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
         scores = _dev_scores(dev_labels, _predict(net, dev, config.batch_size * 8))
         scores["train_loss"] = float(torch.stack(losses).mean())
         history.epochs.append(scores)
-        if scores["dev_mean_rmse"] < best_rmse:
+        if not (math.isfinite(scores["train_loss"]) and math.isfinite(scores["dev_mean_rmse"])):
+            raise EmorecError(f"training diverged in epoch {epoch}: train loss "
+                              f"{scores['train_loss']}, dev RMSE {scores['dev_mean_rmse']} "
+                              f"(learning_rate {config.learning_rate}; try a lower one)")
+        if scores["dev_mean_rmse"] < best_rmse:   # always true in epoch 0: best_state is set
             best_state = copy.deepcopy(net.state_dict())
             best_rmse, waited, history.best_epoch = scores["dev_mean_rmse"], 0, epoch
         else:
