@@ -46,7 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder of result files (default leaderboard/results)")
     bench.add_argument("--data-dir", type=Path, default=Path("data"),
                        help="where generated stand-ins are kept")
+    bench.add_argument("--shard", default="1/1", metavar="I/N",
+                       help="run only shard I of N of the suite's cells (for several machines)")
     bench.set_defaults(handler=_bench)
+
+    merge = commands.add_parser("merge-results",
+                                help="merge result folders (e.g. of shards) into one")
+    merge.add_argument("sources", type=Path, nargs="+", help="results folders to merge")
+    merge.add_argument("--out", type=Path, default=None,
+                       help="merged folder (default leaderboard/results)")
+    merge.set_defaults(handler=_merge_results)
 
     board = commands.add_parser("leaderboard", help="render leaderboard/<dataset>.md")
     board.add_argument("--results-dir", type=Path, default=None)
@@ -120,7 +129,7 @@ def _models(args) -> None:
 
 def _bench(args) -> None:
     from emorec import results
-    from emorec.runner import run_suite
+    from emorec.runner import parse_shard, run_suite
     from emorec.suites import load_suite
     from emorec.tracking import DEFAULT_TRACKING_URI
 
@@ -128,7 +137,20 @@ def _bench(args) -> None:
         raise EmorecError("--jobs must be at least 1")
     run_suite(load_suite(args.suite), jobs=args.jobs, force=args.force,
               tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
-              results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir)
+              results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
+              shard=parse_shard(args.shard))
+
+
+def _merge_results(args) -> None:
+    from emorec import results
+
+    for source in args.sources:
+        if not source.is_dir():
+            raise EmorecError(f"{source}: not a results folder")
+    out = args.out or results.RESULTS_DIR
+    for dataset, (read, kept) in results.merge(args.sources, out).items():
+        log.info("%s: %d rows read, %d cells kept in %s", dataset, read, kept,
+                 results.results_path(out, dataset))
 
 
 def _leaderboard(args) -> None:

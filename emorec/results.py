@@ -55,6 +55,45 @@ def append(path: Path, record: dict) -> None:
         writer.writerow([_cell(frame.iloc[0][column]) for column in COLUMNS])
 
 
+def write(path: Path, frame: pd.DataFrame) -> None:
+    """Write validated records as a whole results file (atomically)."""
+    frame = validate(frame.reset_index(drop=True), str(path), first_row=None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for _, record in frame.iterrows():
+            writer.writerow([_cell(record[column]) for column in COLUMNS])
+    partial.replace(path)
+
+
+def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
+    """Merge the results (and trace) files of several folders, e.g. the shards of a sweep run
+    on several machines, into ``out``: one row per cell key (the first one seen; ``out``'s own
+    files count as the first source). Returns dataset -> (rows read, rows kept)."""
+    out = Path(out)
+    folders = [out, *(Path(s) for s in sources if Path(s).resolve() != out.resolve())]
+    names = sorted({p.stem for folder in folders for p in Path(folder).glob("*.csv")})
+    summary = {}
+    for name in names:
+        frames = [load(results_path(folder, name)) for folder in folders]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            continue
+        table = pd.concat(frames, ignore_index=True)
+        kept = table.drop_duplicates("cell_key", keep="first")
+        write(results_path(out, name), kept)
+        traces = pd.concat([load_traces(trace_path(folder, name)).assign(source=number)
+                            for number, folder in enumerate(folders)], ignore_index=True)
+        if not traces.empty:
+            first = traces.groupby("cell_key")["source"].transform("min")
+            _write_traces(trace_path(out, name),
+                          traces[traces["source"] == first].drop(columns="source"))
+        summary[name] = (len(table), len(kept))
+    return summary
+
+
 def load(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=COLUMNS)
@@ -149,7 +188,10 @@ def append_trace(path: Path, cell_key: str, predictions: pd.DataFrame) -> None:
     rows = predictions[predictions["session"] == session].assign(cell_key=cell_key)
     rows = rows[TRACE_COLUMNS].astype({c: "float32" for c in TRACE_COLUMNS[3:]})
     old = load_traces(path)
-    table = pd.concat([old[old["cell_key"] != cell_key], rows], ignore_index=True)
+    _write_traces(path, pd.concat([old[old["cell_key"] != cell_key], rows], ignore_index=True))
+
+
+def _write_traces(path: Path, table: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     table.to_parquet(partial, index=False, compression="zstd")

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from emorec import __version__, results
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
+from emorec.errors import EmorecError
 from emorec.metrics import regression_metrics
 from emorec.models import MODELS, build_view, changed_params
 from emorec.suites import Suite
@@ -68,14 +69,34 @@ def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
     return cells
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n) with 1 <= i <= n."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        index = count = 0
+    if not 1 <= index <= count:
+        raise EmorecError(f"--shard must be i/n with 1 <= i <= n (for example 2/3), found {text!r}")
+    return index, count
+
+
+def shard_cells(cells: list[Cell], shard: tuple[int, int]) -> list[Cell]:
+    """Shard i of n: every n-th cell of the plan from the i-th on. The shards of one plan are
+    disjoint and together hold every cell; slow and fast cells spread evenly."""
+    index, count = shard
+    return cells[index - 1::count]
+
+
 def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
               tracking_uri: str = DEFAULT_TRACKING_URI, results_dir: Path = results.RESULTS_DIR,
-              data_dir: Path = Path("data")) -> pd.DataFrame:
+              data_dir: Path = Path("data"), shard: tuple[int, int] = (1, 1)) -> pd.DataFrame:
     dataset_path = resolve_dataset(suite, data_dir)
     dataset = Dataset.load(dataset_path)
     path = results.results_path(results_dir, dataset.name)
     trace = results.trace_path(results_dir, dataset.name)
-    cells = plan(suite, dataset)
+    cells = shard_cells(plan(suite, dataset), shard)
+    if shard != (1, 1):
+        log.info("shard %d/%d: %d cells of the suite", *shard, len(cells))
     done = set(results.load(path)["cell_key"])
     todo = cells if force else [cell for cell in cells if cell.key not in done]
     log.info("%s on %s [%s]: %d cells, %d already done, %d to run with %d job(s)", suite.name,

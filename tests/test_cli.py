@@ -39,3 +39,10 @@ def test_bad_audio_argument_is_a_user_error(tmp_path, capsys):
                  "--out", str(tmp_path / "d")])
     assert code == 2
     assert "expected SECONDS=CSV" in capsys.readouterr().err
+
+
+def test_bad_shard_and_missing_merge_folder_are_user_errors(tmp_path, capsys):
+    assert main(["bench", "benchmarks/quick.toml", "--shard", "3/2"]) == 2
+    assert "--shard must be i/n" in capsys.readouterr().err
+    assert main(["merge-results", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]) == 2
+    assert "not a results folder" in capsys.readouterr().err

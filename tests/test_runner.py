@@ -184,3 +184,49 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
         assert f"(figures/{figure})" in text
         assert (tmp_path / "board" / "figures" / figure).stat().st_size > 1000
     assert "| gru " in text and "| max " in text
+
+
+def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspace, tmp_path):
+    from emorec.leaderboard import render_all
+    from emorec.runner import parse_shard
+
+    suite, places = workspace
+    path = suite(name="s")
+    whole = run_suite(load_suite(path), **{**places, "results_dir": tmp_path / "whole",
+                                           "tracking_uri": f"sqlite:///{tmp_path / 'w.db'}"})
+    parts = [run_suite(load_suite(path), **{**places, "results_dir": tmp_path / f"part{i}"},
+                       shard=parse_shard(f"{i}/2")) for i in (1, 2)]
+    first, second = (set(p["cell_key"]) for p in parts)
+    assert first and second and not first & second
+    assert first | second == set(whole["cell_key"])
+    runs = finished_runs(places["tracking_uri"], "s")
+    assert sorted(runs["tags.cell_key"]) == sorted(whole["cell_key"])     # each exactly once
+    merged = tmp_path / "merged"
+    sources = [tmp_path / "part1", tmp_path / "part2", tmp_path / "part1"]
+    assert results.merge(sources, merged) == {"sewa-synth-tiny": (6 + len(first), 6)}
+    # merging again reads the merged file too and still keeps each cell once
+    assert results.merge(sources, merged) == {"sewa-synth-tiny": (12 + len(first), 6)}
+    table = results.load(results.results_path(merged, "sewa-synth-tiny"))
+    assert len(table) == 6 and table["cell_key"].is_unique
+    traces = results.load_traces(results.trace_path(merged, "sewa-synth-tiny"))
+    assert set(traces["cell_key"]) == set(whole["cell_key"])
+    assert traces.groupby("cell_key").size().nunique() == 1
+    board_whole = render_all(tmp_path / "whole", tmp_path / "board_whole")[0].read_text()
+    board_merged = render_all(merged, tmp_path / "board_merged")[0].read_text()
+    assert board_merged == board_whole
+
+
+def test_merging_one_folder_copies_its_results_byte_for_byte(workspace, tmp_path):
+    suite, places = workspace
+    run_suite(load_suite(suite()), **places)
+    results.merge([places["results_dir"]], tmp_path / "copy")
+    name = "sewa-synth-tiny.csv"
+    assert (tmp_path / "copy" / name).read_bytes() == (places["results_dir"] / name).read_bytes()
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1", "1/0", "2/-1"])
+def test_bad_shard_is_a_clear_error(text):
+    from emorec.runner import parse_shard
+
+    with pytest.raises(EmorecError, match="--shard must be i/n"):
+        parse_shard(text)
