@@ -50,6 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only shard I of N of the suite's cells (for several machines)")
     bench.set_defaults(handler=_bench)
 
+    tune = commands.add_parser("tune", help="tune a model's hyper-parameters with Optuna")
+    tune.add_argument("model")
+    tune.add_argument("--dataset", required=True,
+                      help="a dataset folder, or a suite file (its real data or stand-in)")
+    tune.add_argument("--trials", type=int, required=True, help="trials in all workers together")
+    tune.add_argument("--timeout", type=float, default=None, help="seconds per worker")
+    tune.add_argument("--study", required=True, help="study name (resumed if it exists)")
+    tune.add_argument("--storage", default=None,
+                      help="journal file or SQLAlchemy URL (default optuna.journal)")
+    tune.add_argument("--workers", type=int, default=1, help="worker processes")
+    tune.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    tune.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                      help="hold a parameter fixed, e.g. --param window=4 (JSON value)")
+    tune.add_argument("--tracking-uri", default=None,
+                      help="MLflow store (default sqlite:///mlflow.db)")
+    tune.add_argument("--data-dir", type=Path, default=Path("data"),
+                      help="where generated stand-ins are kept")
+    tune.set_defaults(handler=_tune)
+
     merge = commands.add_parser("merge-results",
                                 help="merge result folders (e.g. of shards) into one")
     merge.add_argument("sources", type=Path, nargs="+", help="results folders to merge")
@@ -139,6 +158,41 @@ def _bench(args) -> None:
               tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
               results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
               shard=parse_shard(args.shard))
+
+
+def _tune(args) -> None:
+    import json
+
+    import optuna
+
+    from emorec.runner import resolve_dataset
+    from emorec.suites import load_suite
+    from emorec.tracking import DEFAULT_TRACKING_URI
+    from emorec.tuning import DEFAULT_STORAGE, StudyPlan, run_study
+
+    fixed = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise EmorecError(f"--param expects NAME=VALUE, found {item!r}")
+        try:
+            fixed[name] = json.loads(value)
+        except ValueError:
+            fixed[name] = value
+    dataset = (resolve_dataset(load_suite(args.dataset), args.data_dir)
+               if args.dataset.endswith(".toml") else Path(args.dataset))
+    plan = StudyPlan(model=args.model, dataset=dataset, fixed=fixed, trials=args.trials,
+                     seed=args.seed, study=args.study, storage=args.storage or DEFAULT_STORAGE,
+                     timeout=args.timeout)
+    study = run_study(plan, args.workers, args.tracking_uri or DEFAULT_TRACKING_URI)
+    states = {}
+    for trial in study.trials:
+        states[trial.state.name] = states.get(trial.state.name, 0) + 1
+    print(f"study {plan.study} ({plan.storage}): {len(study.trials)} trials {states}")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if complete:
+        best = study.best_trial
+        print(f"best: trial {best.number}, dev CCC {best.value:.4f}, params {best.params}")
 
 
 def _merge_results(args) -> None:

@@ -46,6 +46,7 @@ class NetRegressor:
         self.config = training.TrainingConfig(seed=seed,
                                               **{k: params[k] for k in TRAINING_PARAMS})
         self.params = params
+        self.on_epoch = None   # optional (epoch, dev scores) callback, e.g. a tuner's pruning
 
     def fit(self, train, dev) -> NetRegressor:
         self.stats = fit_standardisation(train)
@@ -54,7 +55,7 @@ class NetRegressor:
         self.net = self.make_net(self.dims, **self.net_params)
         self.history = training.train(self.net, net_inputs(train, self.stats),
                                       train.frames.labels, net_inputs(dev, self.stats),
-                                      dev.frames.labels, self.config)
+                                      dev.frames.labels, self.config, self.on_epoch)
         return self
 
     def predict(self, view) -> np.ndarray:

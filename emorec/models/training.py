@@ -16,6 +16,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,8 +117,10 @@ class _Inputs:
 
 
 def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inputs: tuple,
-          dev_labels: np.ndarray, config: TrainingConfig) -> TrainingHistory:
-    """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch."""
+          dev_labels: np.ndarray, config: TrainingConfig,
+          on_epoch: Callable[[int, dict], None] | None = None) -> TrainingHistory:
+    """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch.
+    ``on_epoch(epoch, scores)`` is called after each epoch (a tuner reports and may prune)."""
     started = time.perf_counter()
     seed_everything(config.seed)
     device = resolve_device(config.device)
@@ -154,6 +157,8 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
             raise EmorecError(f"training diverged in epoch {epoch}: train loss "
                               f"{scores['train_loss']}, dev RMSE {scores['dev_mean_rmse']} "
                               f"(learning_rate {config.learning_rate}; try a lower one)")
+        if on_epoch is not None:
+            on_epoch(epoch, scores)
         if scores["dev_mean_rmse"] < best_rmse:   # always true in epoch 0: best_state is set
             best_state = copy.deepcopy(net.state_dict())
             best_rmse, waited, history.best_epoch = scores["dev_mean_rmse"], 0, epoch
