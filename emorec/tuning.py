@@ -148,6 +148,7 @@ def run_study(plan: StudyPlan, workers: int = 1,
     spec.params(plan.fixed)   # unknown parameters fail before any work
     create_study(plan)   # creates it (and checks the model) before workers start
     counts = [n for n in shares(plan.trials, workers) if n]
+    failed = []
     if len(counts) == 1:
         _work(plan, 0, counts[0])
     else:
@@ -159,11 +160,11 @@ def run_study(plan: StudyPlan, workers: int = 1,
         for process in processes:
             process.join()
         failed = [p.exitcode for p in processes if p.exitcode != 0]
-        if failed:
-            log.error("%d worker(s) failed (exit codes %s); their finished trials are kept",
-                      len(failed), failed)
     study = create_study(plan)
     log_study(study, plan, tracking_uri)
+    if failed:
+        raise EmorecError(f"{len(failed)} tuning worker(s) failed (exit codes {failed}); the "
+                          "trials they finished are kept and logged, rerun to add more")
     return study
 
 
