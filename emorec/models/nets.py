@@ -116,7 +116,6 @@ def input_dims(view) -> dict:
 
 
 def net_inputs(view, stats: dict) -> tuple:
-    tables = _tables(view)
     if isinstance(view, FrameView):
         return (_standard(view.features, stats["x"], zero_row=False),)
     if isinstance(view, WindowView):
@@ -124,17 +123,20 @@ def net_inputs(view, stats: dict) -> tuple:
         if view.rows.ndim == 1:
             return (training.Gather(view.rows, source),
                     view.mask[:, None].astype(np.float32))
-        if not view.mask[:, -1].all():
-            raise EmorecError("a window view whose last slot is masked: every window must "
-                              "end at its labelled frame")
+        _require_frame_last(view.mask)
         return training.Gather(view.rows, source), view.mask
-    if not view.video.mask[:, -1].all():
-        raise EmorecError("a fused view whose last video slot is masked: every window must end "
-                          "at its labelled frame")
-    video = _standard(tables["video"][0], stats["video"], zero_row=True)
-    audio = _standard(tables["audio"][0], stats["audio"], zero_row=True)
+    _require_frame_last(view.video.mask)
+    video = _standard(view.video.source, stats["video"], zero_row=True)
+    audio = _standard(view.audio.source, stats["audio"], zero_row=True)
     return (training.Gather(view.video.rows, video), view.video.mask,
             training.Gather(view.audio.rows, audio), view.audio.mask)
+
+
+def _require_frame_last(mask: np.ndarray) -> None:
+    """Every window ends at its labelled frame, so no net ever sees a row with nothing in it."""
+    if not mask[:, -1].all():
+        raise EmorecError("a window view whose last slot is masked: every window must end at "
+                          "its labelled frame")
 
 
 # --------------------------------------------------------------------------- shared layers
