@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
 
-.PHONY: install test lint bench-quick bench-sewa bench-afew-va leaderboard ui calibrate \
-	bench-perf clean
+STORAGE ?= optuna.journal
+
+.PHONY: install test lint bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
+	stop-servers calibrate bench-perf clean
 
 install: $(BIN)/emorec
 
@@ -38,6 +40,18 @@ leaderboard: install
 
 ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
+
+# optuna-dashboard on the Optuna storage: the journal file, or STORAGE=postgresql+psycopg://...
+dashboard: install
+	$(BIN)/optuna-dashboard $(STORAGE) --host 127.0.0.1 --port 8080
+
+# Several machines: PostgreSQL (Debian package) + an MLflow tracking server on it, on this
+# machine (EMOREC_LISTEN=0.0.0.0 to take workers from others); URLs go to .servers.env.
+servers: install
+	bash scripts/start_servers.sh
+
+stop-servers:
+	bash scripts/stop_servers.sh
 
 # Stand-in calibration: label statistics and reference regressors on full sewa-synth.
 calibrate: install

@@ -48,14 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where generated stand-ins are kept")
     bench.add_argument("--shard", default="1/1", metavar="I/N",
                        help="run only shard I of N of the suite's cells (for several machines)")
+    bench.add_argument("--params-from", metavar="STUDY", default=None,
+                       help="run only the model an Optuna study tuned, with its best params, on "
+                            "the suite's seeds (rows marked tuned)")
+    bench.add_argument("--storage", default=None,
+                       help="the study's journal file or SQLAlchemy URL (default optuna.journal)")
     bench.set_defaults(handler=_bench)
 
     tune = commands.add_parser("tune", help="tune a model's hyper-parameters with Optuna")
     tune.add_argument("model")
     tune.add_argument("--dataset", required=True,
                       help="a dataset folder, or a suite file (its real data or stand-in)")
-    tune.add_argument("--trials", type=int, required=True, help="trials in all workers together")
-    tune.add_argument("--timeout", type=float, default=None, help="seconds per worker")
+    tune.add_argument("--trials", type=int, required=True,
+                      help="finished trials the study ends with, all workers and machines "
+                           "together; a rerun tops the study up to this")
+    tune.add_argument("--timeout", type=float, default=None,
+                      help="seconds after which a worker starts no new trial")
     tune.add_argument("--study", required=True, help="study name (resumed if it exists)")
     tune.add_argument("--storage", default=None,
                       help="journal file or SQLAlchemy URL (default optuna.journal)")
@@ -151,13 +159,18 @@ def _bench(args) -> None:
     from emorec.runner import parse_shard, run_suite
     from emorec.suites import load_suite
     from emorec.tracking import DEFAULT_TRACKING_URI
+    from emorec.tuning import DEFAULT_STORAGE, tuned_params
 
     if args.jobs < 1:
         raise EmorecError("--jobs must be at least 1")
+    if args.storage and not args.params_from:
+        raise EmorecError("--storage is only used with --params-from")
+    tuned = (tuned_params(args.params_from, args.storage or DEFAULT_STORAGE)
+             if args.params_from else None)
     run_suite(load_suite(args.suite), jobs=args.jobs, force=args.force,
               tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
               results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
-              shard=parse_shard(args.shard))
+              shard=parse_shard(args.shard), tuned=tuned)
 
 
 def _tune(args) -> None:

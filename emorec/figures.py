@@ -35,7 +35,8 @@ def variant(model: str, params: str) -> str:
 
 def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) -> bool:
     """Draw the figure into ``path``; False (nothing drawn) if no model has windows."""
-    windowed = rows[rows["family"].isin(WINDOW_FAMILIES) & rows["window"].notna()]
+    windowed = rows[rows["family"].isin(WINDOW_FAMILIES) & rows["window"].notna()
+                    & (rows["tuned_by"] == "")]   # tuned rows sit at one window only
     if windowed.empty:
         return False
     families = [f for f in WINDOW_FAMILIES if f in set(windowed["family"])]

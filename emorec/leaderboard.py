@@ -1,8 +1,10 @@
 """Result files -> markdown leaderboards, one per dataset, byte-stable.
 
 Rows are ranked by test CCC (mean of valence and arousal), shown as mean ± std over seeds, best
-per column in bold. The chance floor (training mean) and, on stand-ins, the noise floor (the
-noise-free rating) follow, unranked; then the thesis's reported numbers for orientation.
+per column in bold. A "tuned" row ran with the best params of an Optuna study
+(``emorec bench --params-from STUDY``); its params column lists them. The chance floor
+(training mean) and, on stand-ins, the noise floor (the noise-free rating) follow, unranked;
+then the thesis's reported numbers for orientation.
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
               f"{len(current_rows)} runs. Ranked by test CCC (mean of valence and arousal); "
               "mean ± std over seeds; best per column in bold. Params lists only what differs "
               "from the model's defaults (`emorec models`)."
-              + (f" {stale} older runs (other data or split) are not shown." if stale else ""),
+              + (f" {stale} older runs (other data or split) are not shown." if stale else "")
+              + (" Rows marked *tuned* ran with the best params of the Optuna study named "
+                 "(chosen on dev CCC; `emorec tune`, then `emorec bench --params-from`)."
+                 if (grouped["tuned_by"] != "").any() else ""),
               ""]
     body = [[rank, *_row_cells(row, ranked)] for rank, (_, row) in
             enumerate(ranked.iterrows(), start=1)]
@@ -99,12 +104,14 @@ def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
     ranked = _ranked(_aggregate(rows))
     if not ranked.empty:
         best = ranked.iloc[0]
-        cells = rows[(rows["model"] == best["model"]) & (rows["params"] == best["params"])]
+        cells = rows[(rows["model"] == best["model"]) & (rows["params"] == best["params"])
+                     & (rows["tuned_by"] == best["tuned_by"])]
         keys = cells.sort_values("seed")["cell_key"]
         keys = [k for k in keys if k in set(traces["cell_key"])]
         oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
         name = f"figures/{dataset}-trace.png"
-        label = figures.variant(best["model"], best["params"])
+        label = (f"{best['model']} tuned by {best['tuned_by']}" if best["tuned_by"]
+                 else figures.variant(best["model"], best["params"]))
         if keys and figures.trace(traces, keys[0], f"{dataset}: best model {label}, rating vs "
                                   "prediction on one test session", stand_in, out_dir / name,
                                   oracle.iloc[0] if len(oracle) else None):
@@ -113,9 +120,9 @@ def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
 
 
 def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
-    rows = rows.assign(label=rows["model"] + " " + rows["params"])
+    rows = rows.assign(label=rows["model"] + " " + rows["params"] + " " + rows["tuned_by"])
     metrics = [column for _, column, _ in COLUMNS]
-    grouped = rows.groupby(["label", "model", "params"], sort=True)
+    grouped = rows.groupby(["label", "model", "params", "tuned_by"], sort=True)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out["seeds"] = grouped.size()
@@ -125,9 +132,11 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
 def _row_cells(row, ranked: pd.DataFrame | None, name: str | None = None) -> list[str]:
     params = json.loads(row["params"])
     window, pooling = params.pop("window", None), params.pop("pooling", "")
+    if not name and row["tuned_by"]:
+        name = f"{row['model']}, *tuned* ({row['tuned_by']})"
     cells = [name or row["model"], "" if window is None else f"{float(window):g} s", pooling,
-             ", ".join(f"{k}={v}" for k, v in sorted(changed_params(row["model"],
-                                                                    params).items())),
+             ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in sorted(changed_params(row["model"], params).items())),
              str(int(row["seeds"]))]
     for _, column, higher in COLUMNS:
         mean, std = row[f"{column}_mean"], row[f"{column}_std"]

@@ -3,6 +3,10 @@
 Rows live in ``leaderboard/results/<dataset>.csv``, appended one at a time as cells finish, so
 an interrupted sweep loses nothing it completed. Every file is validated on load against the
 versioned schema below; leaderboards are rendered from these files alone.
+
+Schema v2 added ``tuned_by``: the Optuna study whose best params a cell ran with
+(``emorec bench --params-from STUDY``), empty otherwise. v1 files are read as v2 with an empty
+``tuned_by``, and rewritten as v2 when a row is appended to them.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from emorec.data.dataset import ORIGINS
 from emorec.errors import DataError
 from emorec.metrics import METRIC_NAMES, TARGETS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint", "split_hash",
-                    "model", "family", "modality", "params", "window", "seed", "cell_key",
-                    "code_version"]
+                    "model", "family", "modality", "params", "tuned_by", "window", "seed",
+                    "cell_key", "code_version"]
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in ("dev", "test")
                   for target in (*TARGETS, "mean") for name in METRIC_NAMES]
 COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "mlflow_run_id"]
@@ -34,8 +38,11 @@ def canonical_params(params: dict) -> str:
     return json.dumps(params, sort_keys=True, separators=(",", ":"))
 
 
-def cell_key(fingerprint: str, split_hash: str, model: str, params: dict, seed: int) -> str:
+def cell_key(fingerprint: str, split_hash: str, model: str, params: dict, seed: int,
+             tuned_by: str = "") -> str:
     text = f"{fingerprint}|{split_hash}|{model}|{canonical_params(params)}|{seed}"
+    if tuned_by:
+        text += f"|tuned by {tuned_by}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -48,6 +55,8 @@ def append(path: Path, record: dict) -> None:
     frame = validate(pd.DataFrame([record]), str(path), first_row=None)
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists() or path.stat().st_size == 0
+    if not new and _header(path) != COLUMNS:   # an older schema: rewrite it first
+        write(path, load(path))
     with path.open("a", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         if new:
@@ -100,11 +109,28 @@ def load(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype={"params": str, "cell_key": str, "fingerprint": str,
                                          "split_hash": str, "mlflow_run_id": str,
-                                         "code_version": str}, keep_default_na=False,
+                                         "code_version": str, "tuned_by": str},
+                            keep_default_na=False,
                             na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(path, f"cannot read results CSV ({error})") from None
-    return validate(frame, str(path), first_row=2)
+    return validate(_upgrade(frame), str(path), first_row=2)
+
+
+def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
+    """Schema v1 -> v2: no cell of a v1 file was tuned."""
+    if "tuned_by" in frame.columns or "schema_version" not in frame.columns:
+        return frame
+    if not (frame["schema_version"].astype(str) == "1").all():
+        return frame   # validate names the bad row
+    frame = frame.assign(schema_version=SCHEMA_VERSION)
+    frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
+    return frame
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def load_all(root: Path) -> pd.DataFrame:
@@ -136,6 +162,8 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
         for column in ("suite", "dataset", "fingerprint", "split_hash", "model", "cell_key"):
             if not isinstance(record[column], str) or not record[column]:
                 fail(index, column, "a non-empty text", record[column])
+        if not isinstance(record["tuned_by"], str):
+            fail(index, "tuned_by", "a study name or empty", record["tuned_by"])
         try:
             json.loads(record["params"])
         except (TypeError, ValueError):

@@ -26,6 +26,7 @@ from emorec.metrics import regression_metrics
 from emorec.models import MODELS, build_view, changed_params
 from emorec.suites import Suite
 from emorec.tracking import DEFAULT_TRACKING_URI, Tracker
+from emorec.tuning import Tuned
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Cell:
     params: dict
     seed: int
     key: str
+    tuned_by: str = ""    # the Optuna study whose best params these are
 
 
 def resolve_dataset(suite: Suite, data_dir: Path) -> Path:
@@ -69,6 +71,22 @@ def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
     return cells
 
 
+def tuned_plan(suite: Suite, dataset: Dataset, tuned: Tuned) -> list[Cell]:
+    """The study's model with its best params, on the suite's seeds. Refused on data other
+    than the data the study tuned on: the params were chosen on that dataset's dev sessions."""
+    split_hash = dataset.split().hash
+    if (tuned.fingerprint, tuned.split_hash) != (dataset.manifest.fingerprint, split_hash):
+        raise EmorecError(
+            f"--params-from {tuned.study}: the study tuned on dataset fingerprint "
+            f"{tuned.fingerprint} split {tuned.split_hash}, but suite {suite.name} runs on "
+            f"{dataset.name} (fingerprint {dataset.manifest.fingerprint}, split {split_hash})")
+    params = MODELS.get(tuned.model).params(tuned.params)
+    return [Cell(tuned.model, params, seed,
+                 results.cell_key(dataset.manifest.fingerprint, split_hash, tuned.model, params,
+                                  seed, tuned.study), tuned.study)
+            for seed in suite.seeds]
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``"i/n"`` -> (i, n) with 1 <= i <= n."""
     try:
@@ -89,12 +107,15 @@ def shard_cells(cells: list[Cell], shard: tuple[int, int]) -> list[Cell]:
 
 def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
               tracking_uri: str = DEFAULT_TRACKING_URI, results_dir: Path = results.RESULTS_DIR,
-              data_dir: Path = Path("data"), shard: tuple[int, int] = (1, 1)) -> pd.DataFrame:
+              data_dir: Path = Path("data"), shard: tuple[int, int] = (1, 1),
+              tuned: Tuned | None = None) -> pd.DataFrame:
+    """Run the suite's cells, or with ``tuned`` only the tuned model on the suite's seeds."""
     dataset_path = resolve_dataset(suite, data_dir)
     dataset = Dataset.load(dataset_path)
     path = results.results_path(results_dir, dataset.name)
     trace = results.trace_path(results_dir, dataset.name)
-    cells = shard_cells(plan(suite, dataset), shard)
+    cells = tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset)
+    cells = shard_cells(cells, shard)
     if shard != (1, 1):
         log.info("shard %d/%d: %d cells of the suite", *shard, len(cells))
     done = set(results.load(path)["cell_key"])
@@ -106,6 +127,9 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     tags = {"dataset": dataset.name, "fingerprint": dataset.manifest.fingerprint,
             "origin": dataset.manifest.origin, "split_hash": split.hash,
             "code_version": __version__, "suite": suite.name}
+    if tuned is not None:
+        tags.update(tuned_by=tuned.study, tuned_storage=tuned.storage,
+                    tuned_trial=str(tuned.trial), tuned_dev_mean_ccc=f"{tuned.dev_mean_ccc:.4f}")
     tracker = Tracker(tracking_uri, suite.name, tags) if todo else None
     params_by_key = {cell.key: cell.params for cell in todo}
     status = "FAILED"
@@ -179,7 +203,8 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
               "origin": dataset.manifest.origin, "fingerprint": dataset.manifest.fingerprint,
               "split_hash": split.hash, "model": spec.name, "family": spec.family,
               "modality": spec.modality, "params": results.canonical_params(cell.params),
-              "window": cell.params.get("window"), "seed": cell.seed, "cell_key": cell.key,
+              "tuned_by": cell.tuned_by, "window": cell.params.get("window"), "seed": cell.seed,
+              "cell_key": cell.key,
               "fit_seconds": fit_seconds}
     predicted = {}
     for partition in ("dev", "test"):
@@ -201,7 +226,7 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
 def summary(finished: pd.DataFrame) -> str:
     if finished.empty:
         return "no results"
-    grouped = finished.groupby(["model", "params"], sort=False).agg(
+    grouped = finished.groupby(["model", "params", "tuned_by"], sort=False).agg(
         seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
         test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
         fit_seconds=("fit_seconds", "mean")).reset_index()

@@ -7,24 +7,44 @@
 - TPE sampler with an explicit seed and settings (``SAMPLER_SETTINGS``); worker ``w`` of ``K``
   seeds its sampler with ``seed + w`` so parallel workers do not propose the same first trials.
   A MedianPruner stops nets whose per-epoch dev CCC falls below the median of earlier trials.
+- ``--trials N`` is the size of the study: it ends with exactly N finished (complete or pruned)
+  trials, however many workers on however many machines take part, and a rerun after a crash
+  only tops it up. A worker starts a trial only while fewer than N trials are finished, running
+  or queued; a trial that loses that race (its number ranks N or later among them) is closed
+  as FAIL with the user attr ``surplus`` before any work. A trial that fails (a diverged net)
+  frees its place for another.
+- Dead workers: every trial records ``host:pid`` of its worker. A RUNNING trial whose worker
+  process no longer exists on this host is failed and its params queued again
+  (``RetryHeartbeatStaleTrialCallback``), by every ``emorec tune`` and worker on that host. On
+  an RDB storage workers also send heartbeats, so a trial of a machine that died is failed and
+  retried by the others after ``HEARTBEAT["grace_period"]`` seconds.
 - Storage: a journal file (default ``optuna.journal`` next to ``mlflow.db``; several worker
   processes on one machine) or any SQLAlchemy URL (``postgresql://...`` for several machines).
 - Workers run trials and write only to the Optuna storage; the main process then logs the
-  study as one MLflow run with a nested run per trial (params, dev metrics, state, per-epoch
-  dev CCC), so the SQLite MLflow store keeps a single writer. Reruns log only new trials.
+  study as one MLflow run with a nested run per finished trial (params, dev metrics, state,
+  per-epoch dev CCC), so the SQLite MLflow store keeps a single writer. Reruns log only trials
+  not logged before.
+- ``emorec bench SUITE --params-from STUDY`` runs the study's model with its best trial's
+  params on the suite's seeds (``tuned_params``): the "tuned" rows of the leaderboard.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import socket
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import optuna
-from optuna.storages import JournalStorage
+import torch
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
 
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
@@ -32,10 +52,18 @@ from emorec.metrics import regression_metrics
 from emorec.models import MODELS, ModelSpec, build_view
 
 log = logging.getLogger(__name__)
+# Heartbeats and their retry callback are stable in use since Optuna 2.8 but still flagged.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning,
+                        module=r"emorec\.tuning")
 
 DEFAULT_STORAGE = "optuna.journal"
 SAMPLER_SETTINGS = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": False}
 PRUNER_SETTINGS = {"n_startup_trials": 5, "n_warmup_steps": 2}
+HEARTBEAT = {"heartbeat_interval": 60, "grace_period": 300}   # RDB storages only
+MAX_RETRY = 2            # a dead worker's trial is run again at most this often
+WAIT_SECONDS = 5.0       # a worker with nothing to start polls this often for stragglers
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+LIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
 
 
 @dataclass(frozen=True)
@@ -43,19 +71,42 @@ class StudyPlan:
     model: str
     dataset: Path
     fixed: dict          # parameters held fixed (overrides of the defaults)
-    trials: int
+    trials: int          # finished trials the study ends with
     seed: int
     study: str
     storage: str
-    timeout: float | None = None
+    timeout: float | None = None   # seconds per worker, after which it starts no new trial
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The best trial of a study, for ``emorec bench --params-from``."""
+    study: str
+    storage: str
+    model: str
+    params: dict
+    trial: int
+    dev_mean_ccc: float
+    finished: int
+    fingerprint: str | None
+    split_hash: str | None
+
+
+class SurplusTrial(EmorecError):
+    """The study already has its N trials finished, running or queued."""
 
 
 def open_storage(storage: str):
-    """A URL with ``://`` is an SQLAlchemy URL (RDB storage); anything else a journal file."""
+    """A URL with ``://`` is an SQLAlchemy URL (RDB storage, with heartbeats); anything else a
+    journal file."""
     if "://" in storage:
-        return storage
+        return RDBStorage(storage, **HEARTBEAT, heartbeat_stale_trial_callback=_retry())
     Path(storage).parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(storage)))
+
+
+def _retry() -> RetryHeartbeatStaleTrialCallback:
+    return RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
 
 
 def suggest(trial: optuna.Trial, spec: ModelSpec) -> dict:
@@ -91,11 +142,62 @@ def create_study(plan: StudyPlan, worker: int = 0) -> optuna.Study:
     if known is not None and known != plan.model:
         raise EmorecError(f"study {plan.study!r} in {plan.storage} tunes {known!r}, "
                           f"not {plan.model!r}")
-    if known is None:
+    return study
+
+
+def describe(study: optuna.Study, plan: StudyPlan) -> None:
+    """Record what the study tunes on (once): model, dataset, fixed params, seed, and the
+    dataset's fingerprint and split so that tuned params are only applied to that data."""
+    attrs = study.user_attrs
+    if "model" not in attrs:
         for key, value in {"model": plan.model, "dataset": str(plan.dataset),
                            "fixed": plan.fixed, "seed": plan.seed}.items():
             study.set_user_attr(key, value)
-    return study
+    if "fingerprint" not in attrs:
+        dataset = Dataset.load(plan.dataset)
+        study.set_user_attr("fingerprint", dataset.manifest.fingerprint)
+        study.set_user_attr("split_hash", dataset.split().hash)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def fail_dead_trials(study: optuna.Study) -> list[int]:
+    """Fail the RUNNING trials whose worker process on this host is gone, queue their params
+    again, and return their numbers. Trials of other hosts are left to the RDB heartbeat."""
+    storage = study._storage   # the storage object this process opened (open_storage)
+    host, failed = socket.gethostname(), []
+    study_id = storage.get_study_id_from_name(study.study_name)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        name, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if name != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        try:
+            if not storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue   # another process got there first
+        _retry()(study, storage.get_trial(trial_id))
+        log.warning("study %s: trial %d's worker %s is gone; failed it and queued its params "
+                    "again", study.study_name, trial.number, trial.user_attrs["worker"])
+        failed.append(trial.number)
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def count(study: optuna.Study, states) -> int:
+    return len(study.get_trials(deepcopy=False, states=states))
 
 
 class Objective:
@@ -109,6 +211,13 @@ class Objective:
         self.views = {p: build_view(dataset, self.spec, params, p) for p in ("train", "dev")}
 
     def __call__(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker_id())
+        ahead = [t for t in trial.study.get_trials(deepcopy=False, states=LIVE)
+                 if t.number < trial.number]
+        if len(ahead) >= self.plan.trials:
+            trial.set_user_attr("surplus", True)
+            raise SurplusTrial(f"trial {trial.number}: the study already has "
+                               f"{self.plan.trials} trials")
         params = self.spec.params({**self.plan.fixed, **suggest(trial, self.spec)})
         trial.set_user_attr("params", params)
         estimator = self.spec.build(params, self.plan.seed)
@@ -127,15 +236,26 @@ class Objective:
         return float(scores["mean_ccc"])
 
 
-def _work(plan: StudyPlan, worker: int, trials: int) -> None:
+def work(plan: StudyPlan, worker: int, threads: int | None = None) -> None:
+    """One worker: run trials until the study has ``plan.trials`` finished ones. While the
+    remaining places are all taken by other workers' trials it waits, so that it can take the
+    place of one that fails."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if threads is not None:
+        torch.set_num_threads(threads)
     study = create_study(plan, worker)
-    study.optimize(Objective(plan), n_trials=trials, timeout=plan.timeout)
-
-
-def shares(trials: int, workers: int) -> list[int]:
-    """Trials per worker, adding up to ``trials``."""
-    return [trials // workers + (w < trials % workers) for w in range(workers)]
+    objective = None
+    deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
+    while count(study, FINISHED) < plan.trials:
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        fail_dead_trials(study)
+        optuna.storages.fail_stale_trials(study)   # other hosts' trials (RDB heartbeat)
+        if count(study, LIVE) >= plan.trials:
+            time.sleep(WAIT_SECONDS)
+            continue
+        objective = objective or Objective(plan)
+        study.optimize(objective, n_trials=1, catch=(EmorecError,))
 
 
 def run_study(plan: StudyPlan, workers: int = 1,
@@ -146,15 +266,17 @@ def run_study(plan: StudyPlan, workers: int = 1,
     if not spec.search_space:
         raise EmorecError(f"model {spec.name!r} has no search space to tune")
     spec.params(plan.fixed)   # unknown parameters fail before any work
-    create_study(plan)   # creates it (and checks the model) before workers start
-    counts = [n for n in shares(plan.trials, workers) if n]
+    study = create_study(plan)   # creates it (and checks the model) before workers start
+    describe(study, plan)
+    fail_dead_trials(study)
     failed = []
-    if len(counts) == 1:
-        _work(plan, 0, counts[0])
+    if workers == 1:
+        work(plan, 0)
     else:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=_work, args=(plan, w, n))
-                     for w, n in enumerate(counts)]
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
+        processes = [context.Process(target=work, args=(plan, w, threads))
+                     for w in range(workers)]
         for process in processes:
             process.start()
         for process in processes:
@@ -164,7 +286,8 @@ def run_study(plan: StudyPlan, workers: int = 1,
     log_study(study, plan, tracking_uri)
     if failed:
         raise EmorecError(f"{len(failed)} tuning worker(s) failed (exit codes {failed}); the "
-                          "trials they finished are kept and logged, rerun to add more")
+                          "trials they finished are kept and logged, rerun the same command "
+                          "to finish the study")
     return study
 
 
@@ -178,25 +301,47 @@ def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str) -> None:
     logged = {r.data.tags.get("trial") for r in existing if r.data.tags.get("kind") == "trial"}
     tags = {"study": plan.study, "storage": plan.storage, "model": plan.model,
             "dataset": str(plan.dataset)}
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-            optuna.trial.TrialState.FAIL)
     with mlflow.start_run(run_id=parents[0].info.run_id if parents else None,
                           run_name=None if parents else f"study {plan.study}",
                           tags={**tags, "kind": "study"}):
-        for trial in study.get_trials(deepcopy=False, states=done):
+        for trial in study.get_trials(deepcopy=False, states=FINISHED):
             if str(trial.number) in logged:
                 continue
             with mlflow.start_run(run_name=f"trial {trial.number}", nested=True,
                                   tags={**tags, "kind": "trial", "trial": str(trial.number),
-                                        "state": trial.state.name}):
+                                        "state": trial.state.name,
+                                        "worker": str(trial.user_attrs.get("worker"))}):
                 mlflow.log_params({**trial.user_attrs.get("params", trial.params),
                                    "seed": plan.seed})
                 mlflow.log_metrics(trial.user_attrs.get("dev_metrics", {}))
                 for step, value in sorted(trial.intermediate_values.items()):
                     mlflow.log_metric("epoch/dev_mean_ccc", value, step=step)
-        finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        if finished:
+        failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        mlflow.log_metrics({
+            "trials_complete": count(study, (TrialState.COMPLETE,)),
+            "trials_pruned": count(study, (TrialState.PRUNED,)),
+            "trials_failed": sum(not t.user_attrs.get("surplus") for t in failed)})
+        if count(study, (TrialState.COMPLETE,)):
             mlflow.log_metric("best_dev_mean_ccc", study.best_value)
             mlflow.log_dict({"trial": study.best_trial.number,
                              "params": study.best_trial.user_attrs.get("params")},
                             "best_params.json")
+
+
+def tuned_params(study_name: str, storage: str) -> Tuned:
+    """The best finished trial of a study, with the full params it ran with."""
+    if "://" not in storage and not Path(storage).is_file():
+        raise EmorecError(f"--params-from {study_name}: no Optuna storage {storage} "
+                          "(give --storage)")
+    try:
+        study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    except KeyError:
+        raise EmorecError(f"--params-from: no study {study_name!r} in {storage}") from None
+    if not count(study, (TrialState.COMPLETE,)):
+        raise EmorecError(f"--params-from: study {study_name!r} has no complete trial yet")
+    best = study.best_trial
+    attrs = study.user_attrs
+    return Tuned(study=study_name, storage=storage, model=attrs["model"],
+                 params=best.user_attrs["params"], trial=best.number,
+                 dev_mean_ccc=float(best.value), finished=count(study, FINISHED),
+                 fingerprint=attrs.get("fingerprint"), split_hash=attrs.get("split_hash"))

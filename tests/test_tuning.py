@@ -1,41 +1,75 @@
-"""Optuna studies: trial counts in Optuna and MLflow, reproducible sampling, pruning reports."""
+"""Optuna studies: exact trial counts in Optuna and MLflow, dead workers, reproducible sampling,
+pruning reports, tuned rows."""
 
-import mlflow
+import os
+import socket
+import subprocess
+
 import optuna
 import pytest
+from scenarios import TRIAL_PARAMS, kill_a_worker_and_rerun, study_with_two_workers, trial_runs
 
+from emorec import results
 from emorec.errors import EmorecError
-from emorec.tuning import StudyPlan, run_study, shares
-
-FIXED = {"epochs": 3, "patience": 3, "epoch_samples": None}
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+from emorec.models import MODELS
+from emorec.tuning import (
+    FINISHED,
+    Objective,
+    StudyPlan,
+    SurplusTrial,
+    create_study,
+    run_study,
+    suggest,
+    tuned_params,
+    worker_id,
+)
 
 
 def plan(tmp_path, dataset, study="s", trials=4, seed=0, model="gru", storage=None):
-    return StudyPlan(model=model, dataset=dataset, fixed=FIXED, trials=trials, seed=seed,
+    return StudyPlan(model=model, dataset=dataset, fixed=TRIAL_PARAMS, trials=trials, seed=seed,
                      study=study, storage=storage or str(tmp_path / "optuna.journal"))
 
 
-def trial_runs(tracking_uri, model="gru"):
-    mlflow.set_tracking_uri(tracking_uri)
-    runs = mlflow.search_runs(experiment_names=[f"emorec/tune/{model}"])
-    return runs[runs["tags.kind"] == "trial"], runs[runs["tags.kind"] == "study"]
-
-
 def test_two_workers_give_exactly_n_trials_in_optuna_and_mlflow(tmp_path, tiny_sewa_dir):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    study = run_study(plan(tmp_path, tiny_sewa_dir, trials=5), workers=2, tracking_uri=uri)
-    assert len(study.get_trials(states=FINISHED)) == len(study.trials) == 5
-    trials, parents = trial_runs(uri)
-    assert len(parents) == 1 and len(trials) == 5
-    assert sorted(trials["tags.trial"].astype(int)) == [0, 1, 2, 3, 4]
-    assert set(trials["tags.mlflow.parentRunId"]) == set(parents["run_id"])
-    complete = trials[trials["tags.state"] == "COMPLETE"]
-    assert complete["metrics.dev_mean_ccc"].notna().all()
-    # resuming the study adds trials and logs only the new ones, under the same study run
+    study_with_two_workers(str(tmp_path / "optuna.journal"), f"sqlite:///{tmp_path / 'm.db'}",
+                           tiny_sewa_dir, "two-workers")
+
+
+def test_a_killed_worker_is_rerun_with_nothing_lost_or_duplicated(tmp_path, tiny_sewa_dir):
+    kill_a_worker_and_rerun(str(tmp_path / "optuna.journal"), f"sqlite:///{tmp_path / 'm.db'}",
+                            tiny_sewa_dir, "killed", cwd=tmp_path)
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_trial_of_a_dead_worker_is_failed_and_its_params_run_again(tmp_path, tiny_sewa_dir):
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    study = create_study(plan(tmp_path, tiny_sewa_dir))
+    orphan = study.ask()
+    params = suggest(orphan, MODELS.get("gru"))
+    orphan.set_user_attr("worker", f"{socket.gethostname()}:{dead_pid()}")
     study = run_study(plan(tmp_path, tiny_sewa_dir, trials=2), tracking_uri=uri)
-    trials, parents = trial_runs(uri)
-    assert len(study.trials) == 7 and len(trials) == 7 and len(parents) == 1
+    assert study.trials[orphan.number].state == optuna.trial.TrialState.FAIL
+    assert len(study.get_trials(states=FINISHED)) == 2
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == orphan.number]
+    assert len(retried) == 1 and retried[0].params == params
+    assert retried[0].state in FINISHED
+    runs, _ = trial_runs(uri, "s")
+    assert len(runs) == 2
+
+
+def test_a_trial_beyond_the_study_size_does_no_work(tmp_path, tiny_sewa_dir):
+    the_plan = plan(tmp_path, tiny_sewa_dir, trials=1)
+    study = create_study(the_plan)
+    study.ask().set_user_attr("worker", worker_id())    # running, in this live process
+    late = study.ask()
+    with pytest.raises(SurplusTrial, match="already has 1 trials"):
+        Objective(the_plan)(late)
+    assert "params" not in study.trials[late.number].user_attrs
 
 
 def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir):
@@ -72,5 +106,74 @@ def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, t
                   tracking_uri=uri)
 
 
-def test_trials_are_shared_out_exactly():
-    assert shares(5, 2) == [3, 2] and sum(shares(40, 3)) == 40 and shares(1, 3) == [1, 0, 0]
+def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
+        tmp_path, tiny_sewa_dir, tiny_sewa, monkeypatch):
+    from emorec.leaderboard import render_all
+    from emorec.runner import run_suite
+    from emorec.suites import load_suite
+
+    storage = str(tmp_path / "optuna.journal")
+    study = run_study(plan(tmp_path, tiny_sewa_dir, study="t", trials=3, storage=storage),
+                      tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tuned = tuned_params("t", storage)
+    assert tuned.model == "gru" and tuned.trial == study.best_trial.number
+    assert tuned.params == study.best_trial.user_attrs["params"]
+    assert tuned.fingerprint == tiny_sewa.manifest.fingerprint
+    suite = tmp_path / "suite.toml"
+    suite.write_text('name = "tq"\nseeds = [0, 1]\n[dataset]\n'
+                     'stand_in = { kind = "sewa", size = "tiny", seed = 0 }\n'
+                     '[[experiments]]\nmodel = "chance"\n')
+    places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
+              "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    run_suite(load_suite(suite), **places)
+    rows = run_suite(load_suite(suite), **places, tuned=tuned)
+    assert list(rows["tuned_by"]) == ["t", "t"] and list(rows["seed"]) == [0, 1]
+    assert {r for r in rows["params"]} == {results.canonical_params(tuned.params)}
+    # the seed-0 tuned row repeats the study's training of the best trial exactly
+    assert rows["dev_mean_ccc"].iloc[0] == pytest.approx(tuned.dev_mean_ccc, abs=1e-12)
+    text = render_all(places["results_dir"], tmp_path / "board")[0].read_text()
+    assert "| gru, *tuned* (t) " in text and "Rows marked *tuned*" in text
+    # tuned params are refused on other data
+    other = tmp_path / "other.toml"
+    other.write_text(suite.read_text().replace("seed = 0 }", "seed = 1 }"))
+    with pytest.raises(EmorecError, match="the study tuned on dataset fingerprint"):
+        run_suite(load_suite(other), **places, tuned=tuned)
+    with pytest.raises(EmorecError, match="no study 'nope'"):
+        tuned_params("nope", storage)
+    with pytest.raises(EmorecError, match="no Optuna storage"):
+        tuned_params("t", str(tmp_path / "missing.journal"))
+    assert os.path.exists(storage)
+
+
+def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir):
+    """`make dashboard` runs optuna-dashboard on the journal file emorec writes."""
+    import json
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    storage = str(tmp_path / "optuna.journal")
+    run_study(plan(tmp_path, tiny_sewa_dir, study="shown", trials=1, storage=storage),
+              tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dashboard = subprocess.Popen(
+        [str(Path(sys.executable).parent / "optuna-dashboard"), storage, "--host", "127.0.0.1",
+         "--port", str(port), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies") as reply:
+                    studies = json.load(reply)["study_summaries"]
+                break
+            except OSError:
+                assert dashboard.poll() is None, dashboard.stderr.read().decode()
+                time.sleep(0.2)
+        else:
+            pytest.fail("optuna-dashboard did not answer")
+    finally:
+        dashboard.terminate()
+        dashboard.wait(timeout=30)
+    assert [s["study_name"] for s in studies] == ["shown"]
