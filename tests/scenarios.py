@@ -103,7 +103,7 @@ def kill_a_worker_and_rerun(storage: str, tracking_uri: str, dataset: Path, stud
     assert sorted(runs["tags.trial"].astype(int)) == sorted(t.number for t in finished)
 
 
-SUITE = """
+SUITE = """  # a small suite: every cell fits in about a second on sewa-synth-tiny
 name = "{name}"
 seeds = [0, 1]
 [dataset]
@@ -114,7 +114,7 @@ model = "chance"
 model = "bayesian_ridge"
 [[experiments]]
 model = "ffnn"
-params = {{ epochs = 3, patience = 3 }}
+params = {{ epochs = {epochs}, patience = {epochs} }}
 """
 
 

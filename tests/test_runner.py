@@ -7,25 +7,12 @@ import time
 import mlflow
 import pandas as pd
 import pytest
+from scenarios import SUITE
 
 from emorec import results
 from emorec.errors import DataError, EmorecError
 from emorec.runner import run_suite
 from emorec.suites import load_suite
-
-SUITE = """
-name = "{name}"
-seeds = [0, 1]
-[dataset]
-stand_in = {{ kind = "sewa", size = "tiny", seed = 0 }}
-[[experiments]]
-model = "chance"
-[[experiments]]
-model = "bayesian_ridge"
-[[experiments]]
-model = "ffnn"
-params = {{ epochs = {epochs}, patience = {epochs} }}
-"""
 
 
 @pytest.fixture
@@ -230,3 +217,24 @@ def test_bad_shard_is_a_clear_error(text):
 
     with pytest.raises(EmorecError, match="--shard must be i/n"):
         parse_shard(text)
+
+
+def test_schema_v1_results_are_read_as_v2_and_rewritten_on_append(workspace, tmp_path):
+    suite, places = workspace
+    finished = run_suite(load_suite(suite()), **places)
+    path = results.results_path(places["results_dir"], "sewa-synth-tiny")
+    v1 = finished.drop(columns="tuned_by").assign(schema_version=1)
+    v1_path = tmp_path / "v1.csv"
+    v1.to_csv(v1_path, index=False)
+    loaded = results.load(v1_path)
+    assert list(loaded.columns) == results.COLUMNS
+    assert (loaded["schema_version"] == 2).all() and (loaded["tuned_by"] == "").all()
+    assert loaded.drop(columns=["schema_version", "tuned_by"]).equals(
+        results.load(path).drop(columns=["schema_version", "tuned_by"]))
+    results.append(v1_path, loaded.iloc[0].to_dict())
+    assert v1_path.read_text().splitlines()[0] == ",".join(results.COLUMNS)
+    assert len(results.load(v1_path)) == len(v1) + 1
+    v3 = tmp_path / "v3.csv"
+    v3.write_text(v1_path.read_text().replace("\n2,", "\n3,", 1))
+    with pytest.raises(DataError, match="row 2, column 'schema_version'"):
+        results.load(v3)

@@ -36,6 +36,6 @@ def test_killed_worker_rerun_on_postgresql_and_the_tracking_server(tiny_sewa_dir
 
 def test_sweep_in_two_shards_logs_every_cell_once_to_the_tracking_server(tmp_path):
     suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE.format(name=unique("shards")))
+    suite.write_text(SUITE.format(name=unique("shards"), epochs=3))
     sweep_in_two_shards(TRACKING, suite, (tmp_path / "part1", tmp_path / "part2"),
                         tmp_path / "merged", cwd=tmp_path, data_dir=tmp_path / "data")
