@@ -21,11 +21,11 @@ if ! command -v pg_lsclusters >/dev/null 2>&1; then
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
 fi
-read -r PGVERSION PGCLUSTER PGCLUSTER_PORT PGSTATUS _ < <(pg_lsclusters --no-header | head -n 1)
+read -r PGVERSION PGCLUSTER PGCLUSTER_PORT PGSTATUS _ < <(pg_lsclusters --no-header | head -n 1) || true
 if [ -z "${PGVERSION:-}" ]; then
     PGVERSION=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
     as_root pg_createcluster "$PGVERSION" main --port "$PGPORT"
-    read -r PGVERSION PGCLUSTER PGCLUSTER_PORT PGSTATUS _ < <(pg_lsclusters --no-header | head -n 1)
+    read -r PGVERSION PGCLUSTER PGCLUSTER_PORT PGSTATUS _ < <(pg_lsclusters --no-header | head -n 1) || true
 fi
 PGPORT=$PGCLUSTER_PORT
 if [ "$PGSTATUS" != "online" ]; then

@@ -8,6 +8,6 @@ if [ -f mlflow-server.pid ]; then
     kill "$(cat mlflow-server.pid)" 2>/dev/null
     rm -f mlflow-server.pid
 fi
-read -r PGVERSION PGCLUSTER _ < <(pg_lsclusters --no-header | head -n 1)
+read -r PGVERSION PGCLUSTER _ < <(pg_lsclusters --no-header | head -n 1) || true
 [ -n "${PGVERSION:-}" ] && as_root pg_ctlcluster "$PGVERSION" "$PGCLUSTER" stop
 echo "servers: stopped"
