@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--storage", default=None,
                       help="journal file or SQLAlchemy URL (default optuna.journal)")
     tune.add_argument("--workers", type=int, default=1, help="worker processes")
+    tune.add_argument("--first-worker", type=int, default=0,
+                      help="number of this machine's first worker; sampler seeds are seed + "
+                           "worker number, so give each machine sharing a study its own range")
     tune.add_argument("--seed", type=int, default=0, help="sampler and training seed")
     tune.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                       help="hold a parameter fixed, e.g. --param window=4 (JSON value)")
@@ -196,7 +199,7 @@ def _tune(args) -> None:
                if args.dataset.endswith(".toml") else Path(args.dataset))
     plan = StudyPlan(model=args.model, dataset=dataset, fixed=fixed, trials=args.trials,
                      seed=args.seed, study=args.study, storage=args.storage or DEFAULT_STORAGE,
-                     timeout=args.timeout)
+                     timeout=args.timeout, first_worker=args.first_worker)
     study = run_study(plan, args.workers, args.tracking_uri or DEFAULT_TRACKING_URI)
     states = {}
     for trial in study.trials:

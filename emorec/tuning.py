@@ -4,8 +4,10 @@
   hi) | ("log", lo, hi) | ("categorical", *choices)``; everything else is the model's defaults
   (or ``--param`` overrides, e.g. the window).
 - Objective: dev CCC (mean of valence and arousal), maximised; test is never touched.
-- TPE sampler with an explicit seed and settings (``SAMPLER_SETTINGS``); worker ``w`` of ``K``
-  seeds its sampler with ``seed + w`` so parallel workers do not propose the same first trials.
+- TPE sampler with an explicit seed and settings (``SAMPLER_SETTINGS``); worker ``w`` seeds its
+  sampler with ``seed + w`` so parallel workers do not propose the same first trials. A
+  machine's workers are numbered from ``first_worker`` (``--first-worker``), so that machines
+  sharing a study get distinct sampler seeds too.
   A MedianPruner stops nets whose per-epoch dev CCC falls below the median of earlier trials.
 - ``--trials N`` is the size of the study: it ends with exactly N finished (complete or pruned)
   trials, however many workers on however many machines take part, and a rerun after a crash
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import socket
 import time
@@ -76,6 +79,7 @@ class StudyPlan:
     study: str
     storage: str
     timeout: float | None = None   # seconds per worker, after which it starts no new trial
+    first_worker: int = 0          # this machine's first worker number (sampler seed offset)
 
 
 @dataclass(frozen=True)
@@ -187,13 +191,18 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process runs: a zombie (killed, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True   # no /proc: os.kill's answer stands
 
 
 def count(study: optuna.Study, states) -> int:
@@ -260,8 +269,8 @@ def work(plan: StudyPlan, worker: int, threads: int | None = None) -> None:
 
 def run_study(plan: StudyPlan, workers: int = 1,
               tracking_uri: str = "sqlite:///mlflow.db") -> optuna.Study:
-    if plan.trials < 1 or workers < 1:
-        raise EmorecError("--trials and --workers must be at least 1")
+    if plan.trials < 1 or workers < 1 or plan.first_worker < 0:
+        raise EmorecError("--trials and --workers must be at least 1, --first-worker at least 0")
     spec = MODELS.get(plan.model)
     if not spec.search_space:
         raise EmorecError(f"model {spec.name!r} has no search space to tune")
@@ -271,16 +280,18 @@ def run_study(plan: StudyPlan, workers: int = 1,
     fail_dead_trials(study)
     failed = []
     if workers == 1:
-        work(plan, 0)
+        work(plan, plan.first_worker)
     else:
         context = multiprocessing.get_context("spawn")
         threads = max(1, len(os.sched_getaffinity(0)) // workers)
-        processes = [context.Process(target=work, args=(plan, w, threads))
+        processes = [context.Process(target=work, args=(plan, plan.first_worker + w, threads))
                      for w in range(workers)]
         for process in processes:
             process.start()
-        for process in processes:
-            process.join()
+        running = {process.sentinel: process for process in processes}
+        while running:   # reap each worker as it ends, so a killed one is seen dead at once
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                running.pop(sentinel).join()
         failed = [p.exitcode for p in processes if p.exitcode != 0]
     study = create_study(plan)
     log_study(study, plan, tracking_uri)

@@ -61,16 +61,41 @@ def study_with_two_workers(storage: str, tracking_uri: str, dataset: Path, study
         assert len(result.trials) == len(runs) == trials + 2 and len(parents) == 1
 
 
+def two_machines_share_one_study(storage: str, tracking_uri: str, dataset: Path, study: str,
+                                 cwd: Path, trials: int = 5) -> None:
+    """The same `emorec tune --trials N` started twice at once, as on two machines: together
+    they stop at exactly N finished trials, each logged once."""
+    command = tune_command(storage, tracking_uri, dataset, study, trials, workers=1)
+    machines = [subprocess.Popen([*command, f"--first-worker={machine}"], cwd=cwd,
+                                 stderr=subprocess.PIPE, text=True) for machine in (0, 1)]
+    for machine in machines:
+        _, stderr = machine.communicate(timeout=600)
+        assert machine.returncode == 0, stderr
+    result = load(storage, study)
+    finished = result.get_trials(states=FINISHED)
+    assert len(finished) == trials
+    assert len({t.user_attrs["worker"] for t in finished}) == 2     # both took part
+    assert len({tuple(sorted(t.params.items())) for t in finished}) == trials   # no trial twice
+    surplus = [t for t in result.trials if t.state == TrialState.FAIL]
+    assert all(t.user_attrs.get("surplus") for t in surplus)   # only lost races, no work done
+    runs, _ = trial_runs(tracking_uri, study)
+    assert sorted(runs["tags.trial"].astype(int)) == sorted(t.number for t in finished)
+
+
+def tune_command(storage: str, tracking_uri: str, dataset: Path, study: str, trials: int,
+                 workers: int) -> list[str]:
+    return emorec("tune", "gru", "--dataset", str(dataset), "--trials", str(trials),
+                  "--workers", str(workers), "--study", study, "--storage", storage,
+                  "--tracking-uri", tracking_uri,
+                  *(f"--param={k}={'null' if v is None else v}" for k, v in TRIAL_PARAMS.items()))
+
+
 def kill_a_worker_and_rerun(storage: str, tracking_uri: str, dataset: Path, study: str,
                             cwd: Path, trials: int = 6) -> None:
     """SIGKILL one worker of a 2-worker `emorec tune` mid-trial, then rerun the same command:
     the study ends with exactly N finished trials, the killed trial's params were run again,
     and MLflow holds each finished trial once."""
-    command = emorec("tune", "gru", "--dataset", str(dataset), "--trials", str(trials),
-                     "--workers", "2", "--study", study, "--storage", storage,
-                     "--tracking-uri", tracking_uri,
-                     *(f"--param={k}={'null' if v is None else v}"
-                       for k, v in TRIAL_PARAMS.items()))
+    command = tune_command(storage, tracking_uri, dataset, study, trials, workers=2)
     first = subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True)
     victim = None
     deadline = time.monotonic() + 300

@@ -9,7 +9,13 @@ import os
 import uuid
 
 import pytest
-from scenarios import SUITE, kill_a_worker_and_rerun, study_with_two_workers, sweep_in_two_shards
+from scenarios import (
+    SUITE,
+    kill_a_worker_and_rerun,
+    study_with_two_workers,
+    sweep_in_two_shards,
+    two_machines_share_one_study,
+)
 
 STORAGE = os.environ.get("EMOREC_OPTUNA_STORAGE", "")
 TRACKING = os.environ.get("EMOREC_TRACKING_URI", "")
@@ -22,12 +28,34 @@ if not (STORAGE.startswith("postgresql") and TRACKING.startswith("http")):
     pytestmark = pytest.mark.skip(reason=reason)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def servers_answer():
+    """Fail at once, not after MLflow's minutes of retries, when a server is down."""
+    import urllib.request
+
+    import sqlalchemy
+
+    try:
+        urllib.request.urlopen(f"{TRACKING}/health", timeout=5).close()
+    except OSError as error:
+        pytest.fail(f"MLflow tracking server {TRACKING} does not answer: {error}", pytrace=False)
+    try:
+        sqlalchemy.create_engine(STORAGE).connect().close()
+    except sqlalchemy.exc.OperationalError as error:
+        pytest.fail(f"PostgreSQL at {STORAGE} does not answer: {error}", pytrace=False)
+
+
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def test_two_worker_study_on_postgresql_and_the_tracking_server(tiny_sewa_dir):
     study_with_two_workers(STORAGE, TRACKING, tiny_sewa_dir, unique("two-workers"))
+
+
+def test_two_machines_share_one_study_on_postgresql(tiny_sewa_dir, tmp_path):
+    two_machines_share_one_study(STORAGE, TRACKING, tiny_sewa_dir, unique("machines"),
+                                 cwd=tmp_path)
 
 
 def test_killed_worker_rerun_on_postgresql_and_the_tracking_server(tiny_sewa_dir, tmp_path):

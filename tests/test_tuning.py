@@ -72,10 +72,16 @@ def test_a_trial_beyond_the_study_size_does_no_work(tmp_path, tiny_sewa_dir):
     assert "params" not in study.trials[late.number].user_attrs
 
 
-def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir):
+@pytest.mark.parametrize("storage_type", ["journal", "sqlite"])
+def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir, storage_type):
+    def storage(name):
+        if storage_type == "journal":
+            return str(tmp_path / f"{name}.journal")
+        return f"sqlite:///{tmp_path / f'{name}.db'}"   # an RDB storage, with heartbeats
+
     def sampled(name, seed):
         study = run_study(plan(tmp_path, tiny_sewa_dir, study=name, trials=4, seed=seed,
-                               storage=str(tmp_path / f"{name}.journal")),
+                               storage=storage(name)),
                           tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
         return [t.params for t in study.trials]
 
@@ -177,3 +183,17 @@ def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir):
         dashboard.terminate()
         dashboard.wait(timeout=30)
     assert [s["study_name"] for s in studies] == ["shown"]
+
+
+def test_a_killed_but_unreaped_worker_counts_as_dead():
+    import time
+
+    from emorec.tuning import _alive
+
+    child = subprocess.Popen(["sleep", "30"])
+    assert _alive(child.pid)
+    child.kill()
+    time.sleep(0.5)        # dead, not yet waited for: a zombie
+    assert child.returncode is None and not _alive(child.pid)
+    child.wait()
+    assert not _alive(child.pid)
