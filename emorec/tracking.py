@@ -18,10 +18,18 @@ from mlflow.tracking import MlflowClient
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 
+def use_experiment(name: str) -> str:
+    """``mlflow.set_experiment(name)``, safe when several processes create it at once (shards
+    on a tracking server): MLflow's own call returns without making the experiment active when
+    it loses that race, and the runs then land in another experiment. Returns its id."""
+    experiment = mlflow.set_experiment(name)
+    return mlflow.set_experiment(experiment_id=experiment.experiment_id).experiment_id
+
+
 class Tracker:
     def __init__(self, tracking_uri: str, suite: str, tags: dict):
         mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_experiment(f"emorec/{suite}")
+        use_experiment(f"emorec/{suite}")
         self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags=tags)
 
     def log_cell(self, record: dict, params: dict, tags: dict, predictions: pd.DataFrame,

@@ -53,6 +53,7 @@ from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.metrics import regression_metrics
 from emorec.models import MODELS, ModelSpec, build_view
+from emorec.tracking import use_experiment
 
 log = logging.getLogger(__name__)
 # Heartbeats and their retry callback are stable in use since Optuna 2.8 but still flagged.
@@ -305,7 +306,7 @@ def run_study(plan: StudyPlan, workers: int = 1,
 def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str) -> None:
     """One MLflow run for the study, a nested run per finished trial not logged before."""
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(f"emorec/tune/{plan.model}")
+    use_experiment(f"emorec/tune/{plan.model}")
     existing = mlflow.search_runs(filter_string=f"tags.study = '{plan.study}'",
                                   output_format="list")
     parents = [r for r in existing if r.data.tags.get("kind") == "study"]

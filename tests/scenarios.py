@@ -167,4 +167,5 @@ def sweep_in_two_shards(tracking_uri: str, suite: Path, results_dirs: tuple[Path
     runs = mlflow.search_runs(experiment_names=[f"emorec/{table['suite'].iloc[0]}"])
     cells = runs[runs["tags.cell_key"].notna()]
     assert (cells["status"] == "FINISHED").all()
-    assert sorted(cells["tags.cell_key"]) == sorted(table["cell_key"])
+    assert sorted(cells["tags.cell_key"]) == sorted(table["cell_key"]), (
+        cells[["run_id", "experiment_id", "tags.cell_key", "tags.model"]].to_string())

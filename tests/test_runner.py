@@ -238,3 +238,33 @@ def test_schema_v1_results_are_read_as_v2_and_rewritten_on_append(workspace, tmp
     v3.write_text(v1_path.read_text().replace("\n2,", "\n3,", 1))
     with pytest.raises(DataError, match="row 2, column 'schema_version'"):
         results.load(v3)
+
+
+def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
+        tmp_path, monkeypatch):
+    """Two shards starting together on a tracking server: one creates the suite's experiment
+    between the other's lookup and its create (the race seen in CI)."""
+    from mlflow.tracking import MlflowClient
+    from mlflow.tracking._tracking_service.client import TrackingServiceClient
+
+    from emorec.tracking import Tracker
+
+    uri = f"sqlite:///{tmp_path / 'race.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("emorec/earlier")          # what this process used before
+    created = MlflowClient().create_experiment("emorec/race")   # by the "other shard"
+    lookup = TrackingServiceClient.get_experiment_by_name
+    calls = []
+
+    def not_yet_there_once(self, name):
+        calls.append(name)
+        return None if len(calls) == 1 else lookup(self, name)
+
+    monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_yet_there_once)
+    tracker = Tracker(uri, "race", {})
+    record = {"model": "chance", "params": "{}", "seed": 0, "test_mean_ccc": 0.0}
+    run_id = tracker.log_cell(record, {}, {}, pd.DataFrame({"x": [1]}))
+    tracker.close()
+    assert calls[0] == "emorec/race"
+    assert MlflowClient().get_run(run_id).info.experiment_id == created
+    assert MlflowClient().get_run(tracker.parent.info.run_id).info.experiment_id == created
