@@ -24,8 +24,10 @@
   processes on one machine) or any SQLAlchemy URL (``postgresql://...`` for several machines).
 - Workers run trials and write only to the Optuna storage; the main process then logs the
   study as one MLflow run with a nested run per finished trial (params, dev metrics, state,
-  per-epoch dev CCC), so the SQLite MLflow store keeps a single writer. Reruns log only trials
-  not logged before.
+  per-epoch dev CCC), so the SQLite MLflow store keeps a single writer. The process that
+  created the study creates its MLflow run and records the run id in the study; each
+  ``emorec tune`` logs the trials its own workers ran (and those of dead workers on its host
+  not logged yet), so machines sharing a study log every trial once.
 - ``emorec bench SUITE --params-from STUDY`` runs the study's model with its best trial's
   params on the suite's seeds (``tuned_params``): the "tuned" rows of the leaderboard.
 """
@@ -45,6 +47,7 @@ from pathlib import Path
 import mlflow
 import optuna
 import torch
+from mlflow.tracking import MlflowClient
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -66,6 +69,7 @@ PRUNER_SETTINGS = {"n_startup_trials": 5, "n_warmup_steps": 2}
 HEARTBEAT = {"heartbeat_interval": 60, "grace_period": 300}   # RDB storages only
 MAX_RETRY = 2            # a dead worker's trial is run again at most this often
 WAIT_SECONDS = 5.0       # a worker with nothing to start polls this often for stragglers
+STUDY_RUN_WAIT_SECONDS = 60.0   # how long a machine waits for the study creator's MLflow run
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 LIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -139,15 +143,24 @@ def sampler(seed: int) -> optuna.samplers.TPESampler:
 
 
 def create_study(plan: StudyPlan, worker: int = 0) -> optuna.Study:
-    study = optuna.create_study(storage=open_storage(plan.storage), study_name=plan.study,
-                                direction="maximize", load_if_exists=True,
-                                sampler=sampler(plan.seed + worker),
-                                pruner=optuna.pruners.MedianPruner(**PRUNER_SETTINGS))
+    return open_study(plan, worker)[0]
+
+
+def open_study(plan: StudyPlan, worker: int = 0) -> tuple[optuna.Study, bool]:
+    """The study, and whether this call created it: of several processes (machines) starting
+    one study together exactly one creates it, as the storage keeps study names unique."""
+    settings = {"storage": open_storage(plan.storage), "study_name": plan.study,
+                "sampler": sampler(plan.seed + worker),
+                "pruner": optuna.pruners.MedianPruner(**PRUNER_SETTINGS)}
+    try:
+        study, created = optuna.create_study(direction="maximize", **settings), True
+    except optuna.exceptions.DuplicatedStudyError:
+        study, created = optuna.load_study(**settings), False
     known = study.user_attrs.get("model")
     if known is not None and known != plan.model:
         raise EmorecError(f"study {plan.study!r} in {plan.storage} tunes {known!r}, "
                           f"not {plan.model!r}")
-    return study
+    return study, created
 
 
 def describe(study: optuna.Study, plan: StudyPlan) -> None:
@@ -276,11 +289,13 @@ def run_study(plan: StudyPlan, workers: int = 1,
     if not spec.search_space:
         raise EmorecError(f"model {spec.name!r} has no search space to tune")
     spec.params(plan.fixed)   # unknown parameters fail before any work
-    study = create_study(plan)   # creates it (and checks the model) before workers start
+    study, created = open_study(plan)   # (and checks the model) before workers start
     describe(study, plan)
+    parent = study_run(study, plan, tracking_uri, created)
     fail_dead_trials(study)
     failed = []
     if workers == 1:
+        own = {worker_id()}
         work(plan, plan.first_worker)
     else:
         context = multiprocessing.get_context("spawn")
@@ -289,13 +304,14 @@ def run_study(plan: StudyPlan, workers: int = 1,
                      for w in range(workers)]
         for process in processes:
             process.start()
+        own = {f"{socket.gethostname()}:{process.pid}" for process in processes}
         running = {process.sentinel: process for process in processes}
         while running:   # reap each worker as it ends, so a killed one is seen dead at once
             for sentinel in multiprocessing.connection.wait(list(running)):
                 running.pop(sentinel).join()
         failed = [p.exitcode for p in processes if p.exitcode != 0]
     study = create_study(plan)
-    log_study(study, plan, tracking_uri)
+    log_study(study, plan, tracking_uri, parent, own)
     if failed:
         raise EmorecError(f"{len(failed)} tuning worker(s) failed (exit codes {failed}); the "
                           "trials they finished are kept and logged, rerun the same command "
@@ -303,25 +319,63 @@ def run_study(plan: StudyPlan, workers: int = 1,
     return study
 
 
-def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str) -> None:
-    """One MLflow run for the study, a nested run per finished trial not logged before."""
+def study_run(study: optuna.Study, plan: StudyPlan, tracking_uri: str, created: bool) -> str:
+    """The study's MLflow run id in this tracking store. The process that created the study
+    creates the run and records its id in the study; the others (machines started together)
+    wait for it. A study first logged elsewhere gets its run from whoever logs it first here."""
     mlflow.set_tracking_uri(tracking_uri)
-    use_experiment(f"emorec/tune/{plan.model}")
-    existing = mlflow.search_runs(filter_string=f"tags.study = '{plan.study}'",
-                                  output_format="list")
-    parents = [r for r in existing if r.data.tags.get("kind") == "study"]
-    logged = {r.data.tags.get("trial") for r in existing if r.data.tags.get("kind") == "trial"}
-    tags = {"study": plan.study, "storage": plan.storage, "model": plan.model,
+    experiment = use_experiment(f"emorec/tune/{plan.model}")
+    key = f"mlflow_run_id {tracking_uri}"
+    fresh = not created and not study.trials   # its creator is starting up now
+    waited = 0.0
+    while fresh and key not in study.user_attrs and waited < STUDY_RUN_WAIT_SECONDS:
+        time.sleep(0.5)
+        waited += 0.5
+        study = optuna.load_study(study_name=plan.study, storage=open_storage(plan.storage))
+    if key in study.user_attrs:
+        return study.user_attrs[key]
+    earlier = mlflow.search_runs([experiment], output_format="list",
+                                 filter_string=f"tags.study = '{plan.study}' and "
+                                               "tags.kind = 'study'")
+    if earlier:    # logged before the run id was kept in the study
+        study.set_user_attr(key, earlier[0].info.run_id)
+        return earlier[0].info.run_id
+    run = MlflowClient().create_run(experiment, run_name=f"study {plan.study}", tags={
+        **_tags(plan), "kind": "study", "mlflow.runName": f"study {plan.study}"})
+    study.set_user_attr(key, run.info.run_id)
+    return run.info.run_id
+
+
+def _tags(plan: StudyPlan) -> dict:
+    return {"study": plan.study, "storage": plan.storage, "model": plan.model,
             "dataset": str(plan.dataset)}
-    with mlflow.start_run(run_id=parents[0].info.run_id if parents else None,
-                          run_name=None if parents else f"study {plan.study}",
-                          tags={**tags, "kind": "study"}):
+
+
+def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: str,
+              own: set[str]) -> None:
+    """A nested run under the study run for each finished trial that this invocation's workers
+    ran, or whose worker on this host is gone (a crashed earlier run), unless already logged:
+    so that machines sharing a study never log a trial twice."""
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = use_experiment(f"emorec/tune/{plan.model}")
+    existing = mlflow.search_runs([experiment], output_format="list",
+                                  filter_string=f"tags.study = '{plan.study}' and "
+                                                "tags.kind = 'trial'")
+    logged = {r.data.tags.get("trial") for r in existing}
+    host = socket.gethostname()
+
+    def ours(trial) -> bool:
+        worker = str(trial.user_attrs.get("worker", ""))
+        name, _, pid = worker.rpartition(":")
+        return worker in own or (name == host and pid.isdigit() and not _alive(int(pid)))
+
+    with mlflow.start_run(run_id=parent):
         for trial in study.get_trials(deepcopy=False, states=FINISHED):
-            if str(trial.number) in logged:
+            if str(trial.number) in logged or not ours(trial):
                 continue
             with mlflow.start_run(run_name=f"trial {trial.number}", nested=True,
-                                  tags={**tags, "kind": "trial", "trial": str(trial.number),
-                                        "state": trial.state.name,
+                                  tags={**_tags(plan), "kind": "trial",
+                                        "trial": str(trial.number), "state": trial.state.name,
                                         "worker": str(trial.user_attrs.get("worker"))}):
                 mlflow.log_params({**trial.user_attrs.get("params", trial.params),
                                    "seed": plan.seed})

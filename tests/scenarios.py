@@ -78,7 +78,8 @@ def two_machines_share_one_study(storage: str, tracking_uri: str, dataset: Path,
     assert len({tuple(sorted(t.params.items())) for t in finished}) == trials   # no trial twice
     surplus = [t for t in result.trials if t.state == TrialState.FAIL]
     assert all(t.user_attrs.get("surplus") for t in surplus)   # only lost races, no work done
-    runs, _ = trial_runs(tracking_uri, study)
+    runs, parents = trial_runs(tracking_uri, study)
+    assert len(parents) == 1 and set(runs["tags.mlflow.parentRunId"]) == set(parents["run_id"])
     assert sorted(runs["tags.trial"].astype(int)) == sorted(t.number for t in finished)
 
 
