@@ -129,7 +129,8 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
             "code_version": __version__, "suite": suite.name}
     if tuned is not None:
         tags.update(tuned_by=tuned.study, tuned_storage=tuned.storage,
-                    tuned_trial=str(tuned.trial), tuned_dev_mean_ccc=f"{tuned.dev_mean_ccc:.4f}")
+                    tuned_trial=str(tuned.trial), tuned_dev_mean_ccc=f"{tuned.dev_mean_ccc:.4f}",
+                    tuned_study_trials=str(tuned.finished))
     tracker = Tracker(tracking_uri, suite.name, tags) if todo else None
     params_by_key = {cell.key: cell.params for cell in todo}
     status = "FAILED"

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 
+import mlflow
 import optuna
 import pytest
 from scenarios import TRIAL_PARAMS, kill_a_worker_and_rerun, study_with_two_workers, trial_runs
@@ -137,6 +138,11 @@ def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
     assert {r for r in rows["params"]} == {results.canonical_params(tuned.params)}
     # the seed-0 tuned row repeats the study's training of the best trial exactly
     assert rows["dev_mean_ccc"].iloc[0] == pytest.approx(tuned.dev_mean_ccc, abs=1e-12)
+    runs = mlflow.search_runs(experiment_names=["emorec/tq"],
+                              filter_string="tags.tuned_by = 't' and tags.cell_key != ''")
+    assert sorted(runs["tags.cell_key"]) == sorted(rows["cell_key"])
+    assert set(runs["tags.tuned_study_trials"]) == {"3"}
+    assert set(runs["tags.tuned_trial"]) == {str(tuned.trial)}
     text = render_all(places["results_dir"], tmp_path / "board")[0].read_text()
     assert "| gru, *tuned* (t) " in text and "Rows marked *tuned*" in text
     # tuned params are refused on other data
