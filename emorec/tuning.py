@@ -177,19 +177,25 @@ def describe(study: optuna.Study, plan: StudyPlan) -> None:
         study.set_user_attr("split_hash", dataset.split().hash)
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_id(pid: int | None = None) -> str:
+    """``host:pid`` of a worker process (default: this one), as trials record it."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def gone_from_this_host(worker: str) -> bool:
+    """Whether a trial's ``host:pid`` names a process of this host that no longer runs."""
+    host, _, pid = worker.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
 
 def fail_dead_trials(study: optuna.Study) -> list[int]:
     """Fail the RUNNING trials whose worker process on this host is gone, queue their params
     again, and return their numbers. Trials of other hosts are left to the RDB heartbeat."""
     storage = study._storage   # the storage object this process opened (open_storage)
-    host, failed = socket.gethostname(), []
+    failed = []
     study_id = storage.get_study_id_from_name(study.study_name)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        name, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if name != host or not pid.isdigit() or _alive(int(pid)):
+        if not gone_from_this_host(str(trial.user_attrs.get("worker", ""))):
             continue
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
         try:
@@ -304,7 +310,7 @@ def run_study(plan: StudyPlan, workers: int = 1,
                      for w in range(workers)]
         for process in processes:
             process.start()
-        own = {f"{socket.gethostname()}:{process.pid}" for process in processes}
+        own = {worker_id(process.pid) for process in processes}
         running = {process.sentinel: process for process in processes}
         while running:   # reap each worker as it ends, so a killed one is seen dead at once
             for sentinel in multiprocessing.connection.wait(list(running)):
@@ -362,12 +368,10 @@ def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: s
                                   filter_string=f"tags.study = '{plan.study}' and "
                                                 "tags.kind = 'trial'")
     logged = {r.data.tags.get("trial") for r in existing}
-    host = socket.gethostname()
 
     def ours(trial) -> bool:
         worker = str(trial.user_attrs.get("worker", ""))
-        name, _, pid = worker.rpartition(":")
-        return worker in own or (name == host and pid.isdigit() and not _alive(int(pid)))
+        return worker in own or gone_from_this_host(worker)
 
     with mlflow.start_run(run_id=parent):
         for trial in study.get_trials(deepcopy=False, states=FINISHED):
