@@ -6,15 +6,24 @@ JOBS ?= 2
 
 STORAGE ?= optuna.journal
 
-.PHONY: install test lint bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
+.PHONY: install lock test lint bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
 	stop-servers calibrate bench-perf clean
 
 install: $(BIN)/emorec
 
-$(BIN)/emorec: pyproject.toml
+$(BIN)/emorec: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
+
+# Re-resolve the newest versions pyproject.toml allows into constraints.txt (then rerun the
+# results: library versions change numbers in their last digits).
+lock:
+	rm -rf /tmp/emorec-lock && $(PYTHON) -m venv /tmp/emorec-lock
+	/tmp/emorec-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; /tmp/emorec-lock/bin/pip freeze --exclude-editable \
+		| sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > constraints.new
+	mv constraints.new constraints.txt
 
 test: install
 	$(BIN)/python -m pytest -q

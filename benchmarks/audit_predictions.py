@@ -17,12 +17,13 @@ from tabulate import tabulate
 
 from emorec import results
 from emorec.leaderboard import current
+from emorec.tracking import DEFAULT_TRACKING_URI
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite")
-    parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI)
     parser.add_argument("--results-dir", default=str(results.RESULTS_DIR))
     args = parser.parse_args()
     mlflow.set_tracking_uri(args.tracking_uri)

@@ -16,21 +16,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from emorec.models import changed_params  # noqa: E402
+from emorec.display import format_params  # noqa: E402
+from emorec.vocabulary import TARGETS  # noqa: E402
 
 WINDOW_FAMILIES = ("video", "audio", "fusion")
 FRAME_REFERENCES = ("ffnn", "bayesian_ridge")
 PNG_METADATA = {"Software": None}   # byte-stable files: no version stamp
 
 
-def variant(model: str, params: str) -> str:
+def variant(row) -> str:
     """``model (pooling) changed=params``: one line per distinct model and non-window params."""
-    params = json.loads(params)
-    params.pop("window", None)
-    pooling = params.pop("pooling", None)
-    label = model if pooling is None else f"{model} ({pooling})"
-    changed = changed_params(model, params)
-    return " ".join([label, *(f"{k}={v}" for k, v in sorted(changed.items()))])
+    pooling = json.loads(row["params"]).get("pooling")
+    label = row["model"] if pooling is None else f"{row['model']} ({pooling})"
+    changed = format_params(row["variant"], omit=("window", "pooling"))
+    return f"{label} {changed}" if changed else label
 
 
 def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) -> bool:
@@ -46,7 +45,7 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
                                 sharey=True, squeeze=False)
     for axis, family in zip(axes[0], families, strict=True):
         subset = windowed[windowed["family"] == family]
-        labels = subset.apply(lambda r: variant(r["model"], r["params"]), axis=1)
+        labels = subset.apply(variant, axis=1)
         for label, group in subset.groupby(labels, sort=True):
             stats = group.groupby("window")["test_mean_ccc"].agg(["mean", "std"]).fillna(0.0)
             axis.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o",
@@ -75,7 +74,7 @@ def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path:
     oracle = (traces[traces["cell_key"] == oracle_key].sort_values("timestamp")
               if oracle_key else cell.iloc[:0])
     figure, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
-    for axis, target in zip(axes, ("valence", "arousal"), strict=True):
+    for axis, target in zip(axes, TARGETS, strict=True):
         axis.plot(cell["timestamp"], cell[target], color="black", linewidth=1, label="rating")
         if not oracle.empty:
             axis.plot(oracle["timestamp"], oracle[f"{target}_pred"], color="grey",

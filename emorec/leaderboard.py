@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from emorec import figures, results
-from emorec.models import changed_params
+from emorec import figures, results, traces
+from emorec.display import format_params, format_window
+from emorec.metrics import higher_is_better
 
 FLOORS = {"chance": "chance floor (training mean)", "oracle": "noise floor (noise-free rating)"}
-COLUMNS = [  # (header, results column, higher is better)
-    ("CCC V", "test_valence_ccc", True), ("CCC A", "test_arousal_ccc", True),
-    ("CCC mean", "test_mean_ccc", True), ("RMSE V", "test_valence_rmse", False),
-    ("RMSE A", "test_arousal_rmse", False), ("MAE V", "test_valence_mae", False),
-    ("MAE A", "test_arousal_mae", False)]
+COLUMNS = [  # (header, results column); "best" follows each metric's direction
+    ("CCC V", "test_valence_ccc"), ("CCC A", "test_arousal_ccc"), ("CCC mean", "test_mean_ccc"),
+    ("RMSE V", "test_valence_rmse"), ("RMSE A", "test_arousal_rmse"),
+    ("MAE V", "test_valence_mae"), ("MAE A", "test_arousal_mae")]
 
 
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
@@ -34,7 +34,7 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     written = []
     for dataset in sorted(table["dataset"].unique()):
         rows = current(table[table["dataset"] == dataset])
-        links = _draw_figures(rows, results.load_traces(results.trace_path(results_dir, dataset)),
+        links = _draw_figures(rows, traces.load(traces.trace_path(results_dir, dataset)),
                               Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
         path.write_text(render(table[table["dataset"] == dataset], links))
@@ -78,7 +78,7 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
             enumerate(ranked.iterrows(), start=1)]
     body += [["—", *_row_cells(row, None, FLOORS[row["model"]])] for _, row in floors.iterrows()]
     lines.append(tabulate(body, headers=["rank", "model", "window", "pooling", "params",
-                                         "seeds", *(h for h, _, _ in COLUMNS)],
+                                         "seeds", *(h for h, _ in COLUMNS)],
                           tablefmt="github", disable_numparse=True))
     lines.append("")
     if figure_links:
@@ -111,7 +111,7 @@ def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
         oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
         name = f"figures/{dataset}-trace.png"
         label = (f"{best['model']} tuned by {best['tuned_by']}" if best["tuned_by"]
-                 else figures.variant(best["model"], best["params"]))
+                 else figures.variant(best))
         if keys and figures.trace(traces, keys[0], f"{dataset}: best model {label}, rating vs "
                                   "prediction on one test session", stand_in, out_dir / name,
                                   oracle.iloc[0] if len(oracle) else None):
@@ -121,8 +121,8 @@ def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
 
 def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(label=rows["model"] + " " + rows["params"] + " " + rows["tuned_by"])
-    metrics = [column for _, column, _ in COLUMNS]
-    grouped = rows.groupby(["label", "model", "params", "tuned_by"], sort=True)
+    metrics = [column for _, column in COLUMNS]
+    grouped = rows.groupby(["label", "model", "params", "variant", "tuned_by"], sort=True)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out["seeds"] = grouped.size()
@@ -131,18 +131,17 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _row_cells(row, ranked: pd.DataFrame | None, name: str | None = None) -> list[str]:
     params = json.loads(row["params"])
-    window, pooling = params.pop("window", None), params.pop("pooling", "")
     if not name and row["tuned_by"]:
         name = f"{row['model']}, *tuned* ({row['tuned_by']})"
-    cells = [name or row["model"], "" if window is None else f"{float(window):g} s", pooling,
-             ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in sorted(changed_params(row["model"], params).items())),
+    cells = [name or row["model"], format_window(params.get("window")),
+             params.get("pooling", ""), format_params(row["variant"], omit=("window", "pooling")),
              str(int(row["seeds"]))]
-    for _, column, higher in COLUMNS:
+    for _, column in COLUMNS:
         mean, std = row[f"{column}_mean"], row[f"{column}_std"]
         text = f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
         if ranked is not None and len(ranked) > 1:
-            best = ranked[f"{column}_mean"].max() if higher else ranked[f"{column}_mean"].min()
+            means = ranked[f"{column}_mean"]
+            best = means.max() if higher_is_better(column) else means.min()
             if round(mean, 3) == round(best, 3):
                 text = f"**{text}**"
         cells.append(text)

@@ -1,4 +1,4 @@
-"""Regression metrics for valence/arousal: MAE, MSE, RMSE, Pearson r and CCC.
+"""Regression metrics for valence/arousal, and the list of metrics every result carries.
 
 Conventions (the field's, AVEC/MuSe):
 - variances and covariances are population ones (ddof=0);
@@ -7,16 +7,19 @@ Conventions (the field's, AVEC/MuSe):
   the same constant (the only way its denominator can be 0);
 - CCC is reported pooled over all frames (``ccc``) and as the mean of per-session CCCs
   (``ccc_session``).
+
+:data:`METRICS` is the one list of metrics: the results columns, the training loop's per-epoch
+dev scores and the leaderboard's "best" direction all come from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
-TARGETS = ("valence", "arousal")
-METRIC_NAMES = ("mae", "mse", "rmse", "pearson", "ccc", "ccc_session")
-HIGHER_IS_BETTER = {"mae": False, "mse": False, "rmse": False, "pearson": True, "ccc": True,
-                    "ccc_session": True}
+from emorec.vocabulary import TARGETS
 
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -59,31 +62,65 @@ def ccc_per_session(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray
     return float(np.mean(_ccc_from_moments(mean_y, mean_p, var_y, var_p, cov)))
 
 
-def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray) -> dict:
-    """All metrics for both targets and their mean.
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    function: Callable[..., float]   # (y_true, y_pred) or, per session, (y_true, y_pred, sessions)
+    higher_is_better: bool
+    per_session: bool = False
+
+
+METRICS = (
+    Metric("mae", mae, higher_is_better=False),
+    Metric("mse", mse, higher_is_better=False),
+    Metric("rmse", rmse, higher_is_better=False),
+    Metric("pearson", pearson, higher_is_better=True),
+    Metric("ccc", ccc, higher_is_better=True),
+    Metric("ccc_session", ccc_per_session, higher_is_better=True, per_session=True),
+)
+METRIC_NAMES = tuple(metric.name for metric in METRICS)
+EPOCH_METRICS = ("rmse", "ccc")   # what the training loop scores on dev after every epoch
+_BY_NAME = {metric.name: metric for metric in METRICS}
+
+
+def higher_is_better(column: str) -> bool:
+    """Direction of a results column such as ``test_valence_rmse`` or ``dev_mean_ccc``."""
+    for name in sorted(_BY_NAME, key=len, reverse=True):   # ccc_session before ccc
+        if column.endswith(f"_{name}"):
+            return _BY_NAME[name].higher_is_better
+    raise KeyError(f"{column!r} names no metric of {METRIC_NAMES}")
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray | None = None,
+                       names: tuple[str, ...] = METRIC_NAMES) -> dict:
+    """The metrics ``names`` for both targets and their mean.
 
     ``y_true`` and ``y_pred`` are (n_frames, 2) arrays in the order of ``TARGETS``; ``sessions``
-    gives each frame's session. Keys look like ``valence_ccc``, ``arousal_rmse``, ``mean_ccc``.
+    gives each frame's session (needed by per-session metrics). Keys look like ``valence_ccc``,
+    ``arousal_rmse``, ``mean_ccc``.
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 2 or y_true.shape[1] != len(TARGETS):
         raise ValueError(f"expected two (n, {len(TARGETS)}) arrays, got {y_true.shape} and "
                          f"{y_pred.shape}")
-    if len(sessions) != len(y_true):
-        raise ValueError(f"{len(sessions)} session ids for {len(y_true)} frames")
+    chosen = [_BY_NAME[name] for name in names]
+    if any(metric.per_session for metric in chosen) and (
+            sessions is None or len(sessions) != len(y_true)):
+        raise ValueError(f"{0 if sessions is None else len(sessions)} session ids for "
+                         f"{len(y_true)} frames")
     if len(y_true) == 0:
         raise ValueError("no frames to score")
     if not np.all(np.isfinite(y_pred)):
         raise ValueError("predictions contain NaN or inf")
-    functions = {"mae": mae, "mse": mse, "rmse": rmse, "pearson": pearson, "ccc": ccc}
     result = {}
     for column, target in enumerate(TARGETS):
         y, p = y_true[:, column], y_pred[:, column]
-        for name, function in functions.items():
-            result[f"{target}_{name}"] = function(y, p)
-        result[f"{target}_ccc_session"] = ccc_per_session(y, p, sessions)
-    for name in METRIC_NAMES:
-        result[f"mean_{name}"] = float(np.mean([result[f"{t}_{name}"] for t in TARGETS]))
+        for metric in chosen:
+            extra = (sessions,) if metric.per_session else ()
+            result[f"{target}_{metric.name}"] = metric.function(y, p, *extra)
+    for metric in chosen:
+        result[f"mean_{metric.name}"] = float(np.mean([result[f"{t}_{metric.name}"]
+                                                       for t in TARGETS]))
     return result
 
 

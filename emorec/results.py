@@ -4,9 +4,10 @@ Rows live in ``leaderboard/results/<dataset>.csv``, appended one at a time as ce
 an interrupted sweep loses nothing it completed. Every file is validated on load against the
 versioned schema below; leaderboards are rendered from these files alone.
 
-Schema v2 added ``tuned_by``: the Optuna study whose best params a cell ran with
-(``emorec bench --params-from STUDY``), empty otherwise. v1 files are read as v2 with an empty
-``tuned_by``, and rewritten as v2 when a row is appended to them.
+Schema history: v2 added ``tuned_by`` (the Optuna study whose best params a cell ran with,
+``emorec bench --params-from STUDY``; empty otherwise); v3 added ``variant`` (the params that
+differ from the model's defaults, so a row describes itself without the model zoo). Older files
+are read as the current schema and rewritten as it when a row is appended to them.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec.data.dataset import ORIGINS
+from emorec import traces
 from emorec.errors import DataError
-from emorec.metrics import METRIC_NAMES, TARGETS
+from emorec.metrics import METRIC_NAMES
+from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint", "split_hash",
-                    "model", "family", "modality", "params", "tuned_by", "window", "seed",
-                    "cell_key", "code_version"]
-METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in ("dev", "test")
+                    "model", "family", "modality", "params", "variant", "tuned_by", "window",
+                    "seed", "cell_key", "code_version"]
+METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in SCORED_PARTITIONS
                   for target in (*TARGETS, "mean") for name in METRIC_NAMES]
 COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "mlflow_run_id"]
 
@@ -93,12 +95,8 @@ def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
         table = pd.concat(frames, ignore_index=True)
         kept = table.drop_duplicates("cell_key", keep="first")
         write(results_path(out, name), kept)
-        traces = pd.concat([load_traces(trace_path(folder, name)).assign(source=number)
-                            for number, folder in enumerate(folders)], ignore_index=True)
-        if not traces.empty:
-            first = traces.groupby("cell_key")["source"].transform("min")
-            _write_traces(trace_path(out, name),
-                          traces[traces["source"] == first].drop(columns="source"))
+        traces.merge([traces.trace_path(folder, name) for folder in folders],
+                     traces.trace_path(out, name))
         summary[name] = (len(table), len(kept))
     return summary
 
@@ -107,9 +105,10 @@ def load(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=COLUMNS)
     try:
-        frame = pd.read_csv(path, dtype={"params": str, "cell_key": str, "fingerprint": str,
-                                         "split_hash": str, "mlflow_run_id": str,
-                                         "code_version": str, "tuned_by": str},
+        frame = pd.read_csv(path, dtype={"params": str, "variant": str, "cell_key": str,
+                                         "fingerprint": str, "split_hash": str,
+                                         "mlflow_run_id": str, "code_version": str,
+                                         "tuned_by": str},
                             keep_default_na=False,
                             na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -118,14 +117,30 @@ def load(path: Path) -> pd.DataFrame:
 
 
 def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
-    """Schema v1 -> v2: no cell of a v1 file was tuned."""
-    if "tuned_by" in frame.columns or "schema_version" not in frame.columns:
+    """Older schemas -> the current one: v1 had no ``tuned_by`` (no v1 cell was tuned), v2 no
+    ``variant`` (worked out from the registered model's defaults, the one time the results layer
+    reads the model zoo)."""
+    if "schema_version" not in frame.columns or frame.empty:
         return frame
-    if not (frame["schema_version"].astype(str) == "1").all():
-        return frame   # validate names the bad row
-    frame = frame.assign(schema_version=SCHEMA_VERSION)
-    frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
-    return frame
+    versions = set(frame["schema_version"].astype(str))
+    if versions - {"1", "2"}:
+        return frame   # the current version, or validate names the bad row
+    if "tuned_by" not in frame.columns:
+        frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
+    if "variant" not in frame.columns:
+        frame.insert(list(frame.columns).index("params") + 1, "variant", [
+            variant(model, json.loads(params))
+            for model, params in zip(frame["model"], frame["params"], strict=True)])
+    return frame.assign(schema_version=SCHEMA_VERSION)
+
+
+def variant(model: str, params: dict) -> str:
+    """The params that differ from the registered model's defaults, as canonical JSON (all of
+    them for a model that is not registered)."""
+    from emorec.models import MODELS
+
+    changed = MODELS.get(model).changed(params) if model in MODELS else params
+    return canonical_params(changed)
 
 
 def _header(path: Path) -> list[str]:
@@ -164,10 +179,11 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                 fail(index, column, "a non-empty text", record[column])
         if not isinstance(record["tuned_by"], str):
             fail(index, "tuned_by", "a study name or empty", record["tuned_by"])
-        try:
-            json.loads(record["params"])
-        except (TypeError, ValueError):
-            fail(index, "params", "a JSON object", record["params"])
+        for column in ("params", "variant"):
+            try:
+                json.loads(record[column])
+            except (TypeError, ValueError):
+                fail(index, column, "a JSON object", record[column])
         try:
             int(record["seed"])
         except (TypeError, ValueError):
@@ -191,47 +207,3 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
-
-
-# --------------------------------------------------------------------------- traces
-TRACE_COLUMNS = ["cell_key", "session", "timestamp", "valence", "arousal", "valence_pred",
-                 "arousal_pred"]
-
-
-def trace_path(root: Path, dataset: str) -> Path:
-    """Test predictions of one session per cell, for the leaderboard's trace figure."""
-    return Path(root) / f"{dataset}.trace.parquet"
-
-
-def trace_session(predictions: pd.DataFrame) -> str:
-    """The test session with the most frames (first by name on a tie): the same for every
-    cell of a dataset and split."""
-    counts = predictions["session"].value_counts()
-    return str(min(counts.index[counts == counts.max()]))
-
-
-def append_trace(path: Path, cell_key: str, predictions: pd.DataFrame) -> None:
-    """Store the trace session's predictions of one cell (replacing an older copy)."""
-    session = trace_session(predictions)
-    rows = predictions[predictions["session"] == session].assign(cell_key=cell_key)
-    rows = rows[TRACE_COLUMNS].astype({c: "float32" for c in TRACE_COLUMNS[3:]})
-    old = load_traces(path)
-    _write_traces(path, pd.concat([old[old["cell_key"] != cell_key], rows], ignore_index=True))
-
-
-def _write_traces(path: Path, table: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    table.to_parquet(partial, index=False, compression="zstd")
-    partial.replace(path)   # atomic: a killed sweep never leaves half a file
-
-
-def load_traces(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        return pd.DataFrame(columns=TRACE_COLUMNS)
-    table = pd.read_parquet(path)
-    missing = [c for c in TRACE_COLUMNS if c not in table.columns]
-    if missing:
-        raise DataError(path, "trace file lacks columns", column=missing[0],
-                        expected=", ".join(TRACE_COLUMNS))
-    return table

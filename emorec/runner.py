@@ -1,32 +1,29 @@
-"""Suite -> cells -> runs. Completed cells (same dataset fingerprint and split hash) are skipped,
-so a killed sweep resumes where it stopped; ``--jobs N`` fits cells in N worker processes while
-the main process alone writes MLflow runs and result rows."""
+"""A suite's sweep: suite -> cells -> evaluated in worker processes -> MLflow runs and result rows
+(written by the main process alone); cells already in the results file are skipped."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from tabulate import tabulate
 from tqdm import tqdm
 
-from emorec import __version__, results
+from emorec import __version__, results, traces
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
+from emorec.display import format_params
 from emorec.errors import EmorecError
-from emorec.metrics import regression_metrics
-from emorec.models import MODELS, build_view, changed_params
+from emorec.evaluation import evaluate_cell
+from emorec.models import MODELS
 from emorec.suites import Suite
 from emorec.tracking import DEFAULT_TRACKING_URI, Tracker
-from emorec.tuning import Tuned
+from emorec.tuning.tuned import Tuned
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +110,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     dataset_path = resolve_dataset(suite, data_dir)
     dataset = Dataset.load(dataset_path)
     path = results.results_path(results_dir, dataset.name)
-    trace = results.trace_path(results_dir, dataset.name)
+    trace = traces.trace_path(results_dir, dataset.name)
     cells = tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset)
     cells = shard_cells(cells, shard)
     if shard != (1, 1):
@@ -128,9 +125,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
             "origin": dataset.manifest.origin, "split_hash": split.hash,
             "code_version": __version__, "suite": suite.name}
     if tuned is not None:
-        tags.update(tuned_by=tuned.study, tuned_storage=tuned.storage,
-                    tuned_trial=str(tuned.trial), tuned_dev_mean_ccc=f"{tuned.dev_mean_ccc:.4f}",
-                    tuned_study_trials=str(tuned.finished))
+        tags.update(tuned.tags())
     tracker = Tracker(tracking_uri, suite.name, tags) if todo else None
     params_by_key = {cell.key: cell.params for cell in todo}
     status = "FAILED"
@@ -141,7 +136,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
                 record, params_by_key[record["cell_key"]],
                 {**tags, **cell_tags, "cell_key": record["cell_key"], "model": record["model"]},
                 predictions, epochs)
-            results.append_trace(trace, record["cell_key"], predictions)
+            traces.append(trace, record["cell_key"], predictions)
             results.append(path, record)
         status = "FINISHED"
     finally:
@@ -189,50 +184,28 @@ def _worker_run(cell: Cell):
 
 
 def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dict], dict]:
-    """Fit on train (dev for early stopping / grid search), score dev and test. Returns the
-    result record, the test predictions, the nets' per-epoch dev metrics (else empty) and
-    extra MLflow tags (the device a net trained on)."""
+    """Evaluate one cell. Returns the result record, the test predictions, a net's per-epoch
+    dev metrics (else empty) and extra MLflow tags (the device a net trained on)."""
     spec = MODELS.get(cell.model)
-    split = dataset.split()
-    inputs = {partition: build_view(dataset, spec, cell.params, partition, split)
-              for partition in ("train", "dev", "test")}
-    start = time.perf_counter()
-    estimator = spec.build(cell.params, cell.seed)
-    estimator.fit(inputs["train"], inputs["dev"])
-    fit_seconds = time.perf_counter() - start
+    result = evaluate_cell(dataset, spec, cell.params, cell.seed)
     record = {"schema_version": results.SCHEMA_VERSION, "dataset": dataset.name,
               "origin": dataset.manifest.origin, "fingerprint": dataset.manifest.fingerprint,
-              "split_hash": split.hash, "model": spec.name, "family": spec.family,
+              "split_hash": dataset.split().hash, "model": spec.name, "family": spec.family,
               "modality": spec.modality, "params": results.canonical_params(cell.params),
+              "variant": results.canonical_params(spec.changed(cell.params)),
               "tuned_by": cell.tuned_by, "window": cell.params.get("window"), "seed": cell.seed,
-              "cell_key": cell.key,
-              "fit_seconds": fit_seconds}
-    predicted = {}
-    for partition in ("dev", "test"):
-        frames = inputs[partition].frames
-        predicted[partition] = np.asarray(estimator.predict(inputs[partition]), dtype=np.float64)
-        metrics = regression_metrics(frames.labels, predicted[partition], frames.session)
-        record.update({f"{partition}_{k}": v for k, v in metrics.items()})
-    test = inputs["test"].frames
-    predictions = pd.DataFrame({
-        "session": test.session, "timestamp": test.timestamp,
-        "valence": test.labels[:, 0], "arousal": test.labels[:, 1],
-        "valence_pred": predicted["test"][:, 0], "arousal_pred": predicted["test"][:, 1]})
-    history = getattr(estimator, "history", None)
-    if history is None:
-        return record, predictions, [], {}
-    return record, predictions, history.epochs, {"device": history.device}
+              "cell_key": cell.key, **result.metrics, "fit_seconds": result.fit_seconds}
+    tags = {} if result.device is None else {"device": result.device}
+    return record, result.predictions, result.epochs, tags
 
 
 def summary(finished: pd.DataFrame) -> str:
     if finished.empty:
         return "no results"
-    grouped = finished.groupby(["model", "params", "tuned_by"], sort=False).agg(
+    grouped = finished.groupby(["model", "variant", "tuned_by"], sort=False).agg(
         seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
         test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
         fit_seconds=("fit_seconds", "mean")).reset_index()
-    grouped["params"] = [", ".join(f"{k}={v}" for k, v in sorted(
-        changed_params(model, json.loads(params)).items()))
-        for model, params in zip(grouped["model"], grouped["params"], strict=True)]
+    grouped["variant"] = grouped["variant"].map(format_params)
     grouped = grouped.sort_values("test_ccc", ascending=False)
     return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")

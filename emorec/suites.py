@@ -20,6 +20,7 @@ from pathlib import Path
 
 from emorec.errors import EmorecError
 from emorec.models import MODELS
+from emorec.vocabulary import STAND_IN_KINDS
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ def load_suite(path: str | Path) -> Suite:
         fail("seeds", f"expected a non-empty list of whole numbers, found {seeds!r}")
     dataset = raw.get("dataset", {})
     stand_in = dataset.get("stand_in", {})
-    if stand_in.get("kind") not in ("sewa", "afew-va"):
-        fail("dataset.stand_in.kind", "expected 'sewa' or 'afew-va'")
+    if stand_in.get("kind") not in STAND_IN_KINDS:
+        fail("dataset.stand_in.kind", f"expected one of {', '.join(STAND_IN_KINDS)}")
     experiments = []
     for number, entry in enumerate(raw.get("experiments", []), start=1):
         where = f"experiments #{number}"

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from emorec import results
 from emorec.runner import resolve_dataset
 from emorec.suites import load_suite
-from emorec.tuning import FINISHED, StudyPlan, open_storage, run_study
+from emorec.tuning.study import FINISHED, StudyPlan, open_storage, run_study
 
 TRIAL_PARAMS = {"epochs": 3, "patience": 3, "epoch_samples": None}
 

@@ -3,7 +3,7 @@ import pytest
 
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.models import MODELS, build_view
+from emorec.models import MODELS
 from emorec.registry import Registry, UnknownNameError
 
 
@@ -34,16 +34,38 @@ def test_metadata_is_data():
     spec = MODELS.get("audio_ffnn")
     assert (spec.family, spec.modality, spec.view) == ("audio", "audio", "audio_window")
     assert spec.grid["window"] == [1.0, 2.0, 3.0, 4.0]
-    assert "hidden" in spec.search_space and spec.description
+    assert "hidden" in spec.tunable and spec.description
+    assert spec.declared["hidden"].tune == (32, 512)
+
+
+def test_params_are_checked_and_normalised_in_one_place():
+    gru = MODELS.get("gru")
+    # 2 and 2.0 are one cell: numbers take the declared kind
+    assert gru.params({"window": 2}) == gru.params({"window": 2.0})
+    assert gru.params({"window": 2})["window"] == 2.0 and gru.params({"epochs": 3.0})["epochs"] == 3
+    for bad, message in [({"pooling": "mean"}, "pooling must be one of avg, max, conv1d"),
+                         ({"epochs": 0}, r"epochs must be a whole number >= 1, found 0"),
+                         ({"epochs": 2.5}, "epochs must be a whole number"),
+                         ({"epochs": True}, "epochs must be a whole number"),
+                         ({"learning_rate": 0}, r"learning_rate must be a number > 0"),
+                         ({"window": "2"}, "window must be a number"),
+                         ({"device": "gpu"}, "device must be text matching"),
+                         ({"epoch_samples": -1}, r"epoch_samples must be a whole number >= 1 "
+                                                 "or null")]:
+        with pytest.raises(EmorecError, match=rf"model 'gru': parameter {message}"):
+            gru.params(bad)
+    assert gru.params({"epoch_samples": None})["epoch_samples"] is None
+    assert MODELS.get("decision_tree").params({"max_depth": None}) == {"max_depth": None}
+    assert gru.changed(gru.params({"window": 2, "pooling": "avg"})) == {"window": 2.0}
 
 
 def fit_predict(dataset, name, seed=0, **overrides):
     spec = MODELS.get(name)
     params = spec.params({"epochs": 3, **overrides} if "epochs" in spec.defaults else overrides)
     estimator = spec.build(params, seed)
-    estimator.fit(build_view(dataset, spec, params, "train"),
-                  build_view(dataset, spec, params, "dev"))
-    test = build_view(dataset, spec, params, "test")
+    estimator.fit(spec.build_view(dataset, params, "train"),
+                  spec.build_view(dataset, params, "dev"))
+    test = spec.build_view(dataset, params, "test")
     return test, estimator.predict(test)
 
 
@@ -64,11 +86,11 @@ def test_same_seed_same_predictions(tiny_sewa, name):
 def test_nets_stay_in_the_label_range_and_restore_the_best_epoch(tiny_sewa):
     spec = MODELS.get("ffnn")
     params = spec.params({"epochs": 8, "patience": 2})
-    estimator = spec.build(params, 0).fit(build_view(tiny_sewa, spec, params, "train"),
-                                          build_view(tiny_sewa, spec, params, "dev"))
+    estimator = spec.build(params, 0).fit(spec.build_view(tiny_sewa, params, "train"),
+                                          spec.build_view(tiny_sewa, params, "dev"))
     history = estimator.history
     assert history.best_epoch == int(np.argmin(history.dev_rmse))
-    dev = build_view(tiny_sewa, spec, params, "dev")
+    dev = spec.build_view(tiny_sewa, params, "dev")
     restored = np.sqrt(np.mean((estimator.predict(dev) - dev.frames.labels) ** 2, axis=0)).mean()
     assert restored == pytest.approx(min(history.dev_rmse), rel=1e-5)
     assert np.abs(estimator.predict(dev)).max() <= 1

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from emorec.models import MODELS, build_view, nets
+from emorec.models import MODELS, nets
 from emorec.models.gru import GRUWindowNet, valid_first
 from emorec.suites import load_suite
 
@@ -21,7 +21,7 @@ VARIANTS = [(name, {}) for name in WINDOW_NETS if name != "gru"] + [
 def fitted(dataset, name, seed=0, **overrides):
     spec = MODELS.get(name)
     params = spec.params({"epochs": 3, "epoch_samples": None, **overrides})
-    views = {p: build_view(dataset, spec, params, p) for p in ("train", "dev", "test")}
+    views = {p: spec.build_view(dataset, params, p) for p in ("train", "dev", "test")}
     return spec.build(params, seed).fit(views["train"], views["dev"]), views
 
 
@@ -50,7 +50,7 @@ def test_each_net_trains_and_its_loss_falls(tiny_sewa, name):
 def test_shapes_for_every_window_length(tiny_sewa, name, extra, window, slots):
     spec = MODELS.get(name)
     params = spec.params({"window": window, **extra})
-    view = build_view(tiny_sewa, spec, params, "dev")
+    view = spec.build_view(tiny_sewa, params, "dev")
     inputs = nets.net_inputs(view, nets.fit_standardisation(view))
     video = inputs[0]
     assert video.rows.shape == (len(view.frames), slots)
@@ -68,7 +68,7 @@ def test_shapes_for_every_window_length(tiny_sewa, name, extra, window, slots):
 def test_masked_slots_have_no_effect_on_the_output(tiny_sewa, name, extra):
     spec = MODELS.get(name)
     params = spec.params({"window": 2.0, **extra})
-    view = build_view(tiny_sewa, spec, params, "test")
+    view = spec.build_view(tiny_sewa, params, "test")
     inputs = nets.net_inputs(view, nets.fit_standardisation(view))
     net = _net(spec, params, view).eval()
     rows = np.arange(len(view.frames))
@@ -94,7 +94,7 @@ def test_extra_masked_slots_change_nothing(tiny_sewa, name, extra, mode):
     fusion, more audio slots) give the same output: masks reach attention and pooling."""
     spec = MODELS.get(name)
     params = spec.params({"window": 2.0, **extra})
-    view = build_view(tiny_sewa, spec, params, "test")
+    view = spec.build_view(tiny_sewa, params, "test")
     inputs = _tensors(nets.net_inputs(view, nets.fit_standardisation(view)),
                       np.arange(len(view.frames)))
     net = _net(spec, {**params, "dropout": 0.0}, view)
@@ -191,11 +191,12 @@ def test_bad_training_settings_and_divergence_are_clear_errors(tiny_sewa):
     from emorec.errors import EmorecError
 
     for bad in ({"epochs": 0}, {"epoch_samples": 0}, {"patience": 0}, {"learning_rate": 0}):
-        with pytest.raises(EmorecError, match=f"training parameter {next(iter(bad))}"):
+        with pytest.raises(EmorecError, match=f"model 'ffnn': parameter {next(iter(bad))} "
+                                              "must be"):
             fitted(tiny_sewa, "ffnn", **bad)
     spec = MODELS.get("ffnn")
     params = spec.params({"epochs": 2})
-    train, dev = (build_view(tiny_sewa, spec, params, p) for p in ("train", "dev"))
+    train, dev = (spec.build_view(tiny_sewa, params, p) for p in ("train", "dev"))
     estimator = spec.build(params, 0)
     labels = train.frames.labels.copy()
     labels[3, 0] = np.nan

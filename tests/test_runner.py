@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scenarios import SUITE
 
-from emorec import results
+from emorec import results, traces
 from emorec.errors import DataError, EmorecError
 from emorec.runner import run_suite
 from emorec.suites import load_suite
@@ -162,9 +162,9 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
         assert [m.step for m in history] == [0, 1, 2]
         losses = client.get_metric_history(run["run_id"], "epoch/train_loss")
         assert len(losses) == 3
-    traces = results.load_traces(results.trace_path(places["results_dir"], "sewa-synth-tiny"))
-    assert set(traces["cell_key"]) == set(finished["cell_key"])
-    assert traces.groupby("cell_key").size().nunique() == 1     # one session, same for all
+    stored = traces.load(traces.trace_path(places["results_dir"], "sewa-synth-tiny"))
+    assert set(stored["cell_key"]) == set(finished["cell_key"])
+    assert stored.groupby("cell_key").size().nunique() == 1     # one session, same for all
     written = render_all(places["results_dir"], tmp_path / "board")
     text = written[0].read_text()
     for figure in ("sewa-synth-tiny-ccc-by-window.png", "sewa-synth-tiny-trace.png"):
@@ -195,9 +195,9 @@ def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspac
     assert results.merge(sources, merged) == {"sewa-synth-tiny": (12 + len(first), 6)}
     table = results.load(results.results_path(merged, "sewa-synth-tiny"))
     assert len(table) == 6 and table["cell_key"].is_unique
-    traces = results.load_traces(results.trace_path(merged, "sewa-synth-tiny"))
-    assert set(traces["cell_key"]) == set(whole["cell_key"])
-    assert traces.groupby("cell_key").size().nunique() == 1
+    stored = traces.load(traces.trace_path(merged, "sewa-synth-tiny"))
+    assert set(stored["cell_key"]) == set(whole["cell_key"])
+    assert stored.groupby("cell_key").size().nunique() == 1
     board_whole = render_all(tmp_path / "whole", tmp_path / "board_whole")[0].read_text()
     board_merged = render_all(merged, tmp_path / "board_merged")[0].read_text()
     assert board_merged == board_whole
@@ -219,25 +219,31 @@ def test_bad_shard_is_a_clear_error(text):
         parse_shard(text)
 
 
-def test_schema_v1_results_are_read_as_v2_and_rewritten_on_append(workspace, tmp_path):
+def test_older_schemas_are_read_as_the_current_one_and_rewritten_on_append(workspace, tmp_path):
     suite, places = workspace
     finished = run_suite(load_suite(suite()), **places)
     path = results.results_path(places["results_dir"], "sewa-synth-tiny")
-    v1 = finished.drop(columns="tuned_by").assign(schema_version=1)
-    v1_path = tmp_path / "v1.csv"
-    v1.to_csv(v1_path, index=False)
-    loaded = results.load(v1_path)
-    assert list(loaded.columns) == results.COLUMNS
-    assert (loaded["schema_version"] == 2).all() and (loaded["tuned_by"] == "").all()
-    assert loaded.drop(columns=["schema_version", "tuned_by"]).equals(
-        results.load(path).drop(columns=["schema_version", "tuned_by"]))
-    results.append(v1_path, loaded.iloc[0].to_dict())
-    assert v1_path.read_text().splitlines()[0] == ",".join(results.COLUMNS)
-    assert len(results.load(v1_path)) == len(v1) + 1
-    v3 = tmp_path / "v3.csv"
-    v3.write_text(v1_path.read_text().replace("\n2,", "\n3,", 1))
+    current = results.load(path)
+    older = {1: finished.drop(columns=["tuned_by", "variant"]).assign(schema_version=1),
+             2: finished.drop(columns=["variant"]).assign(schema_version=2)}
+    for version, table in older.items():
+        old_path = tmp_path / f"v{version}.csv"
+        table.to_csv(old_path, index=False)
+        loaded = results.load(old_path)
+        assert list(loaded.columns) == results.COLUMNS
+        assert (loaded["schema_version"] == results.SCHEMA_VERSION).all()
+        assert (loaded["tuned_by"] == "").all()
+        assert list(loaded["variant"]) == list(current["variant"])   # from the model defaults
+        assert loaded.drop(columns="schema_version").equals(
+            current.drop(columns="schema_version"))
+        results.append(old_path, loaded.iloc[0].to_dict())
+        assert old_path.read_text().splitlines()[0] == ",".join(results.COLUMNS)
+        assert len(results.load(old_path)) == len(table) + 1
+    newer = tmp_path / "newer.csv"
+    newer.write_text(path.read_text().replace(f"\n{results.SCHEMA_VERSION},",
+                                              f"\n{results.SCHEMA_VERSION + 1},", 1))
     with pytest.raises(DataError, match="row 2, column 'schema_version'"):
-        results.load(v3)
+        results.load(newer)
 
 
 def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(

@@ -13,17 +13,17 @@ from scenarios import TRIAL_PARAMS, kill_a_worker_and_rerun, study_with_two_work
 from emorec import results
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.tuning import (
+from emorec.tuning.liveness import alive, worker_id
+from emorec.tuning.space import suggest
+from emorec.tuning.study import (
     FINISHED,
     Objective,
     StudyPlan,
     SurplusTrial,
     create_study,
     run_study,
-    suggest,
-    tuned_params,
-    worker_id,
 )
+from emorec.tuning.tuned import tuned_params
 
 
 def plan(tmp_path, dataset, study="s", trials=4, seed=0, model="gru", storage=None):
@@ -194,12 +194,10 @@ def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir):
 def test_a_killed_but_unreaped_worker_counts_as_dead():
     import time
 
-    from emorec.tuning import _alive
-
     child = subprocess.Popen(["sleep", "30"])
-    assert _alive(child.pid)
+    assert alive(child.pid)
     child.kill()
     time.sleep(0.5)        # dead, not yet waited for: a zombie
-    assert child.returncode is None and not _alive(child.pid)
+    assert child.returncode is None and not alive(child.pid)
     child.wait()
-    assert not _alive(child.pid)
+    assert not alive(child.pid)

@@ -29,12 +29,11 @@ import pyarrow.parquet as pq
 from emorec.data import validation
 from emorec.data.splits import Split, default_split, read_split_file
 from emorec.errors import DataError
-from emorec.metrics import TARGETS
+from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-ORIGINS = ("real", "stand-in")
 MANIFEST_FILE = "manifest.json"
 VIDEO_FILE = "video.parquet"
 SPLIT_FILE = "split.csv"

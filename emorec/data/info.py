@@ -7,8 +7,8 @@ from tabulate import tabulate
 
 from emorec.data import views
 from emorec.data.dataset import Dataset
-from emorec.data.splits import PARTITIONS
 from emorec.data.validation import label_columns
+from emorec.vocabulary import PARTITIONS
 
 
 def describe(dataset: Dataset) -> dict:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from emorec.errors import DataError
+from emorec.vocabulary import PARTITIONS
 
-PARTITIONS = ("train", "dev", "test")
 DEFAULT_RATIOS = (0.70, 0.15, 0.15)
 DEFAULT_SPLIT_SEED = 0
 

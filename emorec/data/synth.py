@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from emorec.data.dataset import Dataset, Manifest
+from emorec.data.dataset import ORACLE_COLUMNS, Dataset, Manifest
 from emorec.data.validation import audio_columns, embedding_columns
+from emorec.vocabulary import TARGETS
 
 GENERATOR_VERSION = 1
 FPS = 5.0
@@ -92,8 +93,8 @@ AFEW_VA = StandInSpec(
     illumination_weight=0.25, frame_noise=0.15, face_loss_rate_per_min=1.0,
     face_loss_mean_s=0.8, with_audio=False,
 )
-SPECS = {"sewa": SEWA, "afew-va": AFEW_VA}
-# Sizes scale the number of sessions (and, for tiny, their length) so tests stay fast.
+SPECS = {"sewa": SEWA, "afew-va": AFEW_VA}   # one per vocabulary.STAND_IN_KINDS
+# One per vocabulary.STAND_IN_SIZES: how it scales the number of sessions and their length.
 SIZES = {
     "full": {"sessions": 1.0, "duration": 1.0},
     "small": {"sessions": 0.25, "duration": 0.5},
@@ -203,9 +204,9 @@ def _session(rng: np.random.Generator, spec: StandInSpec, extractor: _Extractor,
     video = pd.concat([video, pd.DataFrame(embedding[frame_index],
                                            columns=embedding_columns(EMBEDDING_DIM))], axis=1)
     steps = frame_steps[frame_index]
-    for column, name in enumerate(("valence", "arousal")):
+    for column, name in enumerate(TARGETS):
         video[name] = labels[steps, column]
-    for column, name in enumerate(("valence_oracle", "arousal_oracle")):
+    for column, name in enumerate(ORACLE_COLUMNS):
         video[name] = oracle[steps, column]
     audio = _audio(rng, spec, extractor, session, emotion, n_base) if spec.with_audio else {}
     return video, audio

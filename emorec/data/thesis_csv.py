@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from emorec.data.dataset import ORIGINS, Dataset, Manifest, format_seconds, positive_number
+from emorec.data.dataset import Dataset, Manifest, format_seconds, positive_number
 from emorec.data.splits import read_split_file
 from emorec.data.validation import (
     AUDIO_PREFIX,
@@ -39,7 +39,7 @@ from emorec.data.validation import (
     check_video_table,
 )
 from emorec.errors import DataError
-from emorec.metrics import TARGETS
+from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,6 @@ def export_thesis_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
                "label_scale": manifest.label_scale, "source": manifest.source}
     (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return [*written, out_dir / SIDECAR]
-
-
-def audio_csv_name(length: float) -> str:
-    return f"audio_{format_seconds(length)}s.csv"
 
 
 def _unscale(values: np.ndarray, scale: float) -> np.ndarray:

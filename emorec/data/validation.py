@@ -13,9 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from emorec.data.splits import PARTITIONS
 from emorec.errors import DataError
-from emorec.metrics import TARGETS
+from emorec.vocabulary import PARTITIONS, TARGETS
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Model inputs for every labelled frame of a partition (DESIGN.md "Evaluation protocol").
+"""Model inputs for every labelled frame of a partition.
 
 Every view is indexed by the same evaluation frames (all labelled video frames of the
 partition's sessions, in session/time order), so every model is scored on the same frames:
@@ -27,6 +27,7 @@ from emorec.data.dataset import ORACLE_COLUMNS, Dataset
 from emorec.data.splits import Split
 from emorec.data.validation import frame_slots
 from emorec.errors import EmorecError
+from emorec.vocabulary import TARGETS
 
 TIME_EPS = 1e-6  # seconds; timestamps closer than this count as equal
 
@@ -94,7 +95,7 @@ def frames(dataset: Dataset, partition: str, split: Split | None = None) -> Fram
               if dataset.manifest.has_oracle else None)
     return Frames(rows=rows, session=video["session"].to_numpy(str)[rows],
                   timestamp=video["timestamp"].to_numpy(np.float64)[rows],
-                  labels=video[["valence", "arousal"]].to_numpy(np.float64)[rows],
+                  labels=video[list(TARGETS)].to_numpy(np.float64)[rows],
                   oracle=oracle)
 
 

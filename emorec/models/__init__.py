@@ -1,6 +1,12 @@
-"""The model registry. Importing this package registers every model."""
+"""The model registry. Importing this package registers every model of its modules."""
 
-from emorec.models import classic, ffnn, fusion, gru, reference  # noqa: F401  (registration)
-from emorec.models.base import MODELS, ModelSpec, build_view, changed_params, model
+import importlib
+import pkgutil
 
-__all__ = ["MODELS", "ModelSpec", "build_view", "changed_params", "model"]
+from emorec.models.base import MODELS, Estimator, ModelSpec, model
+from emorec.models.params import Param
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["MODELS", "Estimator", "ModelSpec", "Param", "model"]

@@ -1,14 +1,14 @@
-"""Model metadata as data, the model registry, and the inputs each model reads.
+"""Model metadata as data, the model registry, and the input view each model reads.
 
-Every model is a factory registered with :func:`model`; it takes plain keyword parameters (the
-spec's defaults, overridden by a suite's grid) plus ``seed`` and returns an estimator with
-``fit(train, dev)`` and ``predict(view) -> (n_frames, 2)``. The view is built by the runner
-from the spec's ``view`` kind, so the runner never special-cases a family.
+Every model is a factory registered with :func:`model`; it takes its declared parameters
+(:class:`~emorec.models.params.Param`) as keyword arguments plus ``seed`` and returns an
+:class:`Estimator`. The view it reads is built from the spec's ``view`` kind (:data:`VIEWS`), so
+no caller ever special-cases a family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,15 +18,43 @@ from emorec.data import views
 from emorec.data.dataset import Dataset
 from emorec.data.splits import Split
 from emorec.errors import EmorecError
+from emorec.models.params import Param
 from emorec.registry import Registry
 
-VIEW_KINDS = ("frame", "video_window", "audio_window", "fused")
-VIEW_PARAMS = ("window",)   # parameters that choose the input view, not the estimator
+# (epoch, dev scores) after each epoch of an iterative model; it may raise to stop training
+# (a tuner's pruning does).
+EpochCallback = Callable[[int, dict], None]
 
 
 class Estimator(Protocol):
-    def fit(self, train: Any, dev: Any) -> Estimator: ...
+    """What every model's factory returns.
+
+    ``fit`` trains on ``train`` (and uses ``dev`` for early stopping or grid search), calling
+    ``on_epoch`` after each epoch if the model trains in epochs. ``predict`` returns
+    ``(n_frames, 2)`` valence/arousal predictions for every frame of the view. ``history`` holds
+    the per-epoch dev scores and the device of a net (:class:`~emorec.models.training.
+    TrainingHistory`), ``None`` for models that do not train in epochs.
+    """
+
+    history: Any
+
+    def fit(self, train: Any, dev: Any, on_epoch: EpochCallback | None = None) -> Estimator: ...
+
     def predict(self, view: Any) -> np.ndarray: ...
+
+
+# View kind -> how to build it for a partition from the model's params.
+VIEWS: dict[str, Callable[..., Any]] = {
+    "frame": lambda dataset, partition, split, params: views.frame_view(
+        dataset, partition, split),
+    "video_window": lambda dataset, partition, split, params: views.video_window_view(
+        dataset, partition, params["window"], split),
+    "audio_window": lambda dataset, partition, split, params: views.audio_window_view(
+        dataset, partition, params["window"], split),
+    "fused": lambda dataset, partition, split, params: views.fused_view(
+        dataset, partition, params["window"], split=split),
+}
+VIEW_PARAMS = ("window",)   # parameters that choose the input view, not the estimator
 
 
 @dataclass(frozen=True)
@@ -34,71 +62,72 @@ class ModelSpec:
     name: str
     family: str                 # classic, ffnn, video, audio, fusion, reference
     modality: str               # video, audio, audio-visual, none
-    view: str                   # one of VIEW_KINDS
+    view: str                   # a key of VIEWS
     factory: Callable[..., Estimator]
-    defaults: dict = field(default_factory=dict)
-    grid: dict = field(default_factory=dict)          # the thesis's grid (suites may override)
-    search_space: dict = field(default_factory=dict)  # for tuning: name -> (kind, low, high)
+    declared: Mapping[str, Param] = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)    # the thesis's grid (suites may override)
     description: str = ""
     stand_in_only: bool = False
 
+    @property
+    def defaults(self) -> dict:
+        return {name: param.default for name, param in self.declared.items()}
+
+    @property
+    def tunable(self) -> dict[str, Param]:
+        """The parameters a tuning study samples."""
+        return {name: p for name, p in self.declared.items() if p.tune not in (None, False)}
+
     def params(self, overrides: dict) -> dict:
-        """Defaults updated with ``overrides``; unknown names are an error."""
-        unknown = sorted(set(overrides) - set(self.defaults))
+        """Defaults updated with ``overrides``, every value checked and normalised."""
+        unknown = sorted(set(overrides) - set(self.declared))
         if unknown:
             raise EmorecError(f"model {self.name!r} has no parameter(s) {', '.join(unknown)} "
-                              f"(it has: {', '.join(sorted(self.defaults)) or 'none'})")
-        for name, value in overrides.items():
-            kind, *choices = self.search_space.get(name, ("",))
-            if kind == "categorical" and value not in choices:
-                raise EmorecError(f"model {self.name!r}: {name} must be one of "
-                                  f"{', '.join(map(str, choices))}, found {value!r}")
-        return {**self.defaults, **overrides}
+                              f"(it has: {', '.join(sorted(self.declared)) or 'none'})")
+        merged = {**self.defaults, **overrides}
+        return {name: self.declared[name].check(self.name, name, value)
+                for name, value in merged.items()}
+
+    def changed(self, params: dict) -> dict:
+        """The params that differ from the defaults."""
+        defaults = self.defaults
+        return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
 
     def build(self, params: dict, seed: int) -> Estimator:
         estimator_params = {k: v for k, v in params.items() if k not in VIEW_PARAMS}
         return self.factory(seed=seed, **estimator_params)
 
+    def build_view(self, dataset: Dataset, params: dict, partition: str,
+                split: Split | None = None):
+        """The input this model reads for ``partition``."""
+        return VIEWS[self.view](dataset, partition, split, params)
+
 
 MODELS: Registry[ModelSpec] = Registry("model")
 
 
-def model(name: str, *, family: str, modality: str, view: str, defaults: dict | None = None,
-          grid: dict | None = None, search_space: dict | None = None,
+def model(name: str, *, family: str, modality: str, view: str,
+          params: Mapping[str, Param] | None = None, grid: dict | None = None,
           stand_in_only: bool = False) -> Callable:
-    """Register the decorated factory as model ``name`` with its metadata."""
-    if view not in VIEW_KINDS:
-        raise ValueError(f"view must be one of {VIEW_KINDS}, got {view!r}")
+    """Register the decorated factory as model ``name`` with its metadata. Its description is
+    the first paragraph of the factory's docstring."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
+    declared = dict(params or {})
+    if view != "frame" and "window" not in declared:
+        raise ValueError(f"model {name!r} reads a {view} view and must declare 'window'")
+    unknown = sorted(set(grid or {}) - set(declared))
+    if unknown:
+        raise ValueError(f"model {name!r}: grid names undeclared parameters {unknown}")
 
     def make(factory: Callable) -> ModelSpec:
         return ModelSpec(name=name, family=family, modality=modality, view=view, factory=factory,
-                         defaults=dict(defaults or {}), grid=dict(grid or {}),
-                         search_space=dict(search_space or {}),
-                         description=(factory.__doc__ or "").strip().splitlines()[0]
-                         if factory.__doc__ else "", stand_in_only=stand_in_only)
+                         declared=declared, grid=dict(grid or {}),
+                         description=first_paragraph(factory.__doc__),
+                         stand_in_only=stand_in_only)
 
     return MODELS.register(name, make)
 
 
-def build_view(dataset: Dataset, spec: ModelSpec, params: dict, partition: str,
-               split: Split | None = None):
-    """The input ``spec`` reads for ``partition``."""
-    if spec.view == "frame":
-        return views.frame_view(dataset, partition, split)
-    window = params.get("window")
-    if window is None:
-        raise EmorecError(f"model {spec.name!r} reads a {spec.view} view and needs a 'window'")
-    if spec.view == "video_window":
-        return views.video_window_view(dataset, partition, window, split)
-    if spec.view == "audio_window":
-        return views.audio_window_view(dataset, partition, window, split)
-    return views.fused_view(dataset, partition, window, split=split)
-
-
-def changed_params(model: str, params: dict) -> dict:
-    """The params that differ from the registered model's defaults (all if it is unknown)."""
-    if model not in MODELS:
-        return params
-    defaults = MODELS.get(model).defaults
-    missing = object()
-    return {k: v for k, v in params.items() if defaults.get(k, missing) != v}
+def first_paragraph(text: str | None) -> str:
+    return " ".join((text or "").strip().split("\n\n")[0].split())

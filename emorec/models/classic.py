@@ -14,6 +14,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from emorec.data.views import FrameView
 from emorec.models.base import model
+from emorec.models.params import Param
 
 SVR_GRID = {"C": [0.1, 1.0, 10.0], "kernel": ["rbf", "linear"]}
 
@@ -26,11 +27,13 @@ class PerTarget:
     thesis did. ``max_train_frames`` subsamples evenly over the table (so over sessions) first.
     """
 
+    history = None   # not trained in epochs
+
     def __init__(self, make: Callable[[], BaseEstimator], search: dict | None = None,
                  max_train_frames: int | None = None):
         self.make, self.search, self.max_train_frames = make, search, max_train_frames
 
-    def fit(self, train: FrameView, dev: FrameView) -> PerTarget:
+    def fit(self, train: FrameView, dev: FrameView, on_epoch=None) -> PerTarget:
         x, y = _even_subsample(train, self.max_train_frames)
         if self.search:
             dev_cap = None if self.max_train_frames is None else max(1, self.max_train_frames // 4)
@@ -82,17 +85,18 @@ class NystroemSVR(RegressorMixin, BaseEstimator):
 
 
 @model("svr", family="classic", modality="video", view="frame",
-       defaults={"max_train_frames": 5000}, grid={})
-def svr(seed: int, max_train_frames: int | None = 5000) -> PerTarget:
-    """Kernel SVR, grid over C and kernel on train+dev (PredefinedSplit); exact kernel SVR
-    grows about quadratically with frames, so training is capped at max_train_frames, taken
-    evenly over sessions."""
+       params={"max_train_frames": Param("int", 5000, low=1, optional=True,
+                                         help="training frames, taken evenly (null: all)")})
+def svr(seed: int, max_train_frames: int | None) -> PerTarget:
+    """Kernel SVR, grid over C and kernel on train+dev (PredefinedSplit), training capped at
+    max_train_frames taken evenly over sessions (exact kernel SVR grows about quadratically with
+    frames)."""
     return PerTarget(SVR, search=SVR_GRID, max_train_frames=max_train_frames)
 
 
 @model("svr_nystroem", family="classic", modality="video", view="frame",
-       defaults={"n_components": 1000})
-def svr_nystroem(seed: int, n_components: int = 1000) -> PerTarget:
+       params={"n_components": Param("int", 1000, low=1, help="Nystroem features")})
+def svr_nystroem(seed: int, n_components: int) -> PerTarget:
     """Nystroem RBF features + linear SVR on all frames, grid over C on train+dev."""
     return PerTarget(lambda: NystroemSVR(n_components=n_components, random_state=seed),
                      search={"C": SVR_GRID["C"]})
@@ -105,8 +109,9 @@ def bayesian_ridge(seed: int) -> PerTarget:
 
 
 @model("decision_tree", family="classic", modality="video", view="frame",
-       defaults={"max_depth": None}, grid={"max_depth": [None, 10]},
-       search_space={"max_depth": ("int", 2, 30)})
-def decision_tree(seed: int, max_depth: int | None = None) -> PerTarget:
+       params={"max_depth": Param("int", None, low=1, optional=True, tune=(2, 30),
+                                  help="null: no limit")},
+       grid={"max_depth": [None, 10]})
+def decision_tree(seed: int, max_depth: int | None) -> PerTarget:
     """Decision tree regression with a fixed random_state (the run's seed)."""
     return PerTarget(lambda: DecisionTreeRegressor(max_depth=max_depth, random_state=seed))

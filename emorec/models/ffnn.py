@@ -9,15 +9,16 @@ from torch import nn
 
 from emorec.models.base import model
 from emorec.models.nets import (
-    TRAINING_DEFAULTS,
-    TRAINING_SPACE,
+    TRAINING_PARAMS,
+    WINDOW,
     WINDOW_SECONDS,
     Head,
     NetRegressor,
+    dropout_param,
+    hidden_param,
 )
 
-FFNN_DEFAULTS = {"hidden": 128, "dropout": 0.2, **TRAINING_DEFAULTS}
-FFNN_SPACE = {"hidden": ("int", 32, 512), **TRAINING_SPACE}
+FFNN_PARAMS = {"hidden": hidden_param(128), "dropout": dropout_param(0.2), **TRAINING_PARAMS}
 
 
 class FeedForward(nn.Module):
@@ -40,16 +41,14 @@ def audio_net(dims: dict, hidden: int, dropout: float) -> FeedForward:
     return FeedForward(dims["x"] + 1, hidden, dropout)   # + the has-audio input
 
 
-@model("ffnn", family="ffnn", modality="video", view="frame", defaults=FFNN_DEFAULTS,
-       search_space=FFNN_SPACE)
+@model("ffnn", family="ffnn", modality="video", view="frame", params=FFNN_PARAMS)
 def ffnn(seed: int, **params) -> NetRegressor:
     """Frame FFNN: hidden layer + ReLU, tanh output, RMSE loss, early stopping on dev."""
     return NetRegressor("ffnn", frame_net, seed, **params)
 
 
 @model("audio_ffnn", family="audio", modality="audio", view="audio_window",
-       defaults={"window": 1.0, **FFNN_DEFAULTS}, grid={"window": WINDOW_SECONDS},
-       search_space=FFNN_SPACE)
+       params={"window": WINDOW, **FFNN_PARAMS}, grid={"window": WINDOW_SECONDS})
 def audio_ffnn(seed: int, **params) -> NetRegressor:
     """Audio FFNN on the latest wav2vec2 window (1-4 s) ending at the frame."""
     return NetRegressor("audio_ffnn", audio_net, seed, **params)

@@ -29,20 +29,24 @@ import torch
 from torch import nn
 
 from emorec.models.base import model
-from emorec.models.gru import CausalConv
+from emorec.models.gru import KERNEL, CausalConv
 from emorec.models.nets import (
-    TRAINING_SPACE,
+    WINDOW,
     WINDOW_SECONDS,
-    WINDOW_TRAINING_DEFAULTS,
+    WINDOW_TRAINING_PARAMS,
     Head,
     NetRegressor,
+    dropout_param,
+    hidden_param,
     masked_mean,
 )
+from emorec.models.params import Param
 
-ATTENTION_DEFAULTS = {"window": 1.0, "d_model": 64, "heads": 4, "dropout": 0.1,
-                      **WINDOW_TRAINING_DEFAULTS}
-ATTENTION_SPACE = {"d_model": ("categorical", 32, 64, 128), "heads": ("categorical", 2, 4),
-                   **TRAINING_SPACE}
+ATTENTION_PARAMS = {"window": WINDOW,
+                    "d_model": Param("choice", 64, choices=(32, 64, 128), tune=True,
+                                     help="width of both modalities' projections"),
+                    "heads": Param("choice", 4, choices=(2, 4), tune=True),
+                    "dropout": dropout_param(0.1), **WINDOW_TRAINING_PARAMS}
 
 
 def positional_encoding(steps: int, width: int, device) -> torch.Tensor:
@@ -208,32 +212,30 @@ class Fusion4(nn.Module):
         return self.head(self.dense(masked_mean(x, video_mask)))
 
 
-def _register(name: str, description: str, make_net, defaults: dict, search_space: dict):
-    def factory(seed: int, **params) -> NetRegressor:
-        return NetRegressor(name, make_net, seed, **params)
+def _register(name: str, description: str, make_net, params: dict):
+    def factory(seed: int, **values) -> NetRegressor:
+        return NetRegressor(name, make_net, seed, **values)
 
     factory.__doc__ = description
-    model(name, family="fusion", modality="audio-visual", view="fused", defaults=defaults,
-          grid={"window": WINDOW_SECONDS}, search_space=search_space)(factory)
+    model(name, family="fusion", modality="audio-visual", view="fused", params=params,
+          grid={"window": WINDOW_SECONDS})(factory)
 
 
 _register("fusion1", "Fusion 1: pooled video + pooled audio, concat, dense (Fig. 4.3).",
           lambda dims, hidden, dropout: Fusion1(dims, hidden, dropout),
-          {"window": 1.0, "hidden": 128, "dropout": 0.2, **WINDOW_TRAINING_DEFAULTS},
-          {"hidden": ("int", 32, 512), **TRAINING_SPACE})
+          {"window": WINDOW, "hidden": hidden_param(128), "dropout": dropout_param(0.2),
+           **WINDOW_TRAINING_PARAMS})
 _register("fusion2", "Fusion 2: audio projected, concat with video, 2 self-attention blocks, "
           "AVG pool (Fig. A.1).",
-          lambda dims, **p: Fusion2(dims, **p), ATTENTION_DEFAULTS, ATTENTION_SPACE)
+          lambda dims, **p: Fusion2(dims, **p), ATTENTION_PARAMS)
 _register("fusion3", "Fusion 3: cross-attention video<-padded audio, then self-attention "
           "(Fig. A.2).",
-          lambda dims, **p: Fusion3(dims, **p), ATTENTION_DEFAULTS, ATTENTION_SPACE)
-FUSION4_DEFAULTS = {**ATTENTION_DEFAULTS, "kernel": 3}
-FUSION4_SPACE = {**ATTENTION_SPACE, "kernel": ("int", 2, 5)}
+          lambda dims, **p: Fusion3(dims, **p), ATTENTION_PARAMS)
+FUSION4_PARAMS = {**ATTENTION_PARAMS, "kernel": KERNEL}
 for _variant, _second, _figure in (("v1", "self-attention", "A.3"),
                                    ("v2", "cross-attention on video", "A.4"),
                                    ("v3", "cross-attention on audio", "A.5")):
     _register(f"fusion4_{_variant}",
               f"Fusion 4 {_variant}: Conv1D video, cross-attention video<-audio, then "
               f"{_second} (Fig. {_figure}).",
-              lambda dims, _v=_variant, **p: Fusion4(dims, variant=_v, **p),
-              FUSION4_DEFAULTS, FUSION4_SPACE)
+              lambda dims, _v=_variant, **p: Fusion4(dims, variant=_v, **p), FUSION4_PARAMS)

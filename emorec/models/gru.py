@@ -22,19 +22,25 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from emorec.models.base import model
 from emorec.models.nets import (
-    TRAINING_SPACE,
+    WINDOW,
     WINDOW_SECONDS,
-    WINDOW_TRAINING_DEFAULTS,
+    WINDOW_TRAINING_PARAMS,
     Head,
     NetRegressor,
+    dropout_param,
+    hidden_param,
     masked_max,
     masked_mean,
 )
+from emorec.models.params import Param
 
 POOLINGS = ("avg", "max", "conv1d")
-GRU_DEFAULTS = {"window": 1.0, "pooling": "avg", "hidden": 64, "dropout": 0.2, "kernel": 3,
-                **WINDOW_TRAINING_DEFAULTS}
-GRU_SPACE = {"hidden": ("int", 16, 256), "kernel": ("int", 2, 5), **TRAINING_SPACE}
+KERNEL = Param("int", 3, low=1, tune=(2, 5), help="Conv1D kernel (frames)")
+GRU_PARAMS = {"window": WINDOW,
+              "pooling": Param("choice", "avg", choices=POOLINGS, tune=True,
+                               help="temporal pooling of the GRU outputs"),
+              "hidden": hidden_param(64, 16, 256), "dropout": dropout_param(0.2), "kernel": KERNEL,
+              **WINDOW_TRAINING_PARAMS}
 
 
 def valid_first(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,8 +70,6 @@ class CausalConv(nn.Module):
 class TemporalPool(nn.Module):
     def __init__(self, pooling: str, channels: int, kernel: int):
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.pooling = pooling
         self.conv = CausalConv(channels, channels, kernel) if pooling == "conv1d" else None
 
@@ -98,9 +102,8 @@ def gru_net(dims: dict, hidden: int, dropout: float, pooling: str, kernel: int) 
     return GRUWindowNet(dims["x"], hidden, dropout, pooling, kernel)
 
 
-@model("gru", family="video", modality="video", view="video_window", defaults=GRU_DEFAULTS,
-       grid={"window": WINDOW_SECONDS, "pooling": list(POOLINGS)},
-       search_space={**GRU_SPACE, "pooling": ("categorical", *POOLINGS)})
+@model("gru", family="video", modality="video", view="video_window", params=GRU_PARAMS,
+       grid={"window": WINDOW_SECONDS, "pooling": list(POOLINGS)})
 def gru(seed: int, **params) -> NetRegressor:
     """GRU over the 1-4 s face window, AVG/MAX/Conv1D temporal pooling, dense + tanh."""
     return NetRegressor("gru", gru_net, seed, **params)

@@ -16,7 +16,6 @@ Masked slots hold zeros; each net must make them irrelevant to its output.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +25,44 @@ from torch import nn
 from emorec.data.views import FrameView, FusedView, WindowView
 from emorec.errors import EmorecError
 from emorec.models import training
+from emorec.models.params import Param
 
-TRAINING_DEFAULTS = {f.name: f.default for f in fields(training.TrainingConfig)
-                     if f.name != "seed"}
+# The training loop's parameters, declared once for every net (frame nets' defaults).
+TRAINING_PARAMS = {
+    "epochs": Param("int", 50, low=1, help="most passes over the training data"),
+    "batch_size": Param("int", 256, low=1),
+    "learning_rate": Param("float", 1e-3, above=0, tune=(1e-4, 1e-2), log=True,
+                           help="Adam's step size"),
+    "patience": Param("int", 5, low=1, help="epochs without a better dev RMSE before stopping"),
+    "device": Param("text", "auto", pattern=r"auto|cpu|cuda(:\d+)?|mps",
+                    help="auto: CUDA when present"),
+    "epoch_samples": Param("int", None, low=1, optional=True,
+                           help="training windows drawn per epoch (null: all)"),
+}
 # Window nets see ~6x more input per frame: fewer, shorter epochs keep the thesis grids on CPU.
+WINDOW_TRAINING_PARAMS = {
+    **TRAINING_PARAMS,
+    "epochs": Param("int", 20, low=1, help="most passes (of epoch_samples windows)"),
+    "patience": Param("int", 4, low=1, help="epochs without a better dev RMSE before stopping"),
+    "epoch_samples": Param("int", 6000, low=1, optional=True,
+                           help="training windows drawn per epoch (null: all)"),
+}
 WINDOW_SECONDS = [1.0, 2.0, 3.0, 4.0]   # the thesis's windows (5-20 frames at 5 fps)
-WINDOW_TRAINING_DEFAULTS = {**TRAINING_DEFAULTS, "epochs": 20, "patience": 4,
-                            "epoch_samples": 6000}
-TRAINING_SPACE = {"learning_rate": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.5)}
-TRAINING_PARAMS = tuple(TRAINING_DEFAULTS)
+WINDOW = Param("float", 1.0, above=0, help="seconds of input ending at the frame")
+
+
+def dropout_param(default: float) -> Param:
+    return Param("float", default, low=0.0, high=0.95, tune=(0.0, 0.5))
+
+
+def hidden_param(default: int, low: int = 32, high: int = 512) -> Param:
+    return Param("int", default, low=1, tune=(low, high), help="hidden units")
 
 
 class NetRegressor:
     """``fit(train, dev)`` / ``predict(view)`` for any net built by ``make_net``."""
+
+    history: training.TrainingHistory | None = None
 
     def __init__(self, model: str, make_net: Callable[..., nn.Module], seed: int, **params):
         self.model, self.make_net, self.seed = model, make_net, seed
@@ -46,16 +70,15 @@ class NetRegressor:
         self.config = training.TrainingConfig(seed=seed,
                                               **{k: params[k] for k in TRAINING_PARAMS})
         self.params = params
-        self.on_epoch = None   # optional (epoch, dev scores) callback, e.g. a tuner's pruning
 
-    def fit(self, train, dev) -> NetRegressor:
+    def fit(self, train, dev, on_epoch=None) -> NetRegressor:
         self.stats = fit_standardisation(train)
         training.seed_everything(self.seed)
         self.dims = input_dims(train)
         self.net = self.make_net(self.dims, **self.net_params)
         self.history = training.train(self.net, net_inputs(train, self.stats),
                                       train.frames.labels, net_inputs(dev, self.stats),
-                                      dev.frames.labels, self.config, self.on_epoch)
+                                      dev.frames.labels, self.config, on_epoch)
         return self
 
     def predict(self, view) -> np.ndarray:
@@ -82,16 +105,22 @@ def load(path: str | Path, device: str = "cpu") -> NetRegressor:
 
 
 # --------------------------------------------------------------------------- inputs
+# The embedding tables each kind of view reads: name -> (matrix with a zero last row, or none;
+# rows used, or None for all).
+_TABLES: dict[type, Callable] = {
+    FrameView: lambda view: {"x": (view.features, None)},
+    WindowView: lambda view: {"x": (view.source, view.rows)},
+    FusedView: lambda view: {"video": (view.video.source, view.video.rows),
+                             "audio": (view.audio.source, view.audio.rows)},
+}
+
+
 def _tables(view) -> dict:
-    """The embedding tables a view reads: name -> (matrix with zero row, rows used)."""
-    if isinstance(view, FrameView):
-        return {"x": (view.features, None)}
-    if isinstance(view, WindowView):
-        return {"x": (view.source, view.rows)}
-    if isinstance(view, FusedView):
-        return {"video": (view.video.source, view.video.rows),
-                "audio": (view.audio.source, view.audio.rows)}
-    raise TypeError(f"nets read frame, window or fused views, not {type(view).__name__}")
+    try:
+        return _TABLES[type(view)](view)
+    except KeyError:
+        raise TypeError(f"nets read frame, window or fused views, not {type(view).__name__}") \
+            from None
 
 
 def fit_standardisation(train) -> dict:
@@ -115,21 +144,32 @@ def input_dims(view) -> dict:
     return {name: matrix.shape[1] for name, (matrix, _) in _tables(view).items()}
 
 
-def net_inputs(view, stats: dict) -> tuple:
-    if isinstance(view, FrameView):
-        return (_standard(view.features, stats["x"], zero_row=False),)
-    if isinstance(view, WindowView):
-        source = _standard(view.source, stats["x"], zero_row=True)
-        if view.rows.ndim == 1:
-            return (training.Gather(view.rows, source),
-                    view.mask[:, None].astype(np.float32))
-        _require_frame_last(view.mask)
-        return training.Gather(view.rows, source), view.mask
+def _frame_inputs(view: FrameView, stats: dict) -> tuple:
+    return (_standard(view.features, stats["x"], zero_row=False),)
+
+
+def _window_inputs(view: WindowView, stats: dict) -> tuple:
+    source = _standard(view.source, stats["x"], zero_row=True)
+    if view.rows.ndim == 1:      # one audio window per frame, and whether there is one
+        return training.Gather(view.rows, source), view.mask[:, None].astype(np.float32)
+    _require_frame_last(view.mask)
+    return training.Gather(view.rows, source), view.mask
+
+
+def _fused_inputs(view: FusedView, stats: dict) -> tuple:
     _require_frame_last(view.video.mask)
     video = _standard(view.video.source, stats["video"], zero_row=True)
     audio = _standard(view.audio.source, stats["audio"], zero_row=True)
     return (training.Gather(view.video.rows, video), view.video.mask,
             training.Gather(view.audio.rows, audio), view.audio.mask)
+
+
+_NET_INPUTS: dict[type, Callable] = {FrameView: _frame_inputs, WindowView: _window_inputs,
+                                     FusedView: _fused_inputs}
+
+
+def net_inputs(view, stats: dict) -> tuple:
+    return _NET_INPUTS[type(view)](view, stats)
 
 
 def _require_frame_last(mask: np.ndarray) -> None:

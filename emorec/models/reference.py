@@ -11,7 +11,9 @@ from emorec.models.base import model
 class TrainingMean:
     """Predicts the training mean of each target for every frame."""
 
-    def fit(self, train, dev) -> TrainingMean:
+    history = None
+
+    def fit(self, train, dev, on_epoch=None) -> TrainingMean:
         self.mean = train.frames.labels.mean(axis=0)
         return self
 
@@ -22,7 +24,9 @@ class TrainingMean:
 class Oracle:
     """Predicts the noise-free rating a stand-in stores: the best any model could do."""
 
-    def fit(self, train, dev) -> Oracle:
+    history = None
+
+    def fit(self, train, dev, on_epoch=None) -> Oracle:
         return self
 
     def predict(self, view) -> np.ndarray:

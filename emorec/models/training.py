@@ -29,6 +29,8 @@ from emorec.errors import EmorecError
 
 @dataclass
 class TrainingConfig:
+    """The loop's settings; a net's declared params (``nets.TRAINING_PARAMS``) check them."""
+
     epochs: int = 50
     batch_size: int = 256
     learning_rate: float = 1e-3
@@ -36,20 +38,6 @@ class TrainingConfig:
     device: str = "auto"
     seed: int = 0
     epoch_samples: int | None = None   # draw this many training windows per epoch (None: all)
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise EmorecError(f"training parameter {name} must be a whole number >= 1, "
-                                  f"found {value!r}")
-        if self.epoch_samples is not None and (not isinstance(self.epoch_samples, int)
-                                               or self.epoch_samples < 1):
-            raise EmorecError("training parameter epoch_samples must be a whole number >= 1 "
-                              f"or left out (all windows), found {self.epoch_samples!r}")
-        if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
-            raise EmorecError(f"training parameter learning_rate must be > 0, found "
-                              f"{self.learning_rate!r}")
 
 
 @dataclass(frozen=True)
@@ -120,7 +108,8 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
           dev_labels: np.ndarray, config: TrainingConfig,
           on_epoch: Callable[[int, dict], None] | None = None) -> TrainingHistory:
     """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch.
-    ``on_epoch(epoch, scores)`` is called after each epoch (a tuner reports and may prune)."""
+    ``on_epoch(epoch, scores)`` is called after each epoch (a tuner reports and may prune by
+    raising)."""
     started = time.perf_counter()
     seed_everything(config.seed)
     device = resolve_device(config.device)
@@ -150,13 +139,15 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
             optimiser.step()
             losses.append(loss.detach())
         history.steps += len(losses)
-        scores = _dev_scores(dev_labels, _predict(net, dev, config.batch_size * 8))
-        scores["train_loss"] = float(torch.stack(losses).mean())
+        predicted = _predict(net, dev, config.batch_size * 8)
+        train_loss = float(torch.stack(losses).mean())
+        if not (math.isfinite(train_loss) and np.isfinite(predicted).all()):
+            raise EmorecError(f"training diverged in epoch {epoch}: train loss {train_loss}, "
+                              f"{int((~np.isfinite(predicted)).sum())} non-finite dev "
+                              f"predictions (learning_rate {config.learning_rate}; try a lower "
+                              "one)")
+        scores = {**_dev_scores(dev_labels, predicted), "train_loss": train_loss}
         history.epochs.append(scores)
-        if not (math.isfinite(scores["train_loss"]) and math.isfinite(scores["dev_mean_rmse"])):
-            raise EmorecError(f"training diverged in epoch {epoch}: train loss "
-                              f"{scores['train_loss']}, dev RMSE {scores['dev_mean_rmse']} "
-                              f"(learning_rate {config.learning_rate}; try a lower one)")
         if on_epoch is not None:
             on_epoch(epoch, scores)
         if scores["dev_mean_rmse"] < best_rmse:   # always true in epoch 0: best_state is set
@@ -172,14 +163,8 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
 
 
 def _dev_scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
-    scores = {}
-    for column, target in enumerate(metrics.TARGETS):
-        scores[f"dev_{target}_rmse"] = metrics.rmse(labels[:, column], predicted[:, column])
-        scores[f"dev_{target}_ccc"] = metrics.ccc(labels[:, column], predicted[:, column])
-    for name in ("rmse", "ccc"):
-        scores[f"dev_mean_{name}"] = (scores[f"dev_valence_{name}"]
-                                      + scores[f"dev_arousal_{name}"]) / 2
-    return scores
+    scores = metrics.regression_metrics(labels, predicted, names=metrics.EPOCH_METRICS)
+    return {f"dev_{name}": value for name, value in scores.items()}
 
 
 @torch.no_grad()

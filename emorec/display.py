@@ -1,0 +1,23 @@
+"""How params and windows are written for people: one formatter for tables, figures and the
+summary, so a variant reads the same everywhere."""
+
+from __future__ import annotations
+
+import json
+
+
+def format_value(value) -> str:
+    """Floats to 3 significant digits (1.0 as 1), everything else as written."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def format_params(params: dict | str, omit: tuple[str, ...] = ()) -> str:
+    """``k=v, k=v`` sorted by name; ``params`` as a dict or its JSON text."""
+    if isinstance(params, str):
+        params = json.loads(params)
+    return ", ".join(f"{k}={format_value(v)}" for k, v in sorted(params.items()) if k not in omit)
+
+
+def format_window(window) -> str:
+    """``2 s``, or empty for a model without a window."""
+    return "" if window is None or window != window else f"{float(window):g} s"

@@ -1,0 +1,51 @@
+"""One cell, fitted and scored: the one evaluation path of ``emorec bench`` and ``emorec tune``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from emorec.data.dataset import Dataset
+from emorec.metrics import regression_metrics
+from emorec.models.base import EpochCallback, ModelSpec
+from emorec.vocabulary import SCORED_PARTITIONS, TARGETS
+
+
+@dataclass(frozen=True)
+class CellResult:
+    metrics: dict                 # <partition>_<target>_<metric> for each scored partition
+    fit_seconds: float            # wall time of estimator.fit alone
+    predictions: pd.DataFrame     # the last scored partition's frames, labels and predictions
+    epochs: list[dict]            # per-epoch dev scores of a net, else empty
+    device: str | None            # where a net trained, else None
+
+
+def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
+                  partitions: tuple[str, ...] = SCORED_PARTITIONS,
+                  on_epoch: EpochCallback | None = None) -> CellResult:
+    """Fit ``spec`` with ``params`` and ``seed`` on train (dev for early stopping or grid
+    search) and score each of ``partitions``. ``on_epoch`` is passed to the estimator's fit."""
+    split = dataset.split()
+    inputs = {partition: spec.build_view(dataset, params, partition, split)
+              for partition in ("train", "dev", *partitions)}
+    estimator = spec.build(params, seed)
+    start = time.perf_counter()
+    estimator.fit(inputs["train"], inputs["dev"], on_epoch=on_epoch)
+    fit_seconds = time.perf_counter() - start
+    scores, predicted = {}, None
+    for partition in partitions:
+        frames = inputs[partition].frames
+        predicted = np.asarray(estimator.predict(inputs[partition]), dtype=np.float64)
+        metrics = regression_metrics(frames.labels, predicted, frames.session)
+        scores.update({f"{partition}_{name}": value for name, value in metrics.items()})
+    frames = inputs[partitions[-1]].frames
+    predictions = pd.DataFrame({"session": frames.session, "timestamp": frames.timestamp,
+                                **{t: frames.labels[:, i] for i, t in enumerate(TARGETS)},
+                                **{f"{t}_pred": predicted[:, i] for i, t in enumerate(TARGETS)}})
+    history = estimator.history
+    return CellResult(metrics=scores, fit_seconds=fit_seconds, predictions=predictions,
+                      epochs=history.epochs if history is not None else [],
+                      device=history.device if history is not None else None)

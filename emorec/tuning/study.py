@@ -1,0 +1,272 @@
+"""A study's life cycle: its storage, the objective (dev CCC through the same
+:func:`~emorec.evaluation.evaluate_cell` as ``emorec bench``), the worker processes that run
+exactly ``trials`` finished trials however many take part, and its MLflow runs."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import torch
+from optuna.storages import JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from emorec import tracking
+from emorec.data.dataset import Dataset
+from emorec.errors import EmorecError
+from emorec.evaluation import evaluate_cell
+from emorec.models import MODELS
+from emorec.tuning.liveness import (
+    fail_dead_trials,
+    gone_from_this_host,
+    retry_callback,
+    worker_id,
+)
+from emorec.tuning.space import require_search_space, suggest
+
+log = logging.getLogger(__name__)
+# Heartbeats and their retry callback are stable in use since Optuna 2.8 but still flagged.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+SAMPLER_SETTINGS = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": False}
+PRUNER_SETTINGS = {"n_startup_trials": 5, "n_warmup_steps": 2}
+HEARTBEAT = {"heartbeat_interval": 60, "grace_period": 300}   # RDB storages only
+WAIT_SECONDS = 5.0       # a worker with nothing to start polls this often for stragglers
+STUDY_RUN_WAIT_SECONDS = 60.0   # how long a machine waits for the study creator's MLflow run
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+LIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    model: str
+    dataset: Path
+    fixed: dict          # parameters held fixed (overrides of the defaults)
+    trials: int          # finished trials the study ends with
+    seed: int
+    study: str
+    storage: str
+    timeout: float | None = None   # seconds per worker, after which it starts no new trial
+    first_worker: int = 0          # this machine's first worker number (sampler seed offset)
+
+
+class SurplusTrial(EmorecError):
+    """The study already has its N trials finished, running or queued."""
+
+
+# --------------------------------------------------------------------------- storage and study
+def is_database_url(storage: str) -> bool:
+    """A URL with ``://`` is an SQLAlchemy URL (RDB storage); anything else a journal file."""
+    return "://" in storage
+
+
+def open_storage(storage: str):
+    if is_database_url(storage):
+        return RDBStorage(storage, **HEARTBEAT, heartbeat_stale_trial_callback=retry_callback())
+    Path(storage).parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(storage)))
+
+
+def load_existing_study(study_name: str, storage: str, option: str) -> optuna.Study:
+    """A study that must exist already; ``option`` names the CLI option in errors."""
+    if not is_database_url(storage) and not Path(storage).is_file():
+        raise EmorecError(f"{option} {study_name}: no Optuna storage {storage} (give --storage)")
+    try:
+        return optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    except KeyError:
+        raise EmorecError(f"{option}: no study {study_name!r} in {storage}") from None
+
+
+def sampler(seed: int) -> optuna.samplers.TPESampler:
+    return optuna.samplers.TPESampler(seed=seed, **SAMPLER_SETTINGS)
+
+
+def create_study(plan: StudyPlan, worker: int = 0) -> optuna.Study:
+    return open_study(plan, worker)[0]
+
+
+def open_study(plan: StudyPlan, worker: int = 0) -> tuple[optuna.Study, bool]:
+    """The study, and whether this call created it: of several processes (machines) starting
+    one study together exactly one creates it, as the storage keeps study names unique."""
+    settings = {"storage": open_storage(plan.storage), "study_name": plan.study,
+                "sampler": sampler(plan.seed + worker),
+                "pruner": optuna.pruners.MedianPruner(**PRUNER_SETTINGS)}
+    try:
+        study, created = optuna.create_study(direction="maximize", **settings), True
+    except optuna.exceptions.DuplicatedStudyError:
+        study, created = optuna.load_study(**settings), False
+    known = study.user_attrs.get("model")
+    if known is not None and known != plan.model:
+        raise EmorecError(f"study {plan.study!r} in {plan.storage} tunes {known!r}, "
+                          f"not {plan.model!r}")
+    return study, created
+
+
+def describe(study: optuna.Study, plan: StudyPlan) -> None:
+    """Record what the study tunes on (once): model, dataset, fixed params, seed, and the
+    dataset's fingerprint and split so that tuned params are only applied to that data."""
+    attrs = study.user_attrs
+    if "model" not in attrs:
+        for key, value in {"model": plan.model, "dataset": str(plan.dataset),
+                           "fixed": plan.fixed, "seed": plan.seed}.items():
+            study.set_user_attr(key, value)
+    if "fingerprint" not in attrs:
+        dataset = Dataset.load(plan.dataset)
+        study.set_user_attr("fingerprint", dataset.manifest.fingerprint)
+        study.set_user_attr("split_hash", dataset.split().hash)
+
+
+def count(study: optuna.Study, states) -> int:
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+# --------------------------------------------------------------------------- objective
+class Objective:
+    """Dev CCC of one model with sampled params."""
+
+    def __init__(self, plan: StudyPlan):
+        self.plan = plan
+        self.spec = MODELS.get(plan.model)
+        self.dataset = Dataset.load(plan.dataset)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker_id())
+        ahead = [t for t in trial.study.get_trials(deepcopy=False, states=LIVE)
+                 if t.number < trial.number]
+        if len(ahead) >= self.plan.trials:
+            trial.set_user_attr("surplus", True)
+            raise SurplusTrial(f"trial {trial.number}: the study already has "
+                               f"{self.plan.trials} trials")
+        params = self.spec.params({**self.plan.fixed, **suggest(trial, self.spec)})
+        trial.set_user_attr("params", params)
+
+        def report(epoch: int, scores: dict) -> None:
+            trial.report(scores["dev_mean_ccc"], epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"dev CCC {scores['dev_mean_ccc']:.3f} at epoch {epoch}")
+
+        result = evaluate_cell(self.dataset, self.spec, params, self.plan.seed,
+                               partitions=("dev",), on_epoch=report)
+        trial.set_user_attr("dev_metrics", result.metrics)
+        return float(result.metrics["dev_mean_ccc"])
+
+
+# --------------------------------------------------------------------------- workers
+def work(plan: StudyPlan, worker: int, threads: int | None = None) -> None:
+    """One worker: run trials until the study has ``plan.trials`` finished ones. While the
+    remaining places are all taken by other workers' trials it waits, so that it can take the
+    place of one that fails."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    study = create_study(plan, worker)
+    objective = None
+    deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
+    while count(study, FINISHED) < plan.trials:
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        fail_dead_trials(study)
+        optuna.storages.fail_stale_trials(study)   # other hosts' trials (RDB heartbeat)
+        if count(study, LIVE) >= plan.trials:
+            time.sleep(WAIT_SECONDS)
+            continue
+        objective = objective or Objective(plan)
+        study.optimize(objective, n_trials=1, catch=(EmorecError,))
+
+
+def run_study(plan: StudyPlan, workers: int = 1,
+              tracking_uri: str = tracking.DEFAULT_TRACKING_URI) -> optuna.Study:
+    if plan.trials < 1 or workers < 1 or plan.first_worker < 0:
+        raise EmorecError("--trials and --workers must be at least 1, --first-worker at least 0")
+    spec = MODELS.get(plan.model)
+    require_search_space(spec)
+    spec.params(plan.fixed)   # unknown or bad parameters fail before any work
+    study, created = open_study(plan)   # (and checks the model) before workers start
+    describe(study, plan)
+    parent = study_run(study, plan, tracking_uri, created)
+    fail_dead_trials(study)
+    failed = []
+    if workers == 1:
+        own = {worker_id()}
+        work(plan, plan.first_worker)
+    else:
+        context = multiprocessing.get_context("spawn")
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
+        processes = [context.Process(target=work, args=(plan, plan.first_worker + w, threads))
+                     for w in range(workers)]
+        for process in processes:
+            process.start()
+        own = {worker_id(process.pid) for process in processes}
+        running = {process.sentinel: process for process in processes}
+        while running:   # reap each worker as it ends, so a killed one is seen dead at once
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                running.pop(sentinel).join()
+        failed = [p.exitcode for p in processes if p.exitcode != 0]
+    study = create_study(plan)
+    log_study(study, plan, tracking_uri, parent, own)
+    if failed:
+        raise EmorecError(f"{len(failed)} tuning worker(s) failed (exit codes {failed}); the "
+                          "trials they finished are kept and logged, rerun the same command "
+                          "to finish the study")
+    return study
+
+
+# --------------------------------------------------------------------------- MLflow
+def study_run(study: optuna.Study, plan: StudyPlan, tracking_uri: str, created: bool) -> str:
+    """The study's MLflow run id in this tracking store. The process that created the study
+    creates the run and records its id in the study; the others (machines started together)
+    wait for it. A study first logged elsewhere gets its run from whoever logs it first here."""
+    key = f"mlflow_run_id {tracking_uri}"
+    fresh = not created and not study.trials   # its creator is starting up now
+    waited = 0.0
+    while fresh and key not in study.user_attrs and waited < STUDY_RUN_WAIT_SECONDS:
+        time.sleep(0.5)
+        waited += 0.5
+        study = optuna.load_study(study_name=plan.study, storage=open_storage(plan.storage))
+    if key not in study.user_attrs:
+        study.set_user_attr(key, tracking.study_run(tracking_uri, plan.model, plan.study,
+                                                    _tags(plan)))
+    return study.user_attrs[key]
+
+
+def _tags(plan: StudyPlan) -> dict:
+    return {"study": plan.study, "storage": plan.storage, "model": plan.model,
+            "dataset": str(plan.dataset)}
+
+
+def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: str,
+              own: set[str]) -> None:
+    """Log each finished trial that this invocation's workers ran, or whose worker on this host
+    is gone (a crashed earlier run), unless already logged: so that machines sharing a study
+    never log a trial twice. Then the study's counts and best trial."""
+    logged = tracking.logged_trials(tracking_uri, plan.model, plan.study)
+
+    def ours(trial) -> bool:
+        worker = str(trial.user_attrs.get("worker", ""))
+        return worker in own or gone_from_this_host(worker)
+
+    trials = [{"number": t.number, "state": t.state.name,
+               "worker": str(t.user_attrs.get("worker")),
+               "params": {**t.user_attrs.get("params", t.params), "seed": plan.seed},
+               "metrics": t.user_attrs.get("dev_metrics", {}),
+               "epochs": dict(sorted(t.intermediate_values.items()))}
+              for t in study.get_trials(deepcopy=False, states=FINISHED)
+              if t.number not in logged and ours(t)]
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    summary = {"trials_complete": count(study, (TrialState.COMPLETE,)),
+               "trials_pruned": count(study, (TrialState.PRUNED,)),
+               "trials_failed": sum(not t.user_attrs.get("surplus") for t in failed)}
+    best = None
+    if count(study, (TrialState.COMPLETE,)):
+        summary["best_dev_mean_ccc"] = study.best_value
+        best = {"trial": study.best_trial.number,
+                "params": study.best_trial.user_attrs.get("params")}
+    tracking.log_study(tracking_uri, plan.model, parent, _tags(plan), trials, summary, best)
