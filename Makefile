@@ -6,7 +6,7 @@ JOBS ?= 2
 
 STORAGE ?= optuna.journal
 
-.PHONY: install lock test lint bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
+.PHONY: install lock test test-slow test-all lint bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
 	stop-servers calibrate bench-perf clean
 
 install: $(BIN)/emorec
@@ -25,7 +25,15 @@ lock:
 		| sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > constraints.new
 	mv constraints.new constraints.txt
 
+# The fast tier (minutes); the slow scenario tier (servers, kill-and-rerun, several workers)
+# runs in CI after it: make test-slow (needs make servers), or make test-all for both.
 test: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: install
 	$(BIN)/python -m pytest -q
 
 lint: install

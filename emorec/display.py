@@ -21,3 +21,14 @@ def format_params(params: dict | str, omit: tuple[str, ...] = ()) -> str:
 def format_window(window) -> str:
     """``2 s``, or empty for a model without a window."""
     return "" if window is None or window != window else f"{float(window):g} s"
+
+
+def describe_variant(model: str, variant: dict | str, window=None, pooling=None) -> str:
+    """``gru 2 s avg epochs=5``: model, window, pooling and the other non-default params."""
+    if isinstance(variant, str):
+        variant = json.loads(variant)
+    window = variant.get("window") if window is None else window
+    pooling = variant.get("pooling") if pooling is None else pooling
+    others = format_params(variant, omit=("window", "pooling"))
+    return " ".join(part for part in (model, format_window(window), pooling or "", others)
+                    if part)

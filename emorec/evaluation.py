@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
 
 from emorec.data.dataset import Dataset
 from emorec.metrics import regression_metrics
@@ -17,6 +19,7 @@ from emorec.vocabulary import SCORED_PARTITIONS, TARGETS
 @dataclass(frozen=True)
 class CellResult:
     metrics: dict                 # <partition>_<target>_<metric> for each scored partition
+    fit_started: float            # when estimator.fit began (epoch seconds)
     fit_seconds: float            # wall time of estimator.fit alone
     predictions: pd.DataFrame     # the last scored partition's frames, labels and predictions
     epochs: list[dict]            # per-epoch dev scores of a net, else empty
@@ -27,11 +30,23 @@ def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
                   partitions: tuple[str, ...] = SCORED_PARTITIONS,
                   on_epoch: EpochCallback | None = None) -> CellResult:
     """Fit ``spec`` with ``params`` and ``seed`` on train (dev for early stopping or grid
-    search) and score each of ``partitions``. ``on_epoch`` is passed to the estimator's fit."""
+    search) and score each of ``partitions``. ``on_epoch`` is passed to the estimator's fit.
+
+    Every cell computes on one CPU thread (torch and BLAS alike), so its numbers do not depend
+    on how many cells run side by side: parallelism is across cells (``--jobs``), trials
+    (``--workers``) and machines."""
+    with threadpool_limits(limits=1):
+        torch.set_num_threads(1)
+        return _evaluate(dataset, spec, params, seed, partitions, on_epoch)
+
+
+def _evaluate(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
+              partitions: tuple[str, ...], on_epoch: EpochCallback | None) -> CellResult:
     split = dataset.split()
     inputs = {partition: spec.build_view(dataset, params, partition, split)
               for partition in ("train", "dev", *partitions)}
     estimator = spec.build(params, seed)
+    started = time.time()
     start = time.perf_counter()
     estimator.fit(inputs["train"], inputs["dev"], on_epoch=on_epoch)
     fit_seconds = time.perf_counter() - start
@@ -46,6 +61,6 @@ def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
                                 **{t: frames.labels[:, i] for i, t in enumerate(TARGETS)},
                                 **{f"{t}_pred": predicted[:, i] for i, t in enumerate(TARGETS)}})
     history = estimator.history
-    return CellResult(metrics=scores, fit_seconds=fit_seconds, predictions=predictions,
-                      epochs=history.epochs if history is not None else [],
+    return CellResult(metrics=scores, fit_started=started, fit_seconds=fit_seconds,
+                      predictions=predictions, epochs=history.epochs if history is not None else [],
                       device=history.device if history is not None else None)

@@ -3,26 +3,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
 from tabulate import tabulate
 from tqdm import tqdm
 
-from emorec import __version__, results, traces
+from emorec import results, traces
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
-from emorec.display import format_params
+from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
 from emorec.models import MODELS
+from emorec.provenance import code_version
 from emorec.suites import Suite
-from emorec.tracking import DEFAULT_TRACKING_URI, Tracker
+from emorec.tracking import DEFAULT_TRACKING_URI, Tracker, suite_experiment
 from emorec.tuning.tuned import Tuned
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,10 @@ def resolve_dataset(suite: Suite, data_dir: Path) -> Path:
     kind, size = suite.stand_in["kind"], suite.stand_in.get("size", "full")
     seed = int(suite.stand_in.get("seed", 0))
     folder = Path(data_dir) / f"{kind}-synth-{size}-seed{seed}"
-    log.warning("STAND-IN: no real features at %s; running on the generated %s-synth "
-                "(%s, seed %d) in %s. Results are labelled stand-in.",
-                suite.real_dataset or "(none configured)", kind, size, seed, folder)
+    reason = (f"no real features at {suite.real_dataset}" if suite.real_dataset is not None
+              else f"suite {suite.name} names no real dataset")
+    log.warning("STAND-IN: %s; running on the generated %s-synth (%s, seed %d) in %s. Results "
+                "are labelled stand-in.", reason, kind, size, seed, folder)
     if not (folder / MANIFEST_FILE).is_file():
         synth.generate(kind, size, seed).save(folder)
     return folder
@@ -115,27 +116,32 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     cells = shard_cells(cells, shard)
     if shard != (1, 1):
         log.info("shard %d/%d: %d cells of the suite", *shard, len(cells))
-    done = set(results.load(path)["cell_key"])
+    recorded = results.load(path)
+    done = set(recorded["cell_key"])
     todo = cells if force else [cell for cell in cells if cell.key not in done]
-    log.info("%s on %s [%s]: %d cells, %d already done, %d to run with %d job(s)", suite.name,
-             dataset.name, dataset.manifest.origin, len(cells), len(cells) - len(todo),
-             len(todo), jobs)
+    costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
+    log.info("%s on %s [%s]: %d cells, %d already in %s, %d to run with %d job(s) "
+             "(one thread each)", suite.name, dataset.name, dataset.manifest.origin, len(cells),
+             len(cells) - len(todo), path, len(todo), jobs)
     split = dataset.split()
+    version = code_version()
     tags = {"dataset": dataset.name, "fingerprint": dataset.manifest.fingerprint,
             "origin": dataset.manifest.origin, "split_hash": split.hash,
-            "code_version": __version__, "suite": suite.name}
+            "code_version": version, "suite": suite.name}
     if tuned is not None:
         tags.update(tuned.tags())
     tracker = Tracker(tracking_uri, suite.name, tags) if todo else None
-    params_by_key = {cell.key: cell.params for cell in todo}
+    by_key = {cell.key: cell for cell in todo}
     status = "FAILED"
     try:
-        for record, predictions, epochs, cell_tags in _execute(todo, dataset_path, jobs):
-            record.update(suite=suite.name, code_version=__version__)
+        for record, predictions, epochs, cell_tags, fit_started in _execute(
+                todo, dataset_path, jobs, costs):
+            record.update(suite=suite.name, code_version=version)
+            cell = by_key[record["cell_key"]]
             record["mlflow_run_id"] = tracker.log_cell(
-                record, params_by_key[record["cell_key"]],
-                {**tags, **cell_tags, "cell_key": record["cell_key"], "model": record["model"]},
-                predictions, epochs)
+                record, name=run_name(cell), params=cell.params, fit_started=fit_started,
+                epochs=epochs, tags={**tags, **cell_tags, "cell_key": cell.key,
+                                     "model": cell.model}, predictions=predictions)
             traces.append(trace, record["cell_key"], predictions)
             results.append(path, record)
         status = "FINISHED"
@@ -145,37 +151,124 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
     finished = finished.drop_duplicates("cell_key", keep="last")
-    print(summary(finished))
+    print(summary(finished, {cell.key for cell in todo}))
+    if len(todo) < len(cells):
+        print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
+                         sum(costs[cell.key] for cell in cells)))
+    if todo:
+        print(f"MLflow: {len(todo)} runs in experiment {suite_experiment(suite.name)} of "
+              f"{tracking_uri} (make ui, then open that experiment)")
     return finished
 
 
-def _execute(cells: list[Cell], dataset_path: Path, jobs: int):
-    bar = tqdm(total=len(cells), desc="cells", unit="cell", smoothing=0.1)
+def run_name(cell: Cell) -> str:
+    """``gru 2 s avg epochs=5 seed 0``: what a person reads first in MLflow's run list."""
+    label = describe_variant(cell.model, MODELS.get(cell.model).changed(cell.params),
+                             cell.params.get("window"), cell.params.get("pooling"))
+    return f"{label}{' tuned' if cell.tuned_by else ''} seed {cell.seed}"
+
+
+def reuse_note(suite: Suite, reused: int, total: int, path: Path, jobs: int,
+               seconds: float) -> str:
+    minutes = max(1, round(seconds / max(jobs, 1) / 60))
+    return (f"{reused} of {total} cells were already in {path} and were not trained again: "
+            "their metrics and fit times come from that file (its code_version column says "
+            f"which commit made them). To train every cell afresh, into a new folder that "
+            f"leaves {path.parent} as it is (about {minutes} min with {jobs} jobs, from their "
+            f"recorded fit times):\n  emorec bench {suite.source} --results-dir runs/fresh\n"
+            "  emorec leaderboard --results-dir runs/fresh --out runs/fresh")
+
+
+def estimated_seconds(cells: list[Cell], history: pd.DataFrame, dataset: str) -> dict:
+    """Each cell's expected fit time from earlier results: the cell's own row, else the same
+    model and window on this dataset, else that model anywhere, else its family's mean."""
+    history = history.assign(window=history["window"].fillna(-1.0))
+    own = history.drop_duplicates("cell_key", keep="last").set_index("cell_key")["fit_seconds"]
+    same = history[history["dataset"] == dataset].groupby(["model", "window"])["fit_seconds"]
+    by_model = history.groupby("model")["fit_seconds"].mean()
+    by_family = history.groupby("family")["fit_seconds"].mean()
+    same = same.mean()
+    costs = {}
+    for cell in cells:
+        window = cell.params.get("window")
+        window = -1.0 if window is None else float(window)
+        family = MODELS.get(cell.model).family
+        for table, key in ((own, cell.key), (same, (cell.model, window)),
+                           (by_model, cell.model), (by_family, family)):
+            if key in table.index:
+                costs[cell.key] = max(float(table[key]), 0.1)
+                break
+        else:
+            costs[cell.key] = 10.0
+    return costs
+
+
+class Progress:
+    """A bar over the cells' estimated seconds (so the ETA follows the expensive cells), with
+    the count done and the cells being fitted now."""
+
+    def __init__(self, cells: list[Cell], costs: dict):
+        self.costs, self.total, self.done, self.running = costs, len(cells), 0, {}
+        self.bar = tqdm(total=round(sum(costs[c.key] for c in cells), 1), unit="s",
+                        bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed}<{remaining} "
+                                   "{postfix}", dynamic_ncols=True)
+        self._show()
+
+    def started(self, cell: Cell) -> None:
+        self.running[cell.key] = run_name(cell)
+        self._show()
+
+    def finished(self, cell: Cell) -> None:
+        self.running.pop(cell.key, None)
+        self.done += 1
+        self.bar.update(self.costs[cell.key])
+        self._show()
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def _show(self) -> None:
+        self.bar.set_description_str(f"cells {self.done}/{self.total}", refresh=False)
+        now = "; ".join(self.running.values())
+        self.bar.set_postfix_str(f"fitting {now}" if now else "", refresh=True)
+
+
+def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
+    """Evaluate the cells, at most ``jobs`` at a time; yields each cell's outcome as it ends."""
+    if not cells:
+        return
+    progress = Progress(cells, costs)
     try:
         if jobs <= 1:
             dataset = Dataset.load(dataset_path)
             for cell in cells:
+                progress.started(cell)
                 yield run_cell(dataset, cell)
-                bar.update()
+                progress.finished(cell)
             return
-        threads = max(1, len(os.sched_getaffinity(0)) // jobs)
-        log.info("%d worker processes, %d torch thread(s) each", jobs, threads)
+        log.info("%d worker processes", jobs)
         with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                 initargs=(str(dataset_path), threads)) as pool:
-            futures = [pool.submit(_worker_run, cell) for cell in cells]
-            for future in as_completed(futures):
-                yield future.result()
-                bar.update()
+                                 initargs=(str(dataset_path),)) as pool:
+            waiting, running = list(reversed(cells)), {}
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    cell = waiting.pop()
+                    running[pool.submit(_worker_run, cell)] = cell
+                    progress.started(cell)
+                ended, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in ended:
+                    cell = running.pop(future)
+                    yield future.result()
+                    progress.finished(cell)
     finally:
-        bar.close()
+        progress.close()
 
 
 _WORKER_DATASET: Dataset | None = None
 
 
-def _worker_init(dataset_path: str, threads: int) -> None:
+def _worker_init(dataset_path: str) -> None:
     global _WORKER_DATASET
-    torch.set_num_threads(threads)
     _WORKER_DATASET = Dataset.load(dataset_path)
 
 
@@ -183,9 +276,10 @@ def _worker_run(cell: Cell):
     return run_cell(_WORKER_DATASET, cell)
 
 
-def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dict], dict]:
+def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dict], dict, float]:
     """Evaluate one cell. Returns the result record, the test predictions, a net's per-epoch
-    dev metrics (else empty) and extra MLflow tags (the device a net trained on)."""
+    dev metrics (else empty), extra MLflow tags (the device a net trained on) and when its fit
+    began (epoch seconds)."""
     spec = MODELS.get(cell.model)
     result = evaluate_cell(dataset, spec, cell.params, cell.seed)
     record = {"schema_version": results.SCHEMA_VERSION, "dataset": dataset.name,
@@ -196,16 +290,24 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
               "tuned_by": cell.tuned_by, "window": cell.params.get("window"), "seed": cell.seed,
               "cell_key": cell.key, **result.metrics, "fit_seconds": result.fit_seconds}
     tags = {} if result.device is None else {"device": result.device}
-    return record, result.predictions, result.epochs, tags
+    return record, result.predictions, result.epochs, tags, result.fit_started
 
 
-def summary(finished: pd.DataFrame) -> str:
+def summary(finished: pd.DataFrame, ran_now: set[str]) -> str:
+    """One line per model and variant: seeds, test CCC and RMSE, and the mean fit time of the
+    seeds trained in this run ("reused" when none was)."""
     if finished.empty:
         return "no results"
-    grouped = finished.groupby(["model", "variant", "tuned_by"], sort=False).agg(
+    finished = finished.assign(
+        fit_now=finished["fit_seconds"].where(finished["cell_key"].isin(ran_now)),
+        variant=[describe_variant(m, json.loads(v)) for m, v in
+                 zip(finished["model"], finished["variant"], strict=True)])
+    grouped = finished.groupby(["variant", "tuned_by"], sort=False).agg(
         seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
         test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
-        fit_seconds=("fit_seconds", "mean")).reset_index()
-    grouped["variant"] = grouped["variant"].map(format_params)
-    grouped = grouped.sort_values("test_ccc", ascending=False)
+        fit_s_this_run=("fit_now", "mean")).reset_index()
+    grouped = grouped.rename(columns={"variant": "model"}).sort_values("test_ccc",
+                                                                      ascending=False)
+    grouped["fit_s_this_run"] = [f"{v:.1f}" if v == v else "reused"
+                                 for v in grouped["fit_s_this_run"]]
     return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")

@@ -8,16 +8,16 @@ process writes to it.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 METRIC_BATCH = 1000   # MLflow's limit of metrics per log_batch call
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def suite_experiment(suite: str) -> str:
@@ -29,45 +29,75 @@ def tune_experiment(model: str) -> str:
 
 
 def use_experiment(tracking_uri: str, name: str) -> str:
-    """Point MLflow at ``tracking_uri`` and make experiment ``name`` active, safe when several
-    processes create it at once (shards on a tracking server): ``mlflow.set_experiment``
-    returns without making the experiment active when it loses that race, and the runs then
-    land in another experiment. Returns its id."""
+    """Point MLflow at ``tracking_uri`` and make experiment ``name`` active; returns its id.
+
+    A new experiment opens on its runs in MLflow 3's UI (experiment kind "custom model
+    development", not the GenAI overview). With a SQLite store its artifacts go to ``mlruns/``
+    beside the database file, not under the working folder. Safe when several processes create
+    it at once (shards on a tracking server): ``mlflow.set_experiment`` returns without making
+    the experiment active when it loses that race, so it is activated by id."""
     mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    if client.get_experiment_by_name(name) is None:
+        try:
+            client.create_experiment(name, artifact_location=_artifact_location(tracking_uri),
+                                     tags=EXPERIMENT_TAGS)
+        except mlflow.exceptions.MlflowException:
+            if client.get_experiment_by_name(name) is None:   # not the race: a real error
+                raise
     experiment = mlflow.set_experiment(name)
     return mlflow.set_experiment(experiment_id=experiment.experiment_id).experiment_id
 
 
-def _log_epochs(run_id: str, epochs: list[dict]) -> None:
+def _artifact_location(tracking_uri: str) -> str | None:
+    """``<folder of the .db>/mlruns`` for a SQLite store; the server's default otherwise."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    return (database.parent / "mlruns").as_uri()
+
+
+def _epoch_metrics(epochs: list[dict], timestamp: int) -> list[Metric]:
     """Each epoch's scores as step metrics ``epoch/<name>`` (step = epoch)."""
-    now = int(time.time() * 1000)
-    steps = [Metric(f"epoch/{key}", float(value), now, step)
-             for step, scores in enumerate(epochs) for key, value in scores.items()]
-    for start in range(0, len(steps), METRIC_BATCH):
-        MlflowClient().log_batch(run_id, metrics=steps[start:start + METRIC_BATCH])
+    return [Metric(f"epoch/{key}", float(value), timestamp, step)
+            for step, scores in enumerate(epochs) for key, value in scores.items()]
+
+
+def _log_metrics(run_id: str, metrics: list[Metric]) -> None:
+    for start in range(0, len(metrics), METRIC_BATCH):
+        MlflowClient().log_batch(run_id, metrics=metrics[start:start + METRIC_BATCH])
 
 
 # --------------------------------------------------------------------------- sweeps
 class Tracker:
+    """A sweep's parent run and one nested run per cell, timed around the cell's fit."""
+
     def __init__(self, tracking_uri: str, suite: str, tags: dict):
-        use_experiment(tracking_uri, suite_experiment(suite))
+        self.experiment = use_experiment(tracking_uri, suite_experiment(suite))
         self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags=tags)
 
-    def log_cell(self, record: dict, params: dict, tags: dict, predictions: pd.DataFrame,
-                 epochs: list[dict] = ()) -> str:
-        """One nested run: params, final metrics, each epoch's dev metrics as step metrics,
-        and the test predictions."""
-        name = f"{record['model']} {record['params']} seed {record['seed']}"
-        with mlflow.start_run(run_name=name, nested=True, tags=tags) as run:
-            mlflow.log_params({**params, "seed": record["seed"]})
-            mlflow.log_metrics({k: float(record[k]) for k in record
-                                if k.startswith(("dev_", "test_")) or k == "fit_seconds"})
-            _log_epochs(run.info.run_id, list(epochs))
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "test_predictions.csv"
-                predictions.to_csv(path, index=False)
-                mlflow.log_artifact(str(path))
-            return run.info.run_id
+    def log_cell(self, record: dict, *, name: str, params: dict, fit_started: float,
+                 epochs: list[dict], tags: dict, predictions: pd.DataFrame) -> str:
+        """One run ``name`` under the sweep: params, the record's metrics, each epoch's dev
+        metrics as step metrics, and the test predictions; its start and end are the fit's
+        (``fit_started`` in epoch seconds, the record's ``fit_seconds``)."""
+        client = MlflowClient()
+        start = int(fit_started * 1000)
+        run = client.create_run(self.experiment, start_time=start, run_name=name, tags={
+            **tags, "mlflow.parentRunId": self.parent.info.run_id})
+        run_id = run.info.run_id
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in
+                                         {**params, "seed": record["seed"]}.items()])
+        metrics = [Metric(k, float(v), start, 0) for k, v in record.items()
+                   if k.startswith(("dev_", "test_")) or k == "fit_seconds"]
+        _log_metrics(run_id, metrics + _epoch_metrics(epochs, start))
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "test_predictions.csv"
+            predictions.to_csv(path, index=False)
+            client.log_artifact(run_id, str(path))
+        end = start + int(round(record["fit_seconds"] * 1000))
+        client.set_terminated(run_id, "FINISHED", end_time=end)
+        return run_id
 
     def close(self, status: str = "FINISHED") -> None:
         mlflow.end_run(status=status)

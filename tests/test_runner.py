@@ -62,6 +62,7 @@ def test_same_seed_same_metrics(workspace):
     assert first[results.METRIC_COLUMNS].equals(second[results.METRIC_COLUMNS])
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_with_every_cell_exactly_once(workspace, tmp_path):
     suite, places = workspace
     path = suite(name="k", epochs=150)
@@ -173,6 +174,7 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
     assert "| gru " in text and "| max " in text
 
 
+@pytest.mark.slow
 def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspace, tmp_path):
     from emorec.leaderboard import render_all
     from emorec.runner import parse_shard
@@ -268,8 +270,9 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
 
     monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_yet_there_once)
     tracker = Tracker(uri, "race", {})
-    record = {"model": "chance", "params": "{}", "seed": 0, "test_mean_ccc": 0.0}
-    run_id = tracker.log_cell(record, {}, {}, pd.DataFrame({"x": [1]}))
+    record = {"model": "chance", "seed": 0, "test_mean_ccc": 0.0, "fit_seconds": 0.5}
+    run_id = tracker.log_cell(record, name="chance seed 0", params={}, fit_started=time.time(),
+                              epochs=[], tags={}, predictions=pd.DataFrame({"x": [1]}))
     tracker.close()
     assert calls[0] == "emorec/race"
     assert MlflowClient().get_run(run_id).info.experiment_id == created

@@ -20,20 +20,23 @@ from scenarios import (
 STORAGE = os.environ.get("EMOREC_OPTUNA_STORAGE", "")
 TRACKING = os.environ.get("EMOREC_TRACKING_URI", "")
 
-if not (STORAGE.startswith("postgresql") and TRACKING.startswith("http")):
-    reason = ("set EMOREC_OPTUNA_STORAGE=postgresql... and EMOREC_TRACKING_URI=http://... "
+pytestmark = pytest.mark.slow
+NO_SERVERS = ("set EMOREC_OPTUNA_STORAGE=postgresql... and EMOREC_TRACKING_URI=http://... "
               "(scripts/start_servers.sh writes them to .servers.env)")
-    if os.environ.get("CI"):
-        pytest.fail(f"CI runs the server tests: {reason}", pytrace=False)
-    pytestmark = pytest.mark.skip(reason=reason)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def servers_answer():
-    """Fail at once, not after MLflow's minutes of retries, when a server is down."""
+    """Skip without servers (fail under CI, which must show these run); fail at once, not
+    after MLflow's minutes of retries, when a server is down."""
     import urllib.request
 
     import sqlalchemy
+
+    if not (STORAGE.startswith("postgresql") and TRACKING.startswith("http")):
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the server tests: {NO_SERVERS}", pytrace=False)
+        pytest.skip(NO_SERVERS)
 
     try:
         urllib.request.urlopen(f"{TRACKING}/health", timeout=5).close()

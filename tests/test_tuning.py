@@ -31,11 +31,13 @@ def plan(tmp_path, dataset, study="s", trials=4, seed=0, model="gru", storage=No
                      study=study, storage=storage or str(tmp_path / "optuna.journal"))
 
 
+@pytest.mark.slow
 def test_two_workers_give_exactly_n_trials_in_optuna_and_mlflow(tmp_path, tiny_sewa_dir):
     study_with_two_workers(str(tmp_path / "optuna.journal"), f"sqlite:///{tmp_path / 'm.db'}",
                            tiny_sewa_dir, "two-workers")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_rerun_with_nothing_lost_or_duplicated(tmp_path, tiny_sewa_dir):
     kill_a_worker_and_rerun(str(tmp_path / "optuna.journal"), f"sqlite:///{tmp_path / 'm.db'}",
                             tiny_sewa_dir, "killed", cwd=tmp_path)
@@ -113,6 +115,7 @@ def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, t
                   tracking_uri=uri)
 
 
+@pytest.mark.slow
 def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
         tmp_path, tiny_sewa_dir, tiny_sewa, monkeypatch):
     from emorec.leaderboard import render_all
@@ -157,6 +160,7 @@ def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
     assert os.path.exists(storage)
 
 
+@pytest.mark.slow
 def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir):
     """`make dashboard` runs optuna-dashboard on the journal file emorec writes."""
     import json

@@ -7,20 +7,19 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-import torch
 from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from emorec import tracking
 from emorec.data.dataset import Dataset
+from emorec.display import format_params
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
 from emorec.models import MODELS
@@ -31,6 +30,7 @@ from emorec.tuning.liveness import (
     worker_id,
 )
 from emorec.tuning.space import require_search_space, suggest
+from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)
 # Heartbeats and their retry callback are stable in use since Optuna 2.8 but still flagged.
@@ -41,6 +41,8 @@ PRUNER_SETTINGS = {"n_startup_trials": 5, "n_warmup_steps": 2}
 HEARTBEAT = {"heartbeat_interval": 60, "grace_period": 300}   # RDB storages only
 WAIT_SECONDS = 5.0       # a worker with nothing to start polls this often for stragglers
 STUDY_RUN_WAIT_SECONDS = 60.0   # how long a machine waits for the study creator's MLflow run
+SATURATED_LEVEL, SATURATED_SHARE = 0.99, 0.5   # a trial whose net predicts like this fails
+CONSTANT_STD = 1e-4
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 LIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -156,17 +158,54 @@ class Objective:
         result = evaluate_cell(self.dataset, self.spec, params, self.plan.seed,
                                partitions=("dev",), on_epoch=report)
         trial.set_user_attr("dev_metrics", result.metrics)
+        problem = saturated(result.predictions)
+        if problem:
+            trial.set_user_attr("fail_reason", f": {problem}")
+            raise EmorecError(f"trial {trial.number}: {problem}")
         return float(result.metrics["dev_mean_ccc"])
 
 
+class TrialLine:
+    """Prints ``trial 7 COMPLETE dev CCC 0.812 in 41 s (gru: hidden=96, ...) [5/40 finished]``
+    as each trial ends, so a long study is never silent."""
+
+    def __init__(self, plan: StudyPlan, worker: int):
+        self.plan, self.worker = plan, worker
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.user_attrs.get("surplus"):
+            return
+        seconds = (trial.duration.total_seconds() if trial.duration is not None else 0.0)
+        score = f"dev CCC {trial.value:.3f}" if trial.value is not None else ""
+        if trial.state == TrialState.PRUNED and trial.intermediate_values:
+            last = max(trial.intermediate_values)
+            score = f"dev CCC {trial.intermediate_values[last]:.3f} at epoch {last}"
+        reason = trial.user_attrs.get("fail_reason", "")
+        print(f"study {study.study_name}: trial {trial.number} {trial.state.name} {score}"
+              f"{reason} in {seconds:.0f} s (worker {self.worker}; "
+              f"{format_params(trial.params)}) [{count(study, FINISHED)}/{self.plan.trials} "
+              "finished]", flush=True)
+
+
+def saturated(predictions) -> str:
+    """Why a net's dev predictions are useless although finite, or "": a tanh output stuck at
+    the label range's edge (|p| > 0.99 for most frames) or a constant output."""
+    for target in TARGETS:
+        values = predictions[f"{target}_pred"].to_numpy()
+        if (abs(values) > SATURATED_LEVEL).mean() > SATURATED_SHARE:
+            return (f"saturated: {target} predictions beyond ±{SATURATED_LEVEL} on "
+                    f"{(abs(values) > SATURATED_LEVEL).mean():.0%} of dev frames")
+        if values.std() < CONSTANT_STD:
+            return f"constant: {target} predictions vary by less than {CONSTANT_STD}"
+    return ""
+
+
 # --------------------------------------------------------------------------- workers
-def work(plan: StudyPlan, worker: int, threads: int | None = None) -> None:
+def work(plan: StudyPlan, worker: int) -> None:
     """One worker: run trials until the study has ``plan.trials`` finished ones. While the
     remaining places are all taken by other workers' trials it waits, so that it can take the
-    place of one that fails."""
+    place of one that fails. Each trial it ends prints one line."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if threads is not None:
-        torch.set_num_threads(threads)
     study = create_study(plan, worker)
     objective = None
     deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
@@ -179,7 +218,8 @@ def work(plan: StudyPlan, worker: int, threads: int | None = None) -> None:
             time.sleep(WAIT_SECONDS)
             continue
         objective = objective or Objective(plan)
-        study.optimize(objective, n_trials=1, catch=(EmorecError,))
+        study.optimize(objective, n_trials=1, catch=(EmorecError,),
+                       callbacks=[TrialLine(plan, worker)])
 
 
 def run_study(plan: StudyPlan, workers: int = 1,
@@ -199,8 +239,7 @@ def run_study(plan: StudyPlan, workers: int = 1,
         work(plan, plan.first_worker)
     else:
         context = multiprocessing.get_context("spawn")
-        threads = max(1, len(os.sched_getaffinity(0)) // workers)
-        processes = [context.Process(target=work, args=(plan, plan.first_worker + w, threads))
+        processes = [context.Process(target=work, args=(plan, plan.first_worker + w))
                      for w in range(workers)]
         for process in processes:
             process.start()
