@@ -3,6 +3,8 @@
 The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-results,
 leaderboard) and :mod:`~emorec.cli.data_commands` (data ...); each module adds its parsers and
 handlers, and imports what a verb needs only when it runs, so ``emorec --help`` stays fast.
+Every verb's parser is a :class:`CommandParser`: its help shows each option's default, and text
+that needs the registry (``epilog_from``) is computed only when that help is printed.
 """
 
 from __future__ import annotations
@@ -10,10 +12,43 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 
 from emorec import __version__
 from emorec.cli import data_commands, run_commands
 from emorec.errors import EmorecError
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps each paragraph of a description on its own, and appends ``(default: ...)`` to an
+    option's help unless it has no default to show (None, a flag, an empty list) or already
+    says it."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text
+        return "\n\n".join(fill(paragraph, width, indent) for paragraph in text.split("\n\n"))
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("(default" in text or action.nargs == 0
+                or action.default in (None, [], argparse.SUPPRESS)):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A verb's parser. ``epilog_from``: a function giving the epilog, called only when the
+    help is printed, for text that needs slow imports."""
+
+    def __init__(self, *args, epilog_from: Callable[[], str] | None = None, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self.epilog_from is not None:
+            self.epilog = self.epilog_from()
+        return super().format_help()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="emorec", description="Benchmarks for audio-visual continuous emotion recognition.")
+    parser = CommandParser(
+        prog="emorec",
+        description="Benchmarks for audio-visual continuous emotion recognition.\n\n"
+                    "Run `emorec VERB --help` for what a verb does and its options.")
     parser.add_argument("--version", action="version", version=f"emorec {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(title="verbs", dest="command", required=True,
+                                     metavar="VERB", help="what to do")
     run_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
     return parser

@@ -13,53 +13,104 @@ log = logging.getLogger("emorec")
 
 
 def add_parsers(commands) -> None:
-    data = commands.add_parser("data", help="make, import, export and inspect datasets")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
+    data = commands.add_parser(
+        "data", help="make, import, export and inspect datasets",
+        description="Make, import, export, inspect and split dataset folders. A dataset folder "
+                    "holds manifest.json, video.parquet (one row per frame: session, timestamp, "
+                    "face embedding, valence, arousal), one audio_<L>s.parquet per audio window "
+                    "length L, and an optional split.csv.")
+    data_commands = data.add_subparsers(title="data verbs", dest="data_command", required=True,
+                                        metavar="DATA_VERB", help="what to do")
+    for add in (_add_synth, _add_import, _add_export, _add_validate, _add_info, _add_split):
+        add(data_commands)
 
-    synth = data_commands.add_parser("synth", help="generate a stand-in dataset")
-    synth.add_argument("kind", choices=STAND_IN_KINDS)
-    synth.add_argument("--size", choices=STAND_IN_SIZES, default="full")
-    synth.add_argument("--seed", type=int, default=0)
+
+def _add_synth(data_commands) -> None:
+    synth = data_commands.add_parser(
+        "synth", help="generate a stand-in dataset",
+        description="Generate a stand-in dataset: synthetic features and ratings with the shape "
+                    "and difficulties of the licensed SEWA or AFEW-VA feature sets, so every "
+                    "benchmark runs without them. The same --seed gives byte-identical files; "
+                    "results on a stand-in are labelled stand-in.")
+    synth.add_argument("kind", choices=STAND_IN_KINDS, help="the dataset the stand-in imitates")
+    synth.add_argument("--size", choices=STAND_IN_SIZES, default="full",
+                       help="full: the real set's number of sessions (SEWA 64, AFEW-VA 600) "
+                            "and lengths; small: a quarter of them at half length; tiny: a tenth "
+                            "at 15%% length (at least 6 sessions)")
+    synth.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     synth.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     synth.set_defaults(handler=_synth)
 
+
+def _add_import(data_commands) -> None:
     imp = data_commands.add_parser(
-        "import", help="import the thesis/extractor CSV layout into a dataset folder")
+        "import", help="import the thesis/extractor CSV layout into a dataset folder",
+        description="Import the thesis / feature-extractor CSV layout (one video CSV, one audio "
+                    "CSV per window length, an optional split CSV) into a validated dataset "
+                    "folder. An error names the file, the CSV line or column, and what was "
+                    "expected.")
     imp.add_argument("--video", type=Path, required=True,
                      help="video CSV: path, embedding_0.., valence, arousal[, timestamp]")
     imp.add_argument("--audio", action="append", default=[], metavar="SECONDS=CSV",
                      help="audio CSV of one window length, e.g. --audio 1=audio_1s.csv "
                           "(repeat per length)")
-    imp.add_argument("--split", type=Path, help="split CSV: session,partition (train/dev/test)")
+    imp.add_argument("--split", type=Path,
+                     help="split CSV: session,partition (train/dev/test) (default: the seed-0 "
+                          "70/15/15 split of the sessions)")
     imp.add_argument("--name", help="dataset name (default: the video CSV's folder)")
     imp.add_argument("--fps", type=float, help="frame rate (default: from timestamps, else 5)")
     imp.add_argument("--label-scale", type=float,
-                     help="divide labels by this (AFEW-VA's [-10, 10] labels: 10; default 1)")
+                     help="divide labels by this (AFEW-VA's [-10, 10] labels: 10; default: 1)")
     imp.add_argument("--session-regex", default=None,
                      help="regular expression whose first group is the session id, applied to "
                           "path/filename (default: the file name up to its first '_')")
-    imp.add_argument("--embedding-dim", type=int, default=256)
-    imp.add_argument("--audio-dim", type=int, default=768)
+    imp.add_argument("--embedding-dim", type=int, default=256,
+                     help="face embedding columns expected in the video CSV (embedding_0..)")
+    imp.add_argument("--audio-dim", type=int, default=768,
+                     help="audio feature columns expected in each audio CSV (x_0..)")
     imp.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     imp.set_defaults(handler=_import)
 
-    exp = data_commands.add_parser("export", help="write a dataset in another layout")
-    exp.add_argument("dataset", type=Path)
-    exp.add_argument("--format", choices=["thesis-csv"], default="thesis-csv")
+
+def _add_export(data_commands) -> None:
+    exp = data_commands.add_parser(
+        "export", help="write a dataset in another layout",
+        description="Write a dataset folder in another layout. thesis-csv writes the CSV "
+                    "layout `emorec data import` reads, plus a session column and an "
+                    "emorec.json sidecar, so importing the export gives back the same dataset.")
+    exp.add_argument("dataset", type=Path, help="dataset folder to export")
+    exp.add_argument("--format", choices=["thesis-csv"], default="thesis-csv",
+                     help="the layout to write")
     exp.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
     exp.set_defaults(handler=_export)
 
-    validate = data_commands.add_parser("validate", help="check a dataset folder")
-    validate.add_argument("dataset", type=Path)
+
+def _add_validate(data_commands) -> None:
+    validate = data_commands.add_parser(
+        "validate", help="check a dataset folder",
+        description="Load a dataset folder, re-validating every table, its fingerprint and "
+                    "its split, and print one line describing it; an invalid folder is an "
+                    "error naming what is wrong.")
+    validate.add_argument("dataset", type=Path, help="dataset folder to check")
     validate.set_defaults(handler=_validate)
 
-    info = data_commands.add_parser("info", help="describe a dataset folder")
-    info.add_argument("dataset", type=Path)
+
+def _add_info(data_commands) -> None:
+    info = data_commands.add_parser(
+        "info", help="describe a dataset folder",
+        description="Describe a dataset folder: origin, sessions, frames, gaps, label ranges, "
+                    "audio coverage and split.")
+    info.add_argument("dataset", type=Path, help="dataset folder to describe")
     info.set_defaults(handler=_info)
 
+
+def _add_split(data_commands) -> None:
     split = data_commands.add_parser(
-        "split", help="write the dataset's split file (by session) from a seed or a CSV")
-    split.add_argument("dataset", type=Path)
+        "split", help="write the dataset's split file (by session) from a seed or a CSV",
+        description="Write the dataset's split.csv, which puts whole sessions in train, dev or "
+                    "test: a 70/15/15 split drawn from --seed, or the one a CSV gives. Without "
+                    "a split file a dataset uses the seed-0 split.")
+    split.add_argument("dataset", type=Path, help="dataset folder whose split to write")
     source = split.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", type=int, help="70/15/15 split of the sessions from this seed")
     source.add_argument("--file", type=Path, help="CSV session,partition to use")

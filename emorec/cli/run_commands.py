@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import textwrap
 from pathlib import Path
 
 from emorec.errors import EmorecError
@@ -12,17 +14,44 @@ log = logging.getLogger("emorec")
 
 
 def add_parsers(commands) -> None:
-    models = commands.add_parser("models", help="list the registered models")
+    for add in (_add_models, _add_bench, _add_tune, _add_merge_results, _add_verify,
+                _add_leaderboard):
+        add(commands)
+
+
+def _add_models(commands) -> None:
+    models = commands.add_parser(
+        "models", help="list the registered models, their defaults and search spaces",
+        description="List every registered model: its family, modality, input view, "
+                    "description and thesis grid, and each parameter's default, accepted values "
+                    "and tuned range (the search space `emorec tune` samples; '-': not tuned).")
+    models.add_argument("--json", action="store_true",
+                        help="print the same as JSON: a list of objects with name, family, "
+                             "modality, view, description, params {name: {default, accepts, "
+                             "tune}} and grid")
     models.set_defaults(handler=_models)
 
-    bench = commands.add_parser("bench", help="run a suite (benchmarks/*.toml)")
-    bench.add_argument("suite", type=Path)
-    bench.add_argument("--jobs", type=int, default=1, help="worker processes fitting cells")
+
+def _add_bench(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="run a suite (benchmarks/*.toml)",
+        description="Run a suite's cells and record their metrics. A suite file names a "
+                    "dataset, seeds and experiments; every model x grid point x seed is one "
+                    "cell. Each finished cell is appended to the dataset's result file and "
+                    "logged to MLflow, and cells already in the result file are skipped, so an "
+                    "interrupted run resumes where it stopped.\n\n"
+                    "When the suite's real dataset is absent, its stand-in is generated under "
+                    "--data-dir and the results are labelled stand-in.")
+    bench.add_argument("suite", type=Path, help="suite file, e.g. benchmarks/quick.toml")
+    bench.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                       help="worker processes, sharing the usable cores: at the default each "
+                            "worker fits one cell on one thread (default: the number of usable "
+                            "cores, here %(default)s)")
     bench.add_argument("--force", action="store_true", help="rerun cells already completed")
     bench.add_argument("--tracking-uri", default=None,
-                       help="MLflow store (default sqlite:///mlflow.db)")
+                       help="MLflow store (default: sqlite:///mlflow.db)")
     bench.add_argument("--results-dir", type=Path, default=None,
-                       help="folder of result files (default leaderboard/results)")
+                       help="folder of result files (default: leaderboard/results)")
     bench.add_argument("--data-dir", type=Path, default=Path("data"),
                        help="where generated stand-ins are kept")
     bench.add_argument("--shard", default="1/1", metavar="I/N",
@@ -31,69 +60,157 @@ def add_parsers(commands) -> None:
                        help="run only the model an Optuna study tuned, with its best params, on "
                             "the suite's seeds (rows marked tuned)")
     bench.add_argument("--storage", default=None,
-                       help="the study's journal file or SQLAlchemy URL (default optuna.journal)")
+                       help="the study's journal file or SQLAlchemy URL, with --params-from "
+                            "(default: optuna.journal)")
     bench.set_defaults(handler=_bench)
 
-    tune = commands.add_parser("tune", help="tune a model's hyper-parameters with Optuna")
-    tune.add_argument("model")
+
+def _add_tune(commands) -> None:
+    tune = commands.add_parser(
+        "tune", help="tune a model's hyper-parameters with Optuna",
+        description="Run an Optuna study that samples a model's search space (the tuned ranges "
+                    "`emorec models` lists) and maximises dev CCC on one dataset. The study is "
+                    "kept in --storage and resumed if it exists, so several workers and "
+                    "machines can share it. `emorec bench SUITE --params-from STUDY` then runs "
+                    "its best params on the suite's seeds.",
+        epilog_from=_tunable_models)
+    tune.add_argument("model", help="the model to tune: one with a search space (listed below)")
     tune.add_argument("--dataset", required=True,
                       help="a dataset folder, or a suite file (its real data or stand-in)")
     tune.add_argument("--trials", type=int, required=True,
                       help="finished trials the study ends with, all workers and machines "
                            "together; a rerun tops the study up to this")
     tune.add_argument("--timeout", type=float, default=None,
-                      help="seconds after which a worker starts no new trial")
+                      help="seconds after which a worker starts no new trial (default: none)")
     tune.add_argument("--study", required=True, help="study name (resumed if it exists)")
     tune.add_argument("--storage", default=None,
-                      help="journal file or SQLAlchemy URL (default optuna.journal)")
+                      help="journal file or SQLAlchemy URL (default: optuna.journal)")
     tune.add_argument("--workers", type=int, default=1, help="worker processes")
     tune.add_argument("--first-worker", type=int, default=0,
                       help="number of this machine's first worker; sampler seeds are seed + "
                            "worker number, so give each machine sharing a study its own range")
     tune.add_argument("--seed", type=int, default=0, help="sampler and training seed")
     tune.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                      help="hold a parameter fixed, e.g. --param window=4 (JSON value)")
+                      help="hold a parameter fixed, e.g. --param window=4 (JSON value); repeat "
+                           "for several")
     tune.add_argument("--tracking-uri", default=None,
-                      help="MLflow store (default sqlite:///mlflow.db)")
+                      help="MLflow store (default: sqlite:///mlflow.db)")
     tune.add_argument("--data-dir", type=Path, default=Path("data"),
                       help="where generated stand-ins are kept")
     tune.set_defaults(handler=_tune)
 
-    merge = commands.add_parser("merge-results",
-                                help="merge result folders (e.g. of shards) into one")
+
+def _tunable_models() -> str:
+    from emorec.models import MODELS
+
+    names = [name for name in MODELS if MODELS.get(name).tunable]
+    return "tunable models: " + ", ".join(names)
+
+
+def _add_merge_results(commands) -> None:
+    merge = commands.add_parser(
+        "merge-results", help="merge result folders (e.g. of shards) into one",
+        description="Merge the result and trace files of several folders, e.g. the shards of "
+                    "a suite run on several machines, into one folder: one row per cell, the "
+                    "first one seen (the output folder's own files count first).")
     merge.add_argument("sources", type=Path, nargs="+", help="results folders to merge")
     merge.add_argument("--out", type=Path, default=None,
-                       help="merged folder (default leaderboard/results)")
+                       help="merged folder (default: leaderboard/results)")
     merge.set_defaults(handler=_merge_results)
 
+
+def _add_verify(commands) -> None:
     verify = commands.add_parser(
-        "verify", help="rerun a fixed sample of a suite's committed cells and compare metrics")
-    verify.add_argument("suite", type=Path)
+        "verify", help="rerun a fixed sample of a suite's committed cells and compare metrics",
+        description="Rerun a fixed sample of a suite's committed cells and compare their "
+                    "metrics with the committed rows. Each differing cell is printed as STALE "
+                    "with the metric that differs, and the exit status is then 1.")
+    verify.add_argument("suite", type=Path, help="suite file whose committed cells to rerun")
     verify.add_argument("--per-family", type=int, default=1,
                         help="committed cells rerun per model family (the first in plan order)")
     verify.add_argument("--tolerance", type=float, default=0.0,
                         help="largest accepted absolute difference of any metric")
     verify.add_argument("--results-dir", type=Path, default=None,
-                        help="folder of result files (default leaderboard/results)")
+                        help="folder of result files (default: leaderboard/results)")
     verify.add_argument("--data-dir", type=Path, default=Path("data"),
                         help="where generated stand-ins are kept")
     verify.set_defaults(handler=_verify)
 
-    board = commands.add_parser("leaderboard", help="render leaderboard/<dataset>.md")
-    board.add_argument("--results-dir", type=Path, default=None)
-    board.add_argument("--out", type=Path, default=Path("leaderboard"))
+
+def _add_leaderboard(commands) -> None:
+    board = commands.add_parser(
+        "leaderboard", help="render leaderboard/<dataset>.md",
+        description="Render a markdown leaderboard, <dataset>.md, and its figures for every "
+                    "dataset with results: rows ranked by test CCC, mean +- std over seeds, "
+                    "then the chance floor (on stand-ins also the noise floor) and the thesis's "
+                    "numbers.")
+    board.add_argument("--results-dir", type=Path, default=None,
+                       help="folder of result files (default: leaderboard/results)")
+    board.add_argument("--out", type=Path, default=Path("leaderboard"),
+                       help="folder for the markdown files (figures go to its figures/)")
     board.set_defaults(handler=_leaderboard)
 
 
 def _models(args) -> None:
-    from tabulate import tabulate
-
     from emorec.models import MODELS
 
-    rows = [[spec.name, spec.family, spec.modality, spec.view,
-             ", ".join(f"{k}={v}" for k, v in spec.grid.items()), spec.description]
-            for spec in (MODELS.get(name) for name in MODELS)]
-    print(tabulate(rows, headers=["model", "family", "modality", "input", "grid", "about"]))
+    records = [_model_record(MODELS.get(name)) for name in MODELS]
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print("\n\n".join(_render_model(record) for record in records))
+
+
+def _model_record(spec) -> dict:
+    """A model's metadata, defaults and search space as plain data."""
+    return {"name": spec.name, "family": spec.family, "modality": spec.modality,
+            "view": spec.view, "description": spec.description,
+            "params": {name: {"default": param.default, "accepts": param.describe(),
+                              "tune": _search_range(param)}
+                       for name, param in spec.declared.items()},
+            "grid": spec.grid}
+
+
+def _search_range(param) -> dict | None:
+    """What a tuning study samples: {low, high, log} for numbers, {choices} for a choice."""
+    if param.tune in (None, False):
+        return None
+    if param.kind == "choice":
+        return {"choices": list(param.choices if param.tune is True else param.tune)}
+    low, high = param.tune
+    return {"low": low, "high": high, "log": param.log}
+
+
+def _render_model(record: dict) -> str:
+    """One model's block: a header, its description and grid, and a table of its params."""
+    from tabulate import tabulate
+
+    lines = [f"{record['name']}  (family {record['family']}, modality {record['modality']}, "
+             f"input {record['view']})",
+             textwrap.fill(record["description"], width=100, initial_indent="  ",
+                           subsequent_indent="  ")]
+    if record["grid"]:
+        lines.append("  thesis grid: " + "; ".join(
+            f"{name} = {', '.join(map(_text, values))}" for name, values in record["grid"].items()))
+    if not record["params"]:
+        return "\n".join([*lines, "  no parameters"])
+    rows = [[name, _text(p["default"]), p["accepts"], _range_text(p["tune"])]
+            for name, p in record["params"].items()]
+    table = tabulate(rows, headers=["param", "default", "accepts", "tuned range"],
+                     disable_numparse=True)
+    return "\n".join([*lines, "", textwrap.indent(table, "  ")])
+
+
+def _range_text(search: dict | None) -> str:
+    if search is None:
+        return "-"
+    if "choices" in search:
+        return ", ".join(map(_text, search["choices"]))
+    return f"{search['low']:g} .. {search['high']:g}" + (" (log)" if search["log"] else "")
+
+
+def _text(value) -> str:
+    return "null" if value is None else str(value)
 
 
 def _bench(args) -> None:
