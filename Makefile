@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-JOBS ?= 2
 
 STORAGE ?= optuna.journal
 
@@ -12,8 +11,10 @@ STORAGE ?= optuna.journal
 install: $(BIN)/emorec
 
 $(BIN)/emorec: pyproject.toml constraints.txt
+	@echo "make install: creating $(VENV) and installing emorec with the pinned versions of"
+	@echo "constraints.txt (PyTorch CPU, scikit-learn, MLflow, Optuna, ...): 1-5 minutes"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev]'
 	@touch $@
 
 # Re-resolve the newest versions pyproject.toml allows into constraints.txt (then rerun the
@@ -45,11 +46,11 @@ bench-quick: install
 	$(BIN)/emorec leaderboard
 
 bench-sewa: install
-	$(BIN)/emorec bench benchmarks/sewa.toml --jobs $(JOBS)
+	$(BIN)/emorec bench benchmarks/sewa.toml
 	$(BIN)/emorec leaderboard
 
 bench-afew-va: install
-	$(BIN)/emorec bench benchmarks/afew_va.toml --jobs $(JOBS)
+	$(BIN)/emorec bench benchmarks/afew_va.toml
 	$(BIN)/emorec leaderboard
 
 leaderboard: install

@@ -41,7 +41,7 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
     families = [f for f in WINDOW_FAMILIES if f in set(windowed["family"])]
     references = (rows[rows["model"].isin(FRAME_REFERENCES)]
                   .groupby("model")["test_mean_ccc"].mean().sort_index())
-    figure, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.6),
+    figure, axes = plt.subplots(1, len(families), figsize=(max(6.4, 4.2 * len(families)), 3.8),
                                 sharey=True, squeeze=False)
     for axis, family in zip(axes[0], families, strict=True):
         subset = windowed[windowed["family"] == family]
@@ -59,8 +59,9 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     axes[0][0].set_ylabel("test CCC (mean of V and A)")
-    figure.suptitle(f"{dataset}: test CCC against window length"
-                    + (" (STAND-IN data)" if stand_in else ""), fontsize=10)
+    figure.suptitle(f"{dataset}" + (" (STAND-IN data)" if stand_in else "")
+                    + ": test CCC against window length\nmean over seeds, error bars ± 1 std "
+                    "over seeds", fontsize=10)
     _save(figure, path)
     return True
 
@@ -71,7 +72,8 @@ def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path:
     cell = traces[traces["cell_key"] == cell_key].sort_values("timestamp")
     if cell.empty:
         return False
-    oracle = (traces[traces["cell_key"] == oracle_key].sort_values("timestamp")
+    oracle = (traces[(traces["cell_key"] == oracle_key)
+                     & (traces["session"] == cell["session"].iloc[0])].sort_values("timestamp")
               if oracle_key else cell.iloc[:0])
     figure, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     for axis, target in zip(axes, TARGETS, strict=True):
@@ -84,7 +86,8 @@ def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path:
         axis.set_ylabel(target)
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
-    axes[1].set_xlabel(f"time (s), test session {cell['session'].iloc[0]}")
+    axes[1].set_xlabel(f"time (s), test session {cell['session'].iloc[0]} "
+                       f"(chosen as the {cell['rule'].iloc[0]})")
     figure.suptitle(title + (" (STAND-IN data)" if stand_in else ""), fontsize=10)
     _save(figure, path)
     return True

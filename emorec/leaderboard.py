@@ -21,11 +21,15 @@ from emorec import figures, results, traces
 from emorec.display import format_params, format_window
 from emorec.metrics import higher_is_better
 
-FLOORS = {"chance": "chance floor (training mean)", "oracle": "noise floor (noise-free rating)"}
+FLOORS = {"chance": "chance floor (training mean)",
+          "oracle": "noise ceiling (noise-free rating)"}
 COLUMNS = [  # (header, results column); "best" follows each metric's direction
     ("CCC V", "test_valence_ccc"), ("CCC A", "test_arousal_ccc"), ("CCC mean", "test_mean_ccc"),
+    ("CCC/session mean", "test_mean_ccc_session"),
     ("RMSE V", "test_valence_rmse"), ("RMSE A", "test_arousal_rmse"),
     ("MAE V", "test_valence_mae"), ("MAE A", "test_arousal_mae")]
+THESIS_NAMES = {"gru_avg": "gru", "gru_max": "gru", "gru_conv1d": "gru"}   # thesis -> emorec
+FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the label range
 
 
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
@@ -66,9 +70,13 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
                   "dataset.", ""]
     stale = len(rows) - len(current_rows)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
-              f"{len(current_rows)} runs. Ranked by test CCC (mean of valence and arousal); "
-              "mean ± std over seeds; best per column in bold. Params lists only what differs "
-              "from the model's defaults (`emorec models`)."
+              f"{len(current_rows)} runs. Ranked by test CCC (mean of valence and arousal). "
+              "CCC V/A/mean is pooled: one CCC over all test frames of all sessions together "
+              "(the thesis's and AVEC's convention); CCC/session mean is the mean over test "
+              "sessions of each session's own CCC (it does not credit predicting each "
+              "speaker's baseline). Each cell is mean ± std over seeds; best per column in "
+              "bold. Params lists only what differs from the model's defaults "
+              "(`emorec models`)."
               + (f" {stale} older runs (other data or split) are not shown." if stale else "")
               + (" Rows marked *tuned* ran with the best params of the Optuna study named "
                  "(chosen on dev CCC; `emorec tune`, then `emorec bench --params-from`)."
@@ -82,7 +90,12 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
                           tablefmt="github", disable_numparse=True))
     lines.append("")
     if figure_links:
-        lines += ["## Figures", ""]
+        lines += ["## Figures", "",
+                  "Test CCC (pooled, mean of valence and arousal) against window length: each "
+                  "point is the mean over seeds, its error bar ± 1 std over seeds; grey lines "
+                  "are frame models. The trace shows rating and prediction of the rank-1 row "
+                  "(seed 0) on one test session, named under the plot with the rule it was "
+                  "chosen by.", ""]
         lines += [f"![{title}]({link})" for title, link in figure_links]
         lines.append("")
     lines += _thesis_section(dataset)
@@ -112,8 +125,8 @@ def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
         name = f"figures/{dataset}-trace.png"
         label = (f"{best['model']} tuned by {best['tuned_by']}" if best["tuned_by"]
                  else figures.variant(best))
-        if keys and figures.trace(traces, keys[0], f"{dataset}: best model {label}, rating vs "
-                                  "prediction on one test session", stand_in, out_dir / name,
+        if keys and figures.trace(traces, keys[0], f"{dataset}: {label} (rank 1), seed 0",
+                                  stand_in, out_dir / name,
                                   oracle.iloc[0] if len(oracle) else None):
             links.append((f"rating vs prediction, {label}", name))
     return links
@@ -155,12 +168,26 @@ def _thesis_section(dataset: str) -> list[str]:
     thesis = thesis[(thesis["dataset"] == name) & (thesis["split"] == "test")]
     if thesis.empty:
         return []
-    body = [[r["table"], r["model"], f"{r['window_s']} s" if r["window_s"] else "",
-             r["pooling"], r["mae_valence"], r["rmse_valence"], r["mae_arousal"],
-             r["rmse_arousal"]] for _, r in thesis.iterrows()]
+    body = []
+    for _, r in thesis.iterrows():
+        maes = [float(r[c]) for c in ("mae_valence", "mae_arousal") if r[c]]
+        failed = any(mae > FAILED_MAE for mae in maes)
+        body.append([r["table"], THESIS_NAMES.get(r["model"], r["model"]),
+                     f"{r['window_s']} s" if r["window_s"] else "", r["pooling"],
+                     *(_as_printed(r[c]) for c in ("mae_valence", "rmse_valence",
+                                                   "mae_arousal", "rmse_arousal")),
+                     "failed run: MAE near 1, outside the label range" if failed else ""])
     return [f"## Reported in the thesis (real {name.upper()}, for orientation)", "",
-            "Numbers as printed in the thesis's tables, on the real dataset with the thesis's "
-            "own split; not rerun here and not comparable run for run.", "",
+            "Numbers as printed in the thesis's tables (digits as printed, a leading 0 added), "
+            "on the real dataset with the thesis's own split; not rerun here and not "
+            "comparable run for run. Model names are emorec's. The thesis's Conv1D GRU rows "
+            "with MAE near 1 are runs that failed (their outputs left the [-1, 1] label "
+            "range); emorec's Conv1D pooling ends in tanh like every net.", "",
             tabulate(body, headers=["table", "model", "window", "pooling", "MAE V", "RMSE V",
-                                    "MAE A", "RMSE A"], tablefmt="github",
+                                    "MAE A", "RMSE A", "note"], tablefmt="github",
                      disable_numparse=True), ""]
+
+
+def _as_printed(text: str) -> str:
+    """A thesis number with the digits it was printed with: ``.10`` -> ``0.10``."""
+    return f"0{text}" if text.startswith(".") else text

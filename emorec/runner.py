@@ -210,8 +210,9 @@ class Progress:
     def __init__(self, cells: list[Cell], costs: dict):
         self.costs, self.total, self.done, self.running = costs, len(cells), 0, {}
         self.bar = tqdm(total=round(sum(costs[c.key] for c in cells), 1), unit="s",
-                        bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed}<{remaining} "
-                                   "{postfix}", dynamic_ncols=True)
+                        desc=f"cells 0/{self.total}", dynamic_ncols=True,
+                        bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed}<{remaining}"
+                                   "{postfix}")
         self._show()
 
     def started(self, cell: Cell) -> None:
@@ -246,7 +247,6 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
                 yield run_cell(dataset, cell)
                 progress.finished(cell)
             return
-        log.info("%d worker processes", jobs)
         with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                                  initargs=(str(dataset_path),)) as pool:
             waiting, running = list(reversed(cells)), {}
@@ -310,4 +310,6 @@ def summary(finished: pd.DataFrame, ran_now: set[str]) -> str:
                                                                       ascending=False)
     grouped["fit_s_this_run"] = [f"{v:.1f}" if v == v else "reused"
                                  for v in grouped["fit_s_this_run"]]
+    if not (grouped["tuned_by"] != "").any():
+        grouped = grouped.drop(columns="tuned_by")
     return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")

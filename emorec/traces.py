@@ -1,20 +1,28 @@
 """Test predictions of one session per cell, for the leaderboard's trace figure.
 
 ``leaderboard/results/<dataset>.trace.parquet`` keeps, for every cell, the rating and prediction
-of one test session (the same session for every cell of a dataset and split), so the figure can
-be redrawn from the repository alone.
+of one representative test session: the one whose CCC (mean of valence and arousal, within the
+session) is the median of that cell's test sessions. The figure can so be redrawn from the
+repository alone, and shows neither the cell's best nor its worst session. Each row names the
+rule its session was chosen by (files written before the rule existed kept the largest
+session).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from emorec import metrics
 from emorec.errors import DataError
 from emorec.vocabulary import TARGETS
 
-TRACE_COLUMNS = ["cell_key", "session", "timestamp", *TARGETS, *(f"{t}_pred" for t in TARGETS)]
+TRACE_COLUMNS = ["cell_key", "session", "timestamp", *TARGETS, *(f"{t}_pred" for t in TARGETS),
+                 "rule"]
+MEDIAN_RULE = "median per-session CCC of the cell"
+OLD_RULE = "largest test session"
 
 
 def trace_path(root: Path, dataset: str) -> Path:
@@ -22,17 +30,19 @@ def trace_path(root: Path, dataset: str) -> Path:
 
 
 def trace_session(predictions: pd.DataFrame) -> str:
-    """The test session with the most frames (first by name on a tie): the same for every
-    cell of a dataset and split."""
-    counts = predictions["session"].value_counts()
-    return str(min(counts.index[counts == counts.max()]))
+    """The test session whose own CCC (mean over targets) is the median of the cell's sessions
+    (the lower one of an even count; ties by name)."""
+    scores = sorted((float(np.mean([metrics.ccc(part[t], part[f"{t}_pred"]) for t in TARGETS])),
+                     str(session)) for session, part in predictions.groupby("session"))
+    return scores[(len(scores) - 1) // 2][1]
 
 
 def append(path: Path, cell_key: str, predictions: pd.DataFrame) -> None:
     """Store the trace session's predictions of one cell (replacing an older copy)."""
     session = trace_session(predictions)
-    rows = predictions[predictions["session"] == session].assign(cell_key=cell_key)
-    rows = rows[TRACE_COLUMNS].astype({c: "float32" for c in TRACE_COLUMNS[3:]})
+    rows = predictions[predictions["session"] == session].assign(cell_key=cell_key,
+                                                                 rule=MEDIAN_RULE)
+    rows = rows[TRACE_COLUMNS].astype({c: "float32" for c in TRACE_COLUMNS[3:-1]})
     old = load(path)
     _write(path, pd.concat([old[old["cell_key"] != cell_key], rows], ignore_index=True))
 
@@ -48,6 +58,8 @@ def load(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=TRACE_COLUMNS)
     table = pd.read_parquet(path)
+    if "rule" not in table.columns:
+        table["rule"] = OLD_RULE
     missing = [c for c in TRACE_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(path, "trace file lacks columns", column=missing[0],

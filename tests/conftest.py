@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,17 @@ import pytest
 from emorec.data import synth
 from emorec.data.dataset import Dataset, Manifest
 from emorec.data.validation import audio_columns, embedding_columns
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tests_write_only_to_temporary_folders():
+    """Fail the run if a test wrote MLflow or Optuna files into the working folder, where a
+    user's own experiments live."""
+    places = [Path(name) for name in ("mlruns", "mlartifacts", "mlflow.db", "optuna.journal")]
+    before = {place for place in places if place.exists()}
+    yield
+    written = [str(place) for place in places if place.exists() and place not in before]
+    assert not written, f"tests wrote {written} into the working folder"
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,13 @@
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from emorec.cli import HelpFormatter, build_parser, main
+from emorec.cli.run_commands import usable_cores
 from emorec.models import MODELS
 
 ROOT = Path(__file__).parent.parent
@@ -44,7 +44,7 @@ def test_every_verb_has_a_description_and_every_argument_help():
 
 def test_bench_jobs_defaults_to_the_usable_cores_and_must_be_positive(capsys):
     args = build_parser().parse_args(["bench", "benchmarks/quick.toml"])
-    assert args.jobs == len(os.sched_getaffinity(0))
+    assert args.jobs == usable_cores()
     assert main(["bench", "benchmarks/quick.toml", "--jobs", "0"]) == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err
 

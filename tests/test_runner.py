@@ -66,7 +66,7 @@ def test_same_seed_same_metrics(workspace):
 def test_killed_sweep_resumes_with_every_cell_exactly_once(workspace, tmp_path):
     suite, places = workspace
     path = suite(name="k", epochs=150)
-    command = [sys.executable, "-m", "emorec.cli", "-q", "bench", str(path),
+    command = [sys.executable, "-m", "emorec.cli", "-q", "bench", str(path), "--jobs", "1",
                "--results-dir", str(places["results_dir"]), "--data-dir", str(places["data_dir"]),
                "--tracking-uri", places["tracking_uri"]]
     results_file = results.results_path(places["results_dir"], "sewa-synth-tiny")
@@ -128,7 +128,7 @@ def test_leaderboard_matches_the_golden_file(tmp_path):
     assert [p.name for p in written] == ["sewa-synth-tiny.md"]
     expected = (golden / "sewa-synth-tiny.md").read_text()
     assert written[0].read_text() == expected
-    assert "**Stand-in data.**" in expected and "noise floor" in expected
+    assert "**Stand-in data.**" in expected and "noise ceiling" in expected
     assert "Reported in the thesis (real SEWA" in expected
 
 
@@ -260,7 +260,8 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
     uri = f"sqlite:///{tmp_path / 'race.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment("emorec/earlier")          # what this process used before
-    created = MlflowClient().create_experiment("emorec/race")   # by the "other shard"
+    created = MlflowClient().create_experiment(   # by the "other shard"
+        "emorec/race", artifact_location=(tmp_path / "a").as_uri())
     lookup = TrackingServiceClient.get_experiment_by_name
     calls = []
 

@@ -13,6 +13,13 @@ from emorec.errors import EmorecError
 log = logging.getLogger("emorec")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (all of them where the OS cannot say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def add_parsers(commands) -> None:
     for add in (_add_models, _add_bench, _add_tune, _add_merge_results, _add_verify,
                 _add_leaderboard):
@@ -43,10 +50,9 @@ def _add_bench(commands) -> None:
                     "When the suite's real dataset is absent, its stand-in is generated under "
                     "--data-dir and the results are labelled stand-in.")
     bench.add_argument("suite", type=Path, help="suite file, e.g. benchmarks/quick.toml")
-    bench.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
-                       help="worker processes, sharing the usable cores: at the default each "
-                            "worker fits one cell on one thread (default: the number of usable "
-                            "cores, here %(default)s)")
+    bench.add_argument("--jobs", type=int, default=usable_cores(),
+                       help="worker processes; each fits one cell at a time on one thread "
+                            "(default: the number of usable cores, here %(default)s)")
     bench.add_argument("--force", action="store_true", help="rerun cells already completed")
     bench.add_argument("--tracking-uri", default=None,
                        help="MLflow store (default: sqlite:///mlflow.db)")
