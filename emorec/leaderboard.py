@@ -1,10 +1,11 @@
 """Result files -> markdown leaderboards, one per dataset, byte-stable.
 
-Rows are ranked by test CCC (mean of valence and arousal), shown as mean ± std over seeds, best
-per column in bold. A "tuned" row ran with the best params of an Optuna study
-(``emorec bench --params-from STUDY``); its params column lists them. The chance floor
-(training mean) and, on stand-ins, the noise floor (the noise-free rating) follow, unranked;
-then the thesis's reported numbers for orientation.
+Default-params rows are ranked by pooled test CCC (mean of valence and arousal) with a 95%
+bootstrap interval over test sessions and seeds (:mod:`emorec.uncertainty`); rows that a paired
+bootstrap cannot tell from rank 1 share its rank. Rows tuned by an Optuna study
+(``emorec bench --params-from STUDY``) had more budget and sit in a table of their own. Every
+row shows its fit budget. A table of each model's best variant, chosen on dev, follows; then
+the floors, the figures and the thesis's reported numbers for orientation.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from emorec import figures, results, traces
-from emorec.display import format_params, format_window
+from emorec import figures, results, traces, uncertainty
+from emorec.display import describe_variant, format_params, format_window
 from emorec.metrics import higher_is_better
 
 FLOORS = {"chance": "chance floor (training mean)",
           "oracle": "noise ceiling (noise-free rating)"}
 COLUMNS = [  # (header, results column); "best" follows each metric's direction
-    ("CCC V", "test_valence_ccc"), ("CCC A", "test_arousal_ccc"), ("CCC mean", "test_mean_ccc"),
-    ("CCC/session mean", "test_mean_ccc_session"),
+    ("CCC V", "test_valence_ccc"), ("CCC A", "test_arousal_ccc"),
+    ("CCC/session", "test_mean_ccc_session"),
     ("RMSE V", "test_valence_rmse"), ("RMSE A", "test_arousal_rmse"),
     ("MAE V", "test_valence_mae"), ("MAE A", "test_arousal_mae")]
+RANKED_BY = "test_mean_ccc"
 THESIS_NAMES = {"gru_avg": "gru", "gru_max": "gru", "gru_conv1d": "gru"}   # thesis -> emorec
 FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the label range
 
@@ -37,95 +39,213 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     table = results.load_all(results_dir)
     written = []
     for dataset in sorted(table["dataset"].unique()):
-        rows = current(table[table["dataset"] == dataset])
-        links = _draw_figures(rows, traces.load(traces.trace_path(results_dir, dataset)),
+        rows = table[table["dataset"] == dataset]
+        board = Board(rows)
+        links = _draw_figures(board, traces.load(traces.trace_path(results_dir, dataset)),
                               Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
-        path.write_text(render(table[table["dataset"] == dataset], links))
+        path.write_text(render(rows, links))
         written.append(path)
     return written
 
 
-def current(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the newest fingerprint and split; a --force rerun replaces its cell."""
-    last = rows.iloc[-1]
-    rows = rows[(rows["fingerprint"] == last["fingerprint"])
-                & (rows["split_hash"] == last["split_hash"])]
-    return rows.drop_duplicates("cell_key", keep="last")
+class Board:
+    """One dataset's current rows grouped into leaderboard entries (model x variant x study),
+    with bootstrap draws for the entries whose every seed has session statistics."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.all_rows = rows
+        self.rows = results.current(rows)
+        self.entries = _aggregate(self.rows)
+        self.draws = _bootstrap(self.rows, self.entries)
+        learned = self.entries[~self.entries["model"].isin(FLOORS)]
+        order = ["test_mean_ccc_mean", "label"]
+        self.default = learned[learned["tuned_by"] == ""].sort_values(
+            order, ascending=[False, True], kind="stable")
+        self.tuned = learned[learned["tuned_by"] != ""].sort_values(
+            order, ascending=[False, True], kind="stable")
+        self.floors = self.entries[self.entries["model"].isin(FLOORS)].sort_values("model")
+        self.top = self.default["label"].iloc[0] if len(self.default) else None
+
+    def versus_top(self, label: str) -> str:
+        """``tied`` with rank 1, ``below``/``above`` it, or ``""`` without draws."""
+        if self.top is None or label not in self.draws or self.top not in self.draws:
+            return ""
+        mine, top = self.draws[label].ccc, self.draws[self.top].ccc
+        if uncertainty.indistinguishable(mine, top):
+            return "tied"
+        return "above" if np.median(mine - top) > 0 else "below"
+
+    def best_on_dev(self) -> pd.DataFrame:
+        """Each model's default-params variant with the highest mean dev CCC."""
+        return (self.default.sort_values(["dev_mean_ccc_mean", "label"],
+                                         ascending=[False, True], kind="stable")
+                .drop_duplicates("model").sort_values(["test_mean_ccc_mean", "label"],
+                                                      ascending=[False, True], kind="stable"))
 
 
 def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
-    """One dataset's leaderboard from its result rows (the newest fingerprint and split)."""
+    """One dataset's leaderboard from its result rows (the newest data, split and code)."""
+    board = Board(rows)
     last = rows.iloc[-1]
-    current_rows = current(rows)
     dataset, stand_in = last["dataset"], last["origin"] == "stand-in"
-    grouped = _aggregate(current_rows)
-    ranked = _ranked(grouped)
-    floors = grouped[grouped["model"].isin(FLOORS)].sort_values("model", kind="stable")
     lines = [f"# Leaderboard: {dataset}", ""]
     if stand_in:
         lines += [f"> **Stand-in data.** `{dataset}` is generated by emorec "
                   "(`emorec data synth`), not the licensed real features. These numbers show "
                   "how the models behave on the stand-in; they are not results on the real "
                   "dataset.", ""]
-    stale = len(rows) - len(current_rows)
+    hidden = len(rows) - len(board.rows)
+    sessions = _session_count(board.rows)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
-              f"{len(current_rows)} runs. Ranked by test CCC (mean of valence and arousal). "
-              "CCC V/A/mean is pooled: one CCC over all test frames of all sessions together "
-              "(the thesis's and AVEC's convention); CCC/session mean is the mean over test "
-              "sessions of each session's own CCC (it does not credit predicting each "
-              "speaker's baseline). Each cell is mean ± std over seeds; best per column in "
-              "bold. Params lists only what differs from the model's defaults "
-              "(`emorec models`)."
-              + (f" {stale} older runs (other data or split) are not shown." if stale else "")
-              + (" Rows marked *tuned* ran with the best params of the Optuna study named "
-                 "(chosen on dev CCC; `emorec tune`, then `emorec bench --params-from`)."
-                 if (grouped["tuned_by"] != "").any() else ""),
-              ""]
-    body = [[rank, *_row_cells(row, ranked)] for rank, (_, row) in
-            enumerate(ranked.iterrows(), start=1)]
-    body += [["—", *_row_cells(row, None, FLOORS[row["model"]])] for _, row in floors.iterrows()]
-    lines.append(tabulate(body, headers=["rank", "model", "window", "pooling", "params",
-                                         "seeds", *(h for h, _ in COLUMNS)],
-                          tablefmt="github", disable_numparse=True))
-    lines.append("")
+              f"{len(board.rows)} runs, {sessions} test sessions."
+              + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
+                 else ""), "",
+              "How to read it:", "",
+              "- **Ranked** by pooled test CCC, mean of valence and arousal (**CCC mean**): one "
+              "CCC over all test frames of all sessions together, the thesis's and AVEC's "
+              "convention. **CCC/session** is the other convention, the mean over test "
+              "sessions of each session's own CCC (mean of V and A); it does not credit "
+              "predicting each speaker's baseline.",
+              f"- **[95% CI]**: bootstrap over test sessions and seeds ({uncertainty.RESAMPLES} "
+              "resamples, seed 0): each resample draws the test sessions and the seeds with "
+              "replacement and recomputes pooled CCC and RMSE exactly from per-session sums.",
+              "- **rank**: `1=` marks a row that a paired bootstrap (the same session "
+              "resamples) cannot tell from rank 1 at 95%: its difference to rank 1 has an "
+              "interval that holds 0. Other rows are numbered by position.",
+              "- Other columns: mean ± std over seeds; best per column in bold. **params** lists "
+              "only what differs from the model's defaults (`emorec models`). **fit core-s**: "
+              "the mean fit time of a seed in core-seconds (every cell fits on one thread): the "
+              "training budget.",
+              "- Only default-params rows are ranked here; rows whose params an Optuna study "
+              "chose on dev (more budget) are in [Tuned rows](#tuned-rows).", ""]
+    lines += _ranked_table(board)
+    if len(board.tuned):
+        lines += _tuned_table(board)
+    lines += _best_of_each_model(board)
     if figure_links:
         lines += ["## Figures", "",
                   "Test CCC (pooled, mean of valence and arousal) against window length: each "
                   "point is the mean over seeds, its error bar ± 1 std over seeds; grey lines "
-                  "are frame models. The trace shows rating and prediction of the rank-1 row "
-                  "(seed 0) on one test session, named under the plot with the rule it was "
-                  "chosen by.", ""]
+                  "are frame models. The trace shows rating and prediction of the default-params "
+                  "row with the best dev CCC (seed 0) on one test session, named under the plot "
+                  "with the rule it was chosen by.", ""]
         lines += [f"![{title}]({link})" for title, link in figure_links]
         lines.append("")
     lines += _thesis_section(dataset)
     return "\n".join(lines) + "\n"
 
 
-def _ranked(grouped: pd.DataFrame) -> pd.DataFrame:
-    return grouped[~grouped["model"].isin(FLOORS)].sort_values(
-        ["test_mean_ccc_mean", "label"], ascending=[False, True], kind="stable")
+def _ranked_table(board: Board) -> list[str]:
+    body, position = [], 0
+    for _, entry in board.default.iterrows():
+        position += 1
+        rank = ("1" if entry["label"] == board.top
+                else "1=" if board.versus_top(entry["label"]) == "tied" else str(position))
+        body.append([rank, *_cells(entry, board, board.default)])
+    body += [["—", *_cells(entry, board, None, FLOORS[entry["model"]])]
+             for _, entry in board.floors.iterrows()]
+    return [tabulate(body, headers=["rank", *_headers()], tablefmt="github",
+                     disable_numparse=True), ""]
 
 
-def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
+def _tuned_table(board: Board) -> list[str]:
+    body = [[entry["tuned_by"], str(int(entry["tuning_trials"])),
+             board.versus_top(entry["label"]) or "—", *_cells(entry, board, None)]
+            for _, entry in board.tuned.iterrows()]
+    return ["## Tuned rows", "",
+            "Each ran with the best params of the Optuna study named (`emorec tune`, chosen on "
+            "dev CCC, then `emorec bench --params-from`): their budget is the study's trials on "
+            "top of the fit. **vs rank 1**: paired bootstrap against rank 1 of the table above "
+            "(tied, above or below at 95%).", "",
+            tabulate(body, headers=["study", "trials", "vs rank 1", *_headers()],
+                     tablefmt="github", disable_numparse=True), ""]
+
+
+def _best_of_each_model(board: Board) -> list[str]:
+    best = board.best_on_dev()
+    if best.empty:
+        return []
+    body = [[entry["model"], _variant(entry), f"{entry['dev_mean_ccc_mean']:.3f}",
+             _with_interval(entry, board, "ccc"), board.versus_top(entry["label"]) or "—"]
+            for _, entry in best.iterrows()]
+    return ["## Best of each model (chosen on dev)", "",
+            "For each model, the default-params variant (window, pooling) with the highest "
+            "mean dev CCC; its test CCC is reported, never used to choose. **vs rank 1**: "
+            "paired bootstrap against rank 1 of the main table.", "",
+            tabulate(body, headers=["model", "variant chosen on dev", "dev CCC mean",
+                                    "test CCC mean [95% CI]", "vs rank 1"],
+                     tablefmt="github", disable_numparse=True), ""]
+
+
+def _headers() -> list[str]:
+    return ["model", "window", "pooling", "params", "seeds", "CCC mean [95% CI]",
+            *(h for h, _ in COLUMNS[:3]), "RMSE mean [95% CI]", *(h for h, _ in COLUMNS[3:]),
+            "fit core-s"]
+
+
+def _cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | None = None
+           ) -> list[str]:
+    params = json.loads(entry["params"])
+    cells = [name or entry["model"], format_window(params.get("window")),
+             params.get("pooling", ""),
+             format_params(entry["variant"], omit=("window", "pooling")),
+             str(int(entry["seeds"])), _with_interval(entry, board, "ccc", ranked)]
+    cells += [_mean_std(entry, column, ranked) for _, column in COLUMNS[:3]]
+    cells.append(_with_interval(entry, board, "rmse", ranked))
+    cells += [_mean_std(entry, column, ranked) for _, column in COLUMNS[3:]]
+    cells.append(f"{entry['fit_seconds_mean']:.1f}")
+    return cells
+
+
+def _with_interval(entry, board: Board, metric: str, ranked: pd.DataFrame | None = None) -> str:
+    column = {"ccc": "test_mean_ccc", "rmse": "test_mean_rmse"}[metric]
+    text = f"{entry[f'{column}_mean']:.3f}"
+    draws = board.draws.get(entry["label"])
+    if draws is not None:
+        low, high = uncertainty.interval(getattr(draws, metric))
+        text += f" [{low:.3f}, {high:.3f}]"
+    return _bold_if_best(text, entry, column, ranked)
+
+
+def _mean_std(entry, column: str, ranked: pd.DataFrame | None) -> str:
+    mean, std = entry[f"{column}_mean"], entry[f"{column}_std"]
+    text = f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
+    return _bold_if_best(text, entry, column, ranked)
+
+
+def _bold_if_best(text: str, entry, column: str, ranked: pd.DataFrame | None) -> str:
+    if ranked is None or len(ranked) < 2:
+        return text
+    means = ranked[f"{column}_mean"]
+    best = means.max() if higher_is_better(column) else means.min()
+    return f"**{text}**" if round(entry[f"{column}_mean"], 3) == round(best, 3) else text
+
+
+def _variant(entry) -> str:
+    return describe_variant(entry["model"], entry["variant"]).removeprefix(entry["model"]).strip()
+
+
+def _draw_figures(board: Board, traces: pd.DataFrame,
                   out_dir: Path) -> list[tuple[str, str]]:
+    rows = board.rows
     dataset, stand_in = rows["dataset"].iloc[-1], rows["origin"].iloc[-1] == "stand-in"
     links = []
     name = f"figures/{dataset}-ccc-by-window.png"
     if figures.ccc_by_window(rows, dataset, stand_in, out_dir / name):
         links.append(("test CCC against window length", name))
-    ranked = _ranked(_aggregate(rows))
-    if not ranked.empty:
-        best = ranked.iloc[0]
-        cells = rows[(rows["model"] == best["model"]) & (rows["params"] == best["params"])
-                     & (rows["tuned_by"] == best["tuned_by"])]
-        keys = cells.sort_values("seed")["cell_key"]
-        keys = [k for k in keys if k in set(traces["cell_key"])]
+    best = board.best_on_dev()
+    if not best.empty:
+        chosen = best.sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
+                                  kind="stable").iloc[0]
+        cells = rows[rows["model"].eq(chosen["model"]) & rows["params"].eq(chosen["params"])
+                     & rows["tuned_by"].eq("")]
+        keys = [k for k in cells.sort_values("seed")["cell_key"]
+                if k in set(traces["cell_key"])]
         oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
         name = f"figures/{dataset}-trace.png"
-        label = (f"{best['model']} tuned by {best['tuned_by']}" if best["tuned_by"]
-                 else figures.variant(best))
-        if keys and figures.trace(traces, keys[0], f"{dataset}: {label} (rank 1), seed 0",
+        label = figures.variant(chosen)
+        if keys and figures.trace(traces, keys[0], f"{dataset}: {label} (best dev CCC), seed 0",
                                   stand_in, out_dir / name,
                                   oracle.iloc[0] if len(oracle) else None):
             links.append((f"rating vs prediction, {label}", name))
@@ -134,31 +254,38 @@ def _draw_figures(rows: pd.DataFrame, traces: pd.DataFrame,
 
 def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(label=rows["model"] + " " + rows["params"] + " " + rows["tuned_by"])
-    metrics = [column for _, column in COLUMNS]
+    metrics = [*(c for _, c in COLUMNS), "test_mean_ccc", "test_mean_rmse", "dev_mean_ccc",
+               "fit_seconds"]
     grouped = rows.groupby(["label", "model", "params", "variant", "tuned_by"], sort=True)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out["seeds"] = grouped.size()
+    out["tuning_trials"] = grouped["tuning_trials"].max()
     return out.reset_index()
 
 
-def _row_cells(row, ranked: pd.DataFrame | None, name: str | None = None) -> list[str]:
-    params = json.loads(row["params"])
-    if not name and row["tuned_by"]:
-        name = f"{row['model']}, *tuned* ({row['tuned_by']})"
-    cells = [name or row["model"], format_window(params.get("window")),
-             params.get("pooling", ""), format_params(row["variant"], omit=("window", "pooling")),
-             str(int(row["seeds"]))]
-    for _, column in COLUMNS:
-        mean, std = row[f"{column}_mean"], row[f"{column}_std"]
-        text = f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
-        if ranked is not None and len(ranked) > 1:
-            means = ranked[f"{column}_mean"]
-            best = means.max() if higher_is_better(column) else means.min()
-            if round(mean, 3) == round(best, 3):
-                text = f"**{text}**"
-        cells.append(text)
-    return cells
+def _bootstrap(rows: pd.DataFrame, entries: pd.DataFrame) -> dict[str, uncertainty.Draws]:
+    """Draws for every entry whose every seed has session statistics on the same sessions."""
+    stats = {key: results.parse_session_stats(text)
+             for key, text in zip(rows["cell_key"], rows["test_session_stats"], strict=True)}
+    sessions = sorted({s for value in stats.values() if value for s in value})
+    if not sessions:
+        return {}
+    weights = uncertainty.session_weights(sessions)
+    labels = rows["model"] + " " + rows["params"] + " " + rows["tuned_by"]
+    out = {}
+    for label in entries["label"]:
+        cells = [stats[key] for key in rows.loc[labels == label, "cell_key"]]
+        if all(cell is not None and sorted(cell) == sessions for cell in cells):
+            array = np.stack([np.stack([cell[s] for s in sessions]) for cell in cells])
+            out[label] = uncertainty.draws(array, weights, label)
+    return out
+
+
+def _session_count(rows: pd.DataFrame) -> int:
+    counts = {len(stats) for stats in map(results.parse_session_stats, rows["test_session_stats"])
+              if stats}
+    return max(counts) if counts else 0
 
 
 def _thesis_section(dataset: str) -> list[str]:

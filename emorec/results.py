@@ -6,8 +6,13 @@ versioned schema below; leaderboards are rendered from these files alone.
 
 Schema history: v2 added ``tuned_by`` (the Optuna study whose best params a cell ran with,
 ``emorec bench --params-from STUDY``; empty otherwise); v3 added ``variant`` (the params that
-differ from the model's defaults, so a row describes itself without the model zoo). Older files
-are read as the current schema and rewritten as it when a row is appended to them.
+differ from the model's defaults, so a row describes itself without the model zoo); v4 added
+``code_fingerprint`` (of the code that decides the model's numbers, part of the cell key),
+``tuning_trials`` (the study's finished trials for a tuned row, else 0) and
+``test_session_stats`` (per test session and target: n and the sums of y, p, y², p² and y·p,
+enough to recompute pooled CCC and RMSE on any resample of sessions). Older files are read as
+the current schema and rewritten as it when a row is appended to them; rows older than v4 have
+no code fingerprint, so ``emorec verify`` reports them stale.
 """
 
 from __future__ import annotations
@@ -26,14 +31,17 @@ from emorec.errors import DataError
 from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint", "split_hash",
-                    "model", "family", "modality", "params", "variant", "tuned_by", "window",
-                    "seed", "cell_key", "code_version"]
+                    "model", "family", "modality", "params", "variant", "tuned_by",
+                    "tuning_trials", "window", "seed", "code_fingerprint", "cell_key",
+                    "code_version"]
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in SCORED_PARTITIONS
                   for target in (*TARGETS, "mean") for name in METRIC_NAMES]
-COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "mlflow_run_id"]
+COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "test_session_stats",
+           "mlflow_run_id"]
+STAT_NAMES = ("n", "sum_y", "sum_p", "sum_yy", "sum_pp", "sum_yp")
 
 
 def canonical_params(params: dict) -> str:
@@ -41,11 +49,34 @@ def canonical_params(params: dict) -> str:
 
 
 def cell_key(fingerprint: str, split_hash: str, model: str, params: dict, seed: int,
-             tuned_by: str = "") -> str:
-    text = f"{fingerprint}|{split_hash}|{model}|{canonical_params(params)}|{seed}"
+             code_fingerprint: str, tuned_by: str = "") -> str:
+    """What a cell's numbers depend on: data, split, model, params, seed and code."""
+    text = (f"{fingerprint}|{split_hash}|{model}|{canonical_params(params)}|{seed}"
+            f"|code {code_fingerprint}")
     if tuned_by:
         text += f"|tuned by {tuned_by}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def session_stats(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray) -> str:
+    """``{session: [[n, Σy, Σp, Σy², Σp², Σy·p] per target]}`` as compact JSON."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    stats = {}
+    for session in sorted(set(np.asarray(sessions).tolist())):
+        rows = np.asarray(sessions) == session
+        stats[str(session)] = [
+            [int(rows.sum()), *(float(v) for v in (y.sum(), p.sum(), (y * y).sum(),
+                                                   (p * p).sum(), (y * p).sum()))]
+            for y, p in ((y_true[rows, t], y_pred[rows, t]) for t in range(len(TARGETS)))]
+    return json.dumps(stats, separators=(",", ":"))
+
+
+def parse_session_stats(text: str) -> dict[str, np.ndarray] | None:
+    """``session -> (targets, 6)`` array, or None for a row without stats."""
+    if not text:
+        return None
+    return {session: np.asarray(values, dtype=np.float64)
+            for session, values in json.loads(text).items()}
 
 
 def results_path(root: Path, dataset: str) -> Path:
@@ -108,7 +139,8 @@ def load(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"params": str, "variant": str, "cell_key": str,
                                          "fingerprint": str, "split_hash": str,
                                          "mlflow_run_id": str, "code_version": str,
-                                         "tuned_by": str},
+                                         "tuned_by": str, "code_fingerprint": str,
+                                         "test_session_stats": str},
                             keep_default_na=False,
                             na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -119,11 +151,12 @@ def load(path: Path) -> pd.DataFrame:
 def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     """Older schemas -> the current one: v1 had no ``tuned_by`` (no v1 cell was tuned), v2 no
     ``variant`` (worked out from the registered model's defaults, the one time the results layer
-    reads the model zoo)."""
+    reads the model zoo), v3 no code fingerprint, trial count or session statistics (left
+    empty: such rows are stale and have no intervals)."""
     if "schema_version" not in frame.columns or frame.empty:
         return frame
     versions = set(frame["schema_version"].astype(str))
-    if versions - {"1", "2"}:
+    if versions - {"1", "2", "3"}:
         return frame   # the current version, or validate names the bad row
     if "tuned_by" not in frame.columns:
         frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
@@ -131,6 +164,10 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
         frame.insert(list(frame.columns).index("params") + 1, "variant", [
             variant(model, json.loads(params))
             for model, params in zip(frame["model"], frame["params"], strict=True)])
+    if "code_fingerprint" not in frame.columns:
+        frame.insert(list(frame.columns).index("cell_key"), "code_fingerprint", "")
+        frame.insert(list(frame.columns).index("window"), "tuning_trials", 0)
+        frame.insert(list(frame.columns).index("mlflow_run_id"), "test_session_stats", "")
     return frame.assign(schema_version=SCHEMA_VERSION)
 
 
@@ -146,6 +183,18 @@ def variant(model: str, params: dict) -> str:
 def _header(path: Path) -> list[str]:
     with path.open(newline="") as handle:
         return next(csv.reader(handle), [])
+
+
+def current(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows a leaderboard shows: those of the newest data and split (the last row's), one
+    per model, variant, study and seed, the last written (a rerun after a code change
+    supersedes the older row; the older stays in the file as history)."""
+    if rows.empty:
+        return rows
+    last = rows.iloc[-1]
+    rows = rows[(rows["fingerprint"] == last["fingerprint"])
+                & (rows["split_hash"] == last["split_hash"])]
+    return rows.drop_duplicates(["model", "variant", "tuned_by", "seed"], keep="last")
 
 
 def load_all(root: Path) -> pd.DataFrame:
@@ -177,9 +226,19 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
         for column in ("suite", "dataset", "fingerprint", "split_hash", "model", "cell_key"):
             if not isinstance(record[column], str) or not record[column]:
                 fail(index, column, "a non-empty text", record[column])
-        if not isinstance(record["tuned_by"], str):
-            fail(index, "tuned_by", "a study name or empty", record["tuned_by"])
-        for column in ("params", "variant"):
+        for column, expected in (("tuned_by", "a study name or empty"),
+                                 ("code_fingerprint", "16 hex digits or empty"),
+                                 ("test_session_stats", "JSON per-session statistics or empty")):
+            if not isinstance(record[column], str):
+                fail(index, column, expected, record[column])
+        try:
+            if int(record["tuning_trials"]) < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            fail(index, "tuning_trials", "a whole number >= 0", record["tuning_trials"])
+        for column in ("params", "variant", "test_session_stats"):
+            if column == "test_session_stats" and record[column] == "":
+                continue
             try:
                 json.loads(record[column])
             except (TypeError, ValueError):
@@ -195,7 +254,7 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                 fail(index, column, "a number", record[column])
             if not math.isfinite(value):
                 fail(index, column, "a finite number", record[column])
-    frame = frame.astype({"seed": int, "schema_version": int})
+    frame = frame.astype({"seed": int, "schema_version": int, "tuning_trials": int})
     return frame.astype({c: float for c in METRIC_COLUMNS + ["fit_seconds"]})
 
 

@@ -24,6 +24,7 @@ from emorec.provenance import code_version
 from emorec.suites import Suite
 from emorec.tracking import DEFAULT_TRACKING_URI, Tracker, suite_experiment
 from emorec.tuning.tuned import Tuned
+from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Cell:
     seed: int
     key: str
     tuned_by: str = ""    # the Optuna study whose best params these are
+    tuning_trials: int = 0   # that study's finished trials
 
 
 def resolve_dataset(suite: Suite, data_dir: Path) -> Path:
@@ -64,7 +66,7 @@ def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
             continue
         for seed in suite.seeds:
             key = results.cell_key(dataset.manifest.fingerprint, split_hash, spec.name,
-                                   experiment.params, seed)
+                                   experiment.params, seed, spec.code_fingerprint)
             cells.append(Cell(spec.name, experiment.params, seed, key))
     return cells
 
@@ -78,10 +80,12 @@ def tuned_plan(suite: Suite, dataset: Dataset, tuned: Tuned) -> list[Cell]:
             f"--params-from {tuned.study}: the study tuned on dataset fingerprint "
             f"{tuned.fingerprint} split {tuned.split_hash}, but suite {suite.name} runs on "
             f"{dataset.name} (fingerprint {dataset.manifest.fingerprint}, split {split_hash})")
-    params = MODELS.get(tuned.model).params(tuned.params)
+    spec = MODELS.get(tuned.model)
+    params = spec.params(tuned.params)
     return [Cell(tuned.model, params, seed,
                  results.cell_key(dataset.manifest.fingerprint, split_hash, tuned.model, params,
-                                  seed, tuned.study), tuned.study)
+                                  seed, spec.code_fingerprint, tuned.study),
+                 tuned.study, tuned.finished)
             for seed in suite.seeds]
 
 
@@ -139,9 +143,12 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
             record.update(suite=suite.name, code_version=version)
             cell = by_key[record["cell_key"]]
             record["mlflow_run_id"] = tracker.log_cell(
-                record, name=run_name(cell), params=cell.params, fit_started=fit_started,
-                epochs=epochs, tags={**tags, **cell_tags, "cell_key": cell.key,
-                                     "model": cell.model}, predictions=predictions)
+                name=run_name(cell), params={**cell.params, "seed": cell.seed},
+                metrics={k: record[k] for k in (*results.METRIC_COLUMNS, "fit_seconds")},
+                fit_started=fit_started, fit_seconds=record["fit_seconds"], epochs=epochs,
+                tags={**tags, **cell_tags, "cell_key": cell.key, "model": cell.model,
+                      "code_fingerprint": record["code_fingerprint"]},
+                predictions=predictions)
             traces.append(trace, record["cell_key"], predictions)
             results.append(path, record)
         status = "FINISHED"
@@ -287,8 +294,14 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
               "split_hash": dataset.split().hash, "model": spec.name, "family": spec.family,
               "modality": spec.modality, "params": results.canonical_params(cell.params),
               "variant": results.canonical_params(spec.changed(cell.params)),
-              "tuned_by": cell.tuned_by, "window": cell.params.get("window"), "seed": cell.seed,
-              "cell_key": cell.key, **result.metrics, "fit_seconds": result.fit_seconds}
+              "tuned_by": cell.tuned_by, "tuning_trials": cell.tuning_trials,
+              "window": cell.params.get("window"), "seed": cell.seed,
+              "code_fingerprint": spec.code_fingerprint, "cell_key": cell.key,
+              **result.metrics, "fit_seconds": result.fit_seconds,
+              "test_session_stats": results.session_stats(
+                  result.predictions[list(TARGETS)].to_numpy(),
+                  result.predictions[[f"{t}_pred" for t in TARGETS]].to_numpy(),
+                  result.predictions["session"].to_numpy())}
     tags = {} if result.device is None else {"device": result.device}
     return record, result.predictions, result.epochs, tags, result.fit_started
 

@@ -76,26 +76,25 @@ class Tracker:
         self.experiment = use_experiment(tracking_uri, suite_experiment(suite))
         self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags=tags)
 
-    def log_cell(self, record: dict, *, name: str, params: dict, fit_started: float,
-                 epochs: list[dict], tags: dict, predictions: pd.DataFrame) -> str:
-        """One run ``name`` under the sweep: params, the record's metrics, each epoch's dev
-        metrics as step metrics, and the test predictions; its start and end are the fit's
-        (``fit_started`` in epoch seconds, the record's ``fit_seconds``)."""
+    def log_cell(self, *, name: str, params: dict, metrics: dict, fit_started: float,
+                 fit_seconds: float, epochs: list[dict], tags: dict,
+                 predictions: pd.DataFrame) -> str:
+        """One run ``name`` under the sweep: params, metrics, each epoch's dev metrics as step
+        metrics, and the test predictions; its start and end are the fit's (``fit_started``
+        in epoch seconds)."""
         client = MlflowClient()
         start = int(fit_started * 1000)
         run = client.create_run(self.experiment, start_time=start, run_name=name, tags={
             **tags, "mlflow.parentRunId": self.parent.info.run_id})
         run_id = run.info.run_id
-        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in
-                                         {**params, "seed": record["seed"]}.items()])
-        metrics = [Metric(k, float(v), start, 0) for k, v in record.items()
-                   if k.startswith(("dev_", "test_")) or k == "fit_seconds"]
-        _log_metrics(run_id, metrics + _epoch_metrics(epochs, start))
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        _log_metrics(run_id, [Metric(k, float(v), start, 0) for k, v in metrics.items()]
+                     + _epoch_metrics(epochs, start))
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "test_predictions.csv"
             predictions.to_csv(path, index=False)
             client.log_artifact(run_id, str(path))
-        end = start + int(round(record["fit_seconds"] * 1000))
+        end = start + int(round(fit_seconds * 1000))
         client.set_terminated(run_id, "FINISHED", end_time=end)
         return run_id
 

@@ -1,15 +1,25 @@
-"""Rerun committed cells and compare their metrics with the committed rows: a committed row that
-today's code no longer reproduces is stale, and this says which cell and which numbers."""
+"""Are the committed results what today's code gives? Three checks, from cheap to costly:
+
+- **stale rows**: every row of the dataset's current data and split must carry the cell key that
+  today's code gives it (the key includes the code fingerprint, so a row made by other code, or
+  with params the model no longer accepts, does not match);
+- **missing cells**: every cell of the suite's plan must have a row;
+- **reruns**: a fixed sample of committed cells (the first ``per_family`` of each model family in
+  plan order) is fitted again and every metric compared with the row.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from emorec import results
 from emorec.data.dataset import Dataset
+from emorec.display import describe_variant
+from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.runner import Cell, plan, resolve_dataset, run_cell
 from emorec.suites import Suite
@@ -24,35 +34,85 @@ class Mismatch:
     rerun: float
 
 
-def sample(cells: list[Cell], committed: pd.DataFrame, per_family: int = 1) -> list[Cell]:
+@dataclass
+class Report:
+    path: Path
+    stale: list[str] = field(default_factory=list)       # one line per stale row
+    missing: list[str] = field(default_factory=list)     # one line per cell without a row
+    rerun: list[Cell] = field(default_factory=list)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.stale or self.missing or self.mismatches)
+
+
+def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
+           tolerance: float = 0.0) -> Report:
+    dataset = Dataset.load(resolve_dataset(suite, data_dir))
+    path = results.results_path(results_dir, dataset.name)
+    split_hash = dataset.split().hash
+    rows = results.load(path)
+    rows = results.current(rows[(rows["fingerprint"] == dataset.manifest.fingerprint)
+                                & (rows["split_hash"] == split_hash)])
+    report = Report(path)
+    for number, row in rows.iterrows():
+        problem = _staleness(row, dataset.manifest.fingerprint, split_hash)
+        if problem:
+            report.stale.append(f"{path} row {number + 2}: {_label(row)} (cell "
+                                f"{row['cell_key']}): {problem}")
+    cells = plan(suite, dataset)
+    committed = rows.set_index("cell_key")
+    report.missing = [f"{_cell_label(cell)} (cell {cell.key}) has no row in {path}"
+                      for cell in cells if cell.key not in committed.index]
+    report.rerun = sample(cells, set(committed.index), per_family)
+    for cell in report.rerun:
+        record = run_cell(dataset, cell)[0]
+        row = committed.loc[cell.key]
+        for column in results.METRIC_COLUMNS:
+            if abs(float(record[column]) - float(row[column])) > tolerance:
+                report.mismatches.append(Mismatch(_cell_label(cell), cell.key, column,
+                                                  float(row[column]), float(record[column])))
+    return report
+
+
+def sample(cells: list[Cell], committed: set[str], per_family: int) -> list[Cell]:
     """The first ``per_family`` committed cells of each model family, in plan order (the suite
-    file's order, seed-major within an experiment): a fixed sample for a given suite."""
-    done = set(committed["cell_key"])
+    file's order, seeds within an experiment): a fixed sample for a given suite."""
     chosen, taken = [], {}
     for cell in cells:
         family = MODELS.get(cell.model).family
-        if cell.key in done and taken.get(family, 0) < per_family:
+        if cell.key in committed and taken.get(family, 0) < per_family:
             chosen.append(cell)
             taken[family] = taken.get(family, 0) + 1
     return chosen
 
 
-def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
-           tolerance: float = 0.0) -> tuple[list[Cell], list[Mismatch]]:
-    """Rerun the sample of ``suite``'s committed cells in this process (no MLflow run, no row
-    written) and return the cells rerun and every metric that differs by more than
-    ``tolerance``."""
-    dataset = Dataset.load(resolve_dataset(suite, data_dir))
-    committed = results.load(results.results_path(results_dir, dataset.name))
-    committed = committed.drop_duplicates("cell_key", keep="last").set_index("cell_key")
-    chosen = sample(plan(suite, dataset), committed.reset_index(), per_family)
-    mismatches = []
-    for cell in chosen:
-        record = run_cell(dataset, cell)[0]
-        row = committed.loc[cell.key]
-        label = f"{cell.model} {row['variant']} seed {cell.seed}"
-        for column in results.METRIC_COLUMNS:
-            if abs(float(record[column]) - float(row[column])) > tolerance:
-                mismatches.append(Mismatch(label, cell.key, column, float(row[column]),
-                                           float(record[column])))
-    return chosen, mismatches
+def _staleness(row: pd.Series, fingerprint: str, split_hash: str) -> str:
+    """Why a row's key is not the one today's code gives its cell, or ""."""
+    if row["model"] not in MODELS:
+        return f"model {row['model']!r} is no longer registered"
+    spec = MODELS.get(row["model"])
+    try:
+        params = spec.params(json.loads(row["params"]))
+    except EmorecError as error:
+        return f"its params are no longer valid ({error})"
+    key = results.cell_key(fingerprint, split_hash, spec.name, params, int(row["seed"]),
+                           spec.code_fingerprint, row["tuned_by"])
+    if key == row["cell_key"]:
+        return ""
+    if row["code_fingerprint"] != spec.code_fingerprint:
+        made_by = row["code_fingerprint"] or "code before fingerprints"
+        return (f"made by other code (fingerprint {made_by}, today's "
+                f"{spec.code_fingerprint}; commit {row['code_version']})")
+    return "its params differ from what today's model declares (a parameter was added)"
+
+
+def _label(row: pd.Series) -> str:
+    tuned = f" tuned by {row['tuned_by']}" if row["tuned_by"] else ""
+    return f"{describe_variant(row['model'], row['variant'])}{tuned} seed {row['seed']}"
+
+
+def _cell_label(cell: Cell) -> str:
+    variant = MODELS.get(cell.model).changed(cell.params)
+    return f"{describe_variant(cell.model, variant)} seed {cell.seed}"

@@ -271,9 +271,10 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
 
     monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_yet_there_once)
     tracker = Tracker(uri, "race", {})
-    record = {"model": "chance", "seed": 0, "test_mean_ccc": 0.0, "fit_seconds": 0.5}
-    run_id = tracker.log_cell(record, name="chance seed 0", params={}, fit_started=time.time(),
-                              epochs=[], tags={}, predictions=pd.DataFrame({"x": [1]}))
+    run_id = tracker.log_cell(name="chance seed 0", params={"seed": 0},
+                              metrics={"test_mean_ccc": 0.0}, fit_started=time.time(),
+                              fit_seconds=0.5, epochs=[], tags={},
+                              predictions=pd.DataFrame({"x": [1]}))
     tracker.close()
     assert calls[0] == "emorec/race"
     assert MlflowClient().get_run(run_id).info.experiment_id == created

@@ -127,13 +127,17 @@ def _add_merge_results(commands) -> None:
 
 def _add_verify(commands) -> None:
     verify = commands.add_parser(
-        "verify", help="rerun a fixed sample of a suite's committed cells and compare metrics",
-        description="Rerun a fixed sample of a suite's committed cells and compare their "
-                    "metrics with the committed rows. Each differing cell is printed as STALE "
-                    "with the metric that differs, and the exit status is then 1.")
-    verify.add_argument("suite", type=Path, help="suite file whose committed cells to rerun")
+        "verify", help="check that committed results are what today's code gives",
+        description="Check a suite's committed results against today's code: every row of the "
+                    "dataset's current data and split must carry the cell key today's code "
+                    "gives it (the key includes a fingerprint of the model's code, so rows "
+                    "made by other code are STALE); every cell of the suite must have a row "
+                    "(else MISSING); and a fixed sample of cells is fitted again and must give "
+                    "the committed metrics (else DIFFERS). Exit status 1 on any of these.")
+    verify.add_argument("suite", type=Path, help="suite file whose committed results to check")
     verify.add_argument("--per-family", type=int, default=1,
-                        help="committed cells rerun per model family (the first in plan order)")
+                        help="committed cells fitted again per model family (the first in plan "
+                             "order); 0 checks keys and completeness only")
     verify.add_argument("--tolerance", type=float, default=0.0,
                         help="largest accepted absolute difference of any metric")
     verify.add_argument("--results-dir", type=Path, default=None,
@@ -290,17 +294,29 @@ def _verify(args) -> int:
     from emorec.suites import load_suite
     from emorec.verify import verify
 
-    if args.per_family < 1 or args.tolerance < 0:
-        raise EmorecError("--per-family must be at least 1 and --tolerance at least 0")
+    if args.per_family < 0 or args.tolerance < 0:
+        raise EmorecError("--per-family and --tolerance must be at least 0")
     suite = load_suite(args.suite)
-    cells, mismatches = verify(suite, args.results_dir or results.RESULTS_DIR, args.data_dir,
-                               args.per_family, args.tolerance)
-    for m in mismatches:
-        print(f"STALE {m.cell} (cell {m.key}): {m.column} committed {m.committed!r}, "
-              f"rerun {m.rerun!r}")
-    stale = len({m.key for m in mismatches})
-    print(f"verify {suite.name}: {len(cells)} committed cells rerun, {stale} differ")
-    return 1 if stale else 0
+    report = verify(suite, args.results_dir or results.RESULTS_DIR, args.data_dir,
+                    args.per_family, args.tolerance)
+    for line in report.stale:
+        print(f"STALE {line}")
+    for line in report.missing:
+        print(f"MISSING {line}")
+    differing = {}
+    for m in report.mismatches:
+        differing.setdefault((m.cell, m.key), []).append(m)
+    for (cell, key), found in differing.items():
+        first = found[0]
+        print(f"DIFFERS {cell} (cell {key}): {len(found)} metrics differ, e.g. {first.column} "
+              f"committed {first.committed!r}, rerun {first.rerun!r}")
+    print(f"verify {suite.name} ({report.path}): {len(report.stale)} stale rows, "
+          f"{len(report.missing)} missing cells, {len(report.rerun)} cells rerun of which "
+          f"{len(differing)} differ")
+    if not report.ok:
+        print(f"To refresh: emorec bench {suite.source} --force (then make leaderboard and "
+              "commit the results with the code)")
+    return 0 if report.ok else 1
 
 
 def _leaderboard(args) -> None:

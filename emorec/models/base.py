@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from emorec.code_fingerprint import model_fingerprint
 from emorec.data import views
 from emorec.data.dataset import Dataset
 from emorec.data.splits import Split
@@ -92,6 +93,11 @@ class ModelSpec:
         """The params that differ from the defaults."""
         defaults = self.defaults
         return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
+
+    @property
+    def code_fingerprint(self) -> str:
+        """Of the code that decides this model's numbers (:mod:`emorec.code_fingerprint`)."""
+        return model_fingerprint(self.factory.__module__)
 
     def build(self, params: dict, seed: int) -> Estimator:
         estimator_params = {k: v for k, v in params.items() if k not in VIEW_PARAMS}

@@ -24,20 +24,21 @@ class PerTarget:
 
     With ``search`` (a parameter grid), each target's model is chosen by GridSearchCV on a
     PredefinedSplit of train+dev (dev is the validation fold) and refitted on train+dev, as the
-    thesis did. ``max_train_frames`` subsamples evenly over the table (so over sessions) first.
+    thesis did. ``max_train_frames`` and ``max_dev_frames`` subsample train and dev evenly over
+    the table (so over sessions) first.
     """
 
     history = None   # not trained in epochs
 
     def __init__(self, make: Callable[[], BaseEstimator], search: dict | None = None,
-                 max_train_frames: int | None = None):
-        self.make, self.search, self.max_train_frames = make, search, max_train_frames
+                 max_train_frames: int | None = None, max_dev_frames: int | None = None):
+        self.make, self.search = make, search
+        self.max_train_frames, self.max_dev_frames = max_train_frames, max_dev_frames
 
     def fit(self, train: FrameView, dev: FrameView, on_epoch=None) -> PerTarget:
         x, y = _even_subsample(train, self.max_train_frames)
         if self.search:
-            dev_cap = None if self.max_train_frames is None else max(1, self.max_train_frames // 4)
-            dev_x, dev_y = _even_subsample(dev, dev_cap)
+            dev_x, dev_y = _even_subsample(dev, self.max_dev_frames)
             fold = np.r_[np.full(len(x), -1), np.zeros(len(dev_x))]
             x, y = np.vstack([x, dev_x]), np.vstack([y, dev_y])
             self.models = []
@@ -86,12 +87,17 @@ class NystroemSVR(RegressorMixin, BaseEstimator):
 
 @model("svr", family="classic", modality="video", view="frame",
        params={"max_train_frames": Param("int", 5000, low=1, optional=True,
-                                         help="training frames, taken evenly (null: all)")})
-def svr(seed: int, max_train_frames: int | None) -> PerTarget:
-    """Kernel SVR, grid over C and kernel on train+dev (PredefinedSplit), training capped at
-    max_train_frames taken evenly over sessions (exact kernel SVR grows about quadratically with
+                                         help="training frames, taken evenly (null: all)"),
+               "max_dev_frames": Param("int", 1250, low=1, optional=True,
+                                       help="dev frames of the grid search's validation fold, "
+                                            "taken evenly (null: all)")})
+def svr(seed: int, max_train_frames: int | None, max_dev_frames: int | None) -> PerTarget:
+    """Kernel SVR, grid over C and kernel on train+dev (PredefinedSplit), on at most
+    max_train_frames training and max_dev_frames dev frames taken evenly over sessions (exact
+    kernel SVR grows about quadratically with frames; full sewa-synth has 30,261 training
     frames)."""
-    return PerTarget(SVR, search=SVR_GRID, max_train_frames=max_train_frames)
+    return PerTarget(SVR, search=SVR_GRID, max_train_frames=max_train_frames,
+                     max_dev_frames=max_dev_frames)
 
 
 @model("svr_nystroem", family="classic", modality="video", view="frame",
