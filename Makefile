@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 STORAGE ?= optuna.journal
 
-.PHONY: install lock test test-slow test-all lint bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
+.PHONY: install lock test test-slow test-all lint verify bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
 	stop-servers calibrate bench-perf clean
 
 install: $(BIN)/emorec
@@ -52,6 +52,13 @@ bench-sewa: install
 bench-afew-va: install
 	$(BIN)/emorec bench benchmarks/afew_va.toml
 	$(BIN)/emorec leaderboard
+
+# Committed results against today's code (CI runs it): keys and completeness of every suite, and
+# one cell per model family of the quick suite fitted again, metric by metric.
+verify: install
+	$(BIN)/emorec verify benchmarks/quick.toml --per-family 1
+	$(BIN)/emorec verify benchmarks/sewa.toml --per-family 0
+	$(BIN)/emorec verify benchmarks/afew_va.toml --per-family 0
 
 leaderboard: install
 	$(BIN)/emorec leaderboard

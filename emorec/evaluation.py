@@ -21,6 +21,7 @@ class CellResult:
     metrics: dict                 # <partition>_<target>_<metric> for each scored partition
     fit_started: float            # when estimator.fit began (epoch seconds)
     fit_seconds: float            # wall time of estimator.fit alone
+    fit_core_seconds: float       # CPU time of this process during the fit: the budget
     predictions: pd.DataFrame     # the last scored partition's frames, labels and predictions
     epochs: list[dict]            # per-epoch dev scores of a net, else empty
     device: str | None            # where a net trained, else None
@@ -47,9 +48,10 @@ def _evaluate(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
               for partition in ("train", "dev", *partitions)}
     estimator = spec.build(params, seed)
     started = time.time()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     estimator.fit(inputs["train"], inputs["dev"], on_epoch=on_epoch)
     fit_seconds = time.perf_counter() - start
+    fit_core_seconds = time.process_time() - cpu_start
     scores, predicted = {}, None
     for partition in partitions:
         frames = inputs[partition].frames
@@ -62,5 +64,6 @@ def _evaluate(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
                                 **{f"{t}_pred": predicted[:, i] for i, t in enumerate(TARGETS)}})
     history = estimator.history
     return CellResult(metrics=scores, fit_started=started, fit_seconds=fit_seconds,
+                      fit_core_seconds=fit_core_seconds,
                       predictions=predictions, epochs=history.epochs if history is not None else [],
                       device=history.device if history is not None else None)

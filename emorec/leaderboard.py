@@ -29,7 +29,7 @@ COLUMNS = [  # (header, results column); "best" follows each metric's direction
     ("CCC/session", "test_mean_ccc_session"),
     ("RMSE V", "test_valence_rmse"), ("RMSE A", "test_arousal_rmse"),
     ("MAE V", "test_valence_mae"), ("MAE A", "test_arousal_mae")]
-RANKED_BY = "test_mean_ccc"
+COARSE_BELOW = 10   # fewer test sessions than this make a session bootstrap coarse
 THESIS_NAMES = {"gru_avg": "gru", "gru_max": "gru", "gru_conv1d": "gru"}   # thesis -> emorec
 FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the label range
 
@@ -109,14 +109,16 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
               "predicting each speaker's baseline.",
               f"- **[95% CI]**: bootstrap over test sessions and seeds ({uncertainty.RESAMPLES} "
               "resamples, seed 0): each resample draws the test sessions and the seeds with "
-              "replacement and recomputes pooled CCC and RMSE exactly from per-session sums.",
+              "replacement and recomputes pooled CCC and RMSE exactly from per-session sums."
+              + (f" With only {sessions} test sessions these intervals are coarse." if
+                 0 < sessions < COARSE_BELOW else ""),
               "- **rank**: `1=` marks a row that a paired bootstrap (the same session "
               "resamples) cannot tell from rank 1 at 95%: its difference to rank 1 has an "
               "interval that holds 0. Other rows are numbered by position.",
               "- Other columns: mean ± std over seeds; best per column in bold. **params** lists "
               "only what differs from the model's defaults (`emorec models`). **fit core-s**: "
-              "the mean fit time of a seed in core-seconds (every cell fits on one thread): the "
-              "training budget.",
+              "the CPU time of one seed's fit, mean over seeds (every cell fits on one thread): "
+              "the training budget, unaffected by other work on the machine.",
               "- Only default-params rows are ranked here; rows whose params an Optuna study "
               "chose on dev (more budget) are in [Tuned rows](#tuned-rows).", ""]
     lines += _ranked_table(board)
@@ -194,23 +196,28 @@ def _cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | None = 
     cells += [_mean_std(entry, column, ranked) for _, column in COLUMNS[:3]]
     cells.append(_with_interval(entry, board, "rmse", ranked))
     cells += [_mean_std(entry, column, ranked) for _, column in COLUMNS[3:]]
-    cells.append(f"{entry['fit_seconds_mean']:.1f}")
+    cells.append(f"{entry['fit_core_seconds_mean']:.1f}")
     return cells
 
 
 def _with_interval(entry, board: Board, metric: str, ranked: pd.DataFrame | None = None) -> str:
     column = {"ccc": "test_mean_ccc", "rmse": "test_mean_rmse"}[metric]
-    text = f"{entry[f'{column}_mean']:.3f}"
+    text = _number(entry[f"{column}_mean"])
     draws = board.draws.get(entry["label"])
     if draws is not None:
         low, high = uncertainty.interval(getattr(draws, metric))
-        text += f" [{low:.3f}, {high:.3f}]"
+        text += f" [{_number(low)}, {_number(high)}]"
     return _bold_if_best(text, entry, column, ranked)
+
+
+def _number(value: float) -> str:
+    """3 decimals, and no "-0.000"."""
+    return f"{round(float(value), 3) + 0.0:.3f}"
 
 
 def _mean_std(entry, column: str, ranked: pd.DataFrame | None) -> str:
     mean, std = entry[f"{column}_mean"], entry[f"{column}_std"]
-    text = f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
+    text = f"{_number(mean)} ± {_number(0.0 if np.isnan(std) else std)}"
     return _bold_if_best(text, entry, column, ranked)
 
 
@@ -223,7 +230,11 @@ def _bold_if_best(text: str, entry, column: str, ranked: pd.DataFrame | None) ->
 
 
 def _variant(entry) -> str:
-    return describe_variant(entry["model"], entry["variant"]).removeprefix(entry["model"]).strip()
+    """Window and pooling (always) and the other non-default params."""
+    params = json.loads(entry["params"])
+    text = describe_variant(entry["model"], entry["variant"], params.get("window"),
+                            params.get("pooling"))
+    return text.removeprefix(entry["model"]).strip()
 
 
 def _draw_figures(board: Board, traces: pd.DataFrame,
@@ -255,7 +266,7 @@ def _draw_figures(board: Board, traces: pd.DataFrame,
 def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(label=rows["model"] + " " + rows["params"] + " " + rows["tuned_by"])
     metrics = [*(c for _, c in COLUMNS), "test_mean_ccc", "test_mean_rmse", "dev_mean_ccc",
-               "fit_seconds"]
+               "fit_core_seconds"]
     grouped = rows.groupby(["label", "model", "params", "variant", "tuned_by"], sort=True)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]

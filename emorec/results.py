@@ -8,6 +8,7 @@ Schema history: v2 added ``tuned_by`` (the Optuna study whose best params a cell
 ``emorec bench --params-from STUDY``; empty otherwise); v3 added ``variant`` (the params that
 differ from the model's defaults, so a row describes itself without the model zoo); v4 added
 ``code_fingerprint`` (of the code that decides the model's numbers, part of the cell key),
+``fit_core_seconds`` (CPU time of the fit, the training budget; a cell fits on one thread),
 ``tuning_trials`` (the study's finished trials for a tuned row, else 0) and
 ``test_session_stats`` (per test session and target: n and the sums of y, p, y², p² and y·p,
 enough to recompute pooled CCC and RMSE on any resample of sessions). Older files are read as
@@ -39,8 +40,8 @@ IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint
                     "code_version"]
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in SCORED_PARTITIONS
                   for target in (*TARGETS, "mean") for name in METRIC_NAMES]
-COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "test_session_stats",
-           "mlflow_run_id"]
+COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "fit_core_seconds",
+           "test_session_stats", "mlflow_run_id"]
 STAT_NAMES = ("n", "sum_y", "sum_p", "sum_yy", "sum_pp", "sum_yp")
 
 
@@ -167,6 +168,8 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     if "code_fingerprint" not in frame.columns:
         frame.insert(list(frame.columns).index("cell_key"), "code_fingerprint", "")
         frame.insert(list(frame.columns).index("window"), "tuning_trials", 0)
+        frame.insert(list(frame.columns).index("mlflow_run_id"), "fit_core_seconds",
+                     frame["fit_seconds"])   # wall time is the best estimate left
         frame.insert(list(frame.columns).index("mlflow_run_id"), "test_session_stats", "")
     return frame.assign(schema_version=SCHEMA_VERSION)
 
@@ -247,7 +250,7 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
             int(record["seed"])
         except (TypeError, ValueError):
             fail(index, "seed", "a whole number", record["seed"])
-        for column in METRIC_COLUMNS + ["fit_seconds"]:
+        for column in METRIC_COLUMNS + ["fit_seconds", "fit_core_seconds"]:
             try:
                 value = float(record[column])
             except (TypeError, ValueError):
@@ -255,7 +258,7 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
             if not math.isfinite(value):
                 fail(index, column, "a finite number", record[column])
     frame = frame.astype({"seed": int, "schema_version": int, "tuning_trials": int})
-    return frame.astype({c: float for c in METRIC_COLUMNS + ["fit_seconds"]})
+    return frame.astype({c: float for c in METRIC_COLUMNS + ["fit_seconds", "fit_core_seconds"]})
 
 
 def _cell(value) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +145,8 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
             cell = by_key[record["cell_key"]]
             record["mlflow_run_id"] = tracker.log_cell(
                 name=run_name(cell), params={**cell.params, "seed": cell.seed},
-                metrics={k: record[k] for k in (*results.METRIC_COLUMNS, "fit_seconds")},
+                metrics={k: record[k] for k in (*results.METRIC_COLUMNS, "fit_seconds",
+                                                "fit_core_seconds")},
                 fit_started=fit_started, fit_seconds=record["fit_seconds"], epochs=epochs,
                 tags={**tags, **cell_tags, "cell_key": cell.key, "model": cell.model,
                       "code_fingerprint": record["code_fingerprint"]},
@@ -178,12 +180,25 @@ def run_name(cell: Cell) -> str:
 def reuse_note(suite: Suite, reused: int, total: int, path: Path, jobs: int,
                seconds: float) -> str:
     minutes = max(1, round(seconds / max(jobs, 1) / 60))
+    program = _program()
     return (f"{reused} of {total} cells were already in {path} and were not trained again: "
             "their metrics and fit times come from that file (its code_version column says "
-            f"which commit made them). To train every cell afresh, into a new folder that "
-            f"leaves {path.parent} as it is (about {minutes} min with {jobs} jobs, from their "
-            f"recorded fit times):\n  emorec bench {suite.source} --results-dir runs/fresh\n"
-            "  emorec leaderboard --results-dir runs/fresh --out runs/fresh")
+            "which commit made them), and MLflow gets runs only for cells trained now. To "
+            f"train every cell afresh, into a new folder that leaves {path.parent} as it is "
+            f"(about {minutes} min with {jobs} jobs, from their recorded fit times):\n"
+            f"  {program} bench {suite.source} --results-dir runs/fresh\n"
+            f"  {program} leaderboard --results-dir runs/fresh --out runs/fresh")
+
+
+def _program() -> str:
+    """How this command was invoked (``.venv/bin/emorec``), for commands to copy."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "emorec":
+        return "emorec"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(invoked)
 
 
 def estimated_seconds(cells: list[Cell], history: pd.DataFrame, dataset: str) -> dict:
@@ -298,6 +313,7 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
               "window": cell.params.get("window"), "seed": cell.seed,
               "code_fingerprint": spec.code_fingerprint, "cell_key": cell.key,
               **result.metrics, "fit_seconds": result.fit_seconds,
+              "fit_core_seconds": result.fit_core_seconds,
               "test_session_stats": results.session_stats(
                   result.predictions[list(TARGETS)].to_numpy(),
                   result.predictions[[f"{t}_pred" for t in TARGETS]].to_numpy(),

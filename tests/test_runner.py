@@ -44,6 +44,18 @@ def test_sweep_logs_one_run_and_one_row_per_cell_then_resumes(workspace):
         assert runs[column].notna().all()
     assert set(runs["tags.origin"]) == {"stand-in"}
     assert runs["tags.mlflow.parentRunId"].nunique() == 1
+    # runs read as people expect: named, timed around the fit, with the commit that made them
+    by_key = first.set_index("cell_key")
+    for _, run in runs.iterrows():
+        row = by_key.loc[run["tags.cell_key"]]
+        assert run["tags.mlflow.runName"].endswith(f"seed {row['seed']}")
+        assert run["tags.mlflow.runName"].startswith(row["model"])
+        seconds = (run["end_time"] - run["start_time"]).total_seconds()
+        assert seconds == pytest.approx(row["fit_seconds"], abs=0.002)
+        assert run["tags.code_version"] == row["code_version"] != ""
+        assert run["artifact_uri"].startswith((places["results_dir"].parent / "mlruns").as_uri())
+    experiment = mlflow.get_experiment_by_name("emorec/t")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     # resume: nothing new runs, nothing is duplicated
     again = run_suite(load_suite(suite()), **places)
     assert len(again) == 6

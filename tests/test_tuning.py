@@ -93,12 +93,32 @@ def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir
     assert first != other
 
 
-def test_nets_report_every_epoch_for_pruning(tmp_path, tiny_sewa_dir):
+def test_nets_report_every_epoch_for_pruning_and_each_trial_prints_a_line(
+        tmp_path, tiny_sewa_dir, capsys):
     study = run_study(plan(tmp_path, tiny_sewa_dir, trials=3),
                       tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
         assert sorted(trial.intermediate_values) == [0, 1, 2]
         assert trial.value == pytest.approx(trial.user_attrs["dev_metrics"]["dev_mean_ccc"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("study s:")]
+    assert len(lines) == 3 and lines[-1].endswith("[3/3 finished]")
+    assert all(" trial " in line and " in " in line for line in lines)
+
+
+@pytest.mark.parametrize("predictions, problem", [
+    ({"valence_pred": [0.999, -0.995, 0.9999, 0.1], "arousal_pred": [0.1, 0.2, 0.3, 0.4]},
+     "saturated: valence"),
+    ({"valence_pred": [0.1, 0.2, 0.3, 0.4], "arousal_pred": [0.25, 0.25, 0.25, 0.25]},
+     "constant: arousal"),
+    ({"valence_pred": [0.1, 0.2, 0.3, 0.4], "arousal_pred": [0.9, -0.2, 0.3, 0.995]}, ""),
+])
+def test_a_saturated_or_constant_net_fails_its_trial(predictions, problem):
+    import pandas as pd
+
+    from emorec.tuning.study import saturated
+
+    assert saturated(pd.DataFrame(predictions)).startswith(problem) if problem else \
+        saturated(pd.DataFrame(predictions)) == ""
 
 
 def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, tiny_sewa_dir):

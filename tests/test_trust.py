@@ -1,0 +1,161 @@
+"""Numbers that cannot go stale silently, and their uncertainty: code fingerprints in cell keys,
+emorec verify, per-session statistics and the session bootstrap."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emorec import results, uncertainty
+from emorec.code_fingerprint import _normalised_source
+from emorec.metrics import ccc, rmse
+from emorec.runner import run_suite
+from emorec.suites import load_suite
+
+PACKAGE = Path(__file__).parent.parent / "emorec"
+
+SUITE = """
+name = "trust"
+seeds = [0, 1]
+[dataset]
+stand_in = {{ kind = "sewa", size = "tiny", seed = 0 }}
+[[experiments]]
+model = "bayesian_ridge"
+[[experiments]]
+model = "ffnn"
+params = {{ epochs = 2 }}
+[[experiments]]
+model = "chance"
+"""
+
+
+def emorec_from(package_parent: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the CLI of the emorec package found under ``package_parent``."""
+    return subprocess.run([sys.executable, "-m", "emorec.cli", "-q", *args], cwd=cwd,
+                          capture_output=True, text=True,
+                          env={"PYTHONPATH": str(package_parent), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def committed(tmp_path):
+    """A tiny suite run with today's code into a results folder, as if committed."""
+    suite = tmp_path / "trust.toml"
+    suite.write_text(SUITE.format())
+    places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
+              "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    run_suite(load_suite(suite), jobs=1, **places)
+    return suite, places
+
+
+def test_editing_a_model_default_in_a_scratch_copy_makes_verify_fail_naming_the_cell(
+        tmp_path, committed):
+    suite, places = committed
+    copy = tmp_path / "copy"
+    shutil.copytree(PACKAGE, copy / "emorec", ignore=shutil.ignore_patterns("__pycache__"))
+    args = ("verify", str(suite), "--results-dir", str(places["results_dir"]), "--data-dir",
+            str(places["data_dir"]), "--per-family", "0")
+    clean = emorec_from(copy, *args, cwd=tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    ffnn = copy / "emorec" / "models" / "ffnn.py"
+    source = ffnn.read_text()
+    assert source.count("hidden_param(128)") >= 1
+    ffnn.write_text(source.replace("hidden_param(128)", "hidden_param(64)", 1))
+    changed = emorec_from(copy, *args, cwd=tmp_path)
+    assert changed.returncode == 1
+    stale = [line for line in changed.stdout.splitlines() if line.startswith("STALE")]
+    assert stale and all("ffnn" in line for line in stale), changed.stdout
+    assert any("seed 0" in line and "made by other code" in line for line in stale)
+    assert "bayesian_ridge" not in "\n".join(stale)   # its code did not change
+    assert "MISSING ffnn epochs=2 seed 0" in changed.stdout
+
+
+def test_comments_and_docstrings_do_not_change_the_fingerprint_code_does(tmp_path, monkeypatch):
+    module = tmp_path / "scratch_model.py"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    texts = ['"""Doc."""\ndef f(x):\n    """Doc."""\n    return x + 1\n',
+             '"""Other doc."""\n\n# a comment\ndef f(x):\n    return x + 1   # same code\n',
+             '"""Doc."""\ndef f(x):\n    return x + 2\n']
+    prints = []
+    for text in texts:
+        module.write_text(text)
+        _normalised_source.cache_clear()
+        prints.append(_normalised_source("scratch_model"))
+    assert prints[0] == prints[1] != prints[2]
+
+
+def test_verify_reruns_a_sample_bit_for_bit_and_names_a_tampered_metric(tmp_path, committed,
+                                                                        capsys):
+    from emorec.cli import main
+
+    suite, places = committed
+    args = ["-q", "verify", str(suite), "--results-dir", str(places["results_dir"]),
+            "--data-dir", str(places["data_dir"])]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "0 stale rows, 0 missing cells, 3 cells rerun of which 0 differ" in out
+
+    path = results.results_path(places["results_dir"], "sewa-synth-tiny")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first_ffnn = table.index[table["model"] == "ffnn"][0]
+    table.loc[first_ffnn, "test_mean_ccc"] = "0.123"
+    table.to_csv(path, index=False)
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS ffnn epochs=2 seed 0" in out and "committed 0.123" in out
+
+
+def test_session_statistics_give_back_the_pooled_metrics_and_a_reproducible_bootstrap():
+    rng = np.random.default_rng(1)
+    sessions = np.repeat(["a", "b", "c", "d"], [50, 80, 30, 60])
+    y = rng.uniform(-0.5, 0.5, (len(sessions), 2))
+    p = 0.6 * y + rng.normal(0, 0.1, y.shape)
+    stats = results.parse_session_stats(results.session_stats(y, p, sessions))
+    names = sorted(stats)
+    array = np.stack([np.stack([stats[s] for s in names])])   # one seed
+    everything = np.ones((1, len(names)))
+    once = uncertainty.draws(array, everything, "row")
+    expected_ccc = np.mean([ccc(y[:, t], p[:, t]) for t in range(2)])
+    expected_rmse = np.mean([rmse(y[:, t], p[:, t]) for t in range(2)])
+    assert once.ccc[0] == pytest.approx(expected_ccc, abs=1e-12)
+    assert once.rmse[0] == pytest.approx(expected_rmse, abs=1e-12)
+
+    weights = uncertainty.session_weights(names)
+    first, again = (uncertainty.draws(array, weights, "row") for _ in range(2))
+    assert np.array_equal(first.ccc, again.ccc)
+    low, high = uncertainty.interval(first.ccc)
+    assert low < expected_ccc < high
+    assert uncertainty.indistinguishable(first.ccc, again.ccc)
+
+
+def test_a_clearly_better_row_is_not_tied_and_a_noisy_copy_is():
+    rng = np.random.default_rng(2)
+    sessions = np.repeat([f"s{i}" for i in range(12)], 100)
+    y = rng.uniform(-0.5, 0.5, (len(sessions), 2))
+
+    def stats_of(noise, seed):
+        noisy = 0.8 * y + np.random.default_rng(seed).normal(0, noise, y.shape)
+        parsed = results.parse_session_stats(results.session_stats(y, noisy, sessions))
+        return np.stack([parsed[s] for s in sorted(parsed)])
+
+    good = np.stack([stats_of(0.05, seed) for seed in range(3)])
+    bad = np.stack([stats_of(0.5, seed) for seed in range(3, 6)])
+    close = np.stack([stats_of(0.05, seed) for seed in range(6, 9)])
+    weights = uncertainty.session_weights(sorted(set(sessions)))
+    good_draws, bad_draws, close_draws = (uncertainty.draws(a, weights, name) for a, name in
+                                          ((good, "good"), (bad, "bad"), (close, "close")))
+    assert not uncertainty.indistinguishable(bad_draws.ccc, good_draws.ccc)
+    assert uncertainty.indistinguishable(close_draws.ccc, good_draws.ccc)
+
+
+def test_a_rerun_after_a_code_change_supersedes_the_older_row_on_the_leaderboard():
+    base = {"fingerprint": "f", "split_hash": "s", "model": "ffnn", "variant": "{}",
+            "tuned_by": "", "seed": 0}
+    rows = pd.DataFrame([{**base, "cell_key": "old", "test_mean_ccc": 0.1},
+                         {**base, "cell_key": "other", "seed": 1, "test_mean_ccc": 0.3},
+                         {**base, "cell_key": "new", "test_mean_ccc": 0.2}])
+    assert list(results.current(rows)["cell_key"]) == ["other", "new"]
