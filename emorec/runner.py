@@ -23,7 +23,7 @@ from emorec.evaluation import evaluate_cell
 from emorec.models import MODELS
 from emorec.provenance import code_version
 from emorec.suites import Suite
-from emorec.tracking import DEFAULT_TRACKING_URI, Tracker, suite_experiment
+from emorec.tracking import DEFAULT_TRACKING_URI, Tracker, runs_url, suite_experiment
 from emorec.tuning.tuned import Tuned
 from emorec.vocabulary import TARGETS
 
@@ -165,8 +165,9 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
         print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
                          sum(costs[cell.key] for cell in cells)))
     if todo:
+        where = "make ui, then open " if tracking_uri.startswith("sqlite") else ""
         print(f"MLflow: {len(todo)} runs in experiment {suite_experiment(suite.name)} of "
-              f"{tracking_uri} (make ui, then open that experiment)")
+              f"{tracking_uri}; {where}{runs_url(tracking_uri, tracker.experiment)}")
     return finished
 
 

@@ -31,9 +31,10 @@ def tune_experiment(model: str) -> str:
 def use_experiment(tracking_uri: str, name: str) -> str:
     """Point MLflow at ``tracking_uri`` and make experiment ``name`` active; returns its id.
 
-    A new experiment opens on its runs in MLflow 3's UI (experiment kind "custom model
-    development", not the GenAI overview). With a SQLite store its artifacts go to ``mlruns/``
-    beside the database file, not under the working folder. Safe when several processes create
+    A new experiment is tagged with MLflow's experiment kind "custom model development" (MLflow
+    3.17's UI still opens it on the GenAI overview: :func:`runs_url` links to its runs). With a
+    SQLite store its artifacts go to ``mlruns/`` beside the database file, not under the
+    working folder. Safe when several processes create
     it at once (shards on a tracking server): ``mlflow.set_experiment`` returns without making
     the experiment active when it loses that race, so it is activated by id."""
     mlflow.set_tracking_uri(tracking_uri)
@@ -47,6 +48,17 @@ def use_experiment(tracking_uri: str, name: str) -> str:
                 raise
     experiment = mlflow.set_experiment(name)
     return mlflow.set_experiment(experiment_id=experiment.experiment_id).experiment_id
+
+
+UI_ADDRESS = "http://127.0.0.1:5000"   # where `make ui` serves a local store
+
+
+def runs_url(tracking_uri: str, experiment_id: str) -> str:
+    """The UI page of an experiment's runs, sorted by test CCC (which also lists nested runs
+    flat)."""
+    base = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else UI_ADDRESS
+    return (f"{base}/#/experiments/{experiment_id}/runs"
+            "?orderByKey=metrics.%60test_mean_ccc%60&orderByAsc=false")
 
 
 def _artifact_location(tracking_uri: str) -> str | None:
