@@ -16,8 +16,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from emorec import results
-from emorec.leaderboard import current
-from emorec.tracking import DEFAULT_TRACKING_URI
+from emorec.mlflow_store import DEFAULT_TRACKING_URI
 
 
 def main() -> None:
@@ -29,8 +28,14 @@ def main() -> None:
     mlflow.set_tracking_uri(args.tracking_uri)
     table = results.load_all(args.results_dir)
     table = table[table["suite"] == args.suite]
-    rows = current(table)
+    rows = results.current(table)
+    if mlflow.get_experiment_by_name(f"emorec/{args.suite}") is None:
+        raise SystemExit(f"{args.tracking_uri} has no experiment emorec/{args.suite}: its runs "
+                         "were logged elsewhere or the store was deleted (emorec results check "
+                         "lists rows whose runs are missing)")
     runs = mlflow.search_runs(experiment_names=[f"emorec/{args.suite}"])
+    if runs.empty:
+        raise SystemExit(f"experiment emorec/{args.suite} has no runs")
     runs = runs[(runs["status"] == "FINISHED") & runs["tags.cell_key"].isin(rows["cell_key"])]
     runs = runs.drop_duplicates("tags.cell_key")
     if rows.empty:

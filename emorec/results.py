@@ -22,13 +22,15 @@ import csv
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from emorec import traces
-from emorec.errors import DataError
+from emorec.errors import DataError, EmorecError
+from emorec.files import replace_file, writable_folder
 from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
@@ -85,30 +87,34 @@ def results_path(root: Path, dataset: str) -> Path:
 
 
 def append(path: Path, record: dict) -> None:
-    """Validate one record and append it as a CSV row (header written for a new file)."""
+    """Validate one record and add it as one complete CSV row: the file is written anew beside
+    itself and renamed over the old one, so a kill leaves the old file or the new one, never
+    half a row. (A file of a few thousand rows takes milliseconds; cells take seconds.)"""
     frame = validate(pd.DataFrame([record]), str(path), first_row=None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists() or path.stat().st_size == 0
-    if not new and _header(path) != COLUMNS:   # an older schema: rewrite it first
-        write(path, load(path))
-    with path.open("a", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        if new:
-            writer.writerow(COLUMNS)
-        writer.writerow([_cell(frame.iloc[0][column]) for column in COLUMNS])
+    old = load(path)
+    write(path, pd.concat([old, frame], ignore_index=True) if len(old) else frame)
+
+
+def check_writable(path: Path) -> None:
+    """EmorecError now, before any cell is fitted, if ``path`` cannot take rows later."""
+    writable_folder(path.parent, "results folder")
+    if path.exists() and (not path.is_file() or not os.access(path, os.R_OK | os.W_OK)):
+        raise EmorecError(f"{path}: results file is not a readable and writable file")
+    load(path)   # and is readable as results
 
 
 def write(path: Path, frame: pd.DataFrame) -> None:
     """Write validated records as a whole results file (atomically)."""
     frame = validate(frame.reset_index(drop=True), str(path), first_row=None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with partial.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for _, record in frame.iterrows():
-            writer.writerow([_cell(record[column]) for column in COLUMNS])
-    partial.replace(path)
+
+    def write_rows(partial: Path) -> None:
+        with partial.open("w", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            for _, record in frame.iterrows():
+                writer.writerow([_cell(record[column]) for column in COLUMNS])
+
+    replace_file(path, write_rows)
 
 
 def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
@@ -134,8 +140,12 @@ def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
 
 
 def load(path: Path) -> pd.DataFrame:
-    if not path.is_file():
+    path = Path(path)
+    if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
+    if not path.is_file():
+        raise DataError(path, "not a results file", expected="a CSV file", found="a folder")
+    _check_last_row(path)
     try:
         frame = pd.read_csv(path, dtype={"params": str, "variant": str, "cell_key": str,
                                          "fingerprint": str, "split_hash": str,
@@ -183,9 +193,21 @@ def variant(model: str, params: dict) -> str:
     return canonical_params(changed)
 
 
-def _header(path: Path) -> list[str]:
-    with path.open(newline="") as handle:
-        return next(csv.reader(handle), [])
+def _check_last_row(path: Path) -> None:
+    """A file whose last line lacks its newline was cut while being written (by an older
+    emorec or another tool): refuse it, naming the line, rather than read or extend a row that
+    may be incomplete."""
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return
+    lines = path.read_bytes().count(b"\n") + 1
+    raise DataError(path, "the last row is incomplete (no line end: the file was cut while "
+                    "being written)", row=lines, expected="complete rows",
+                    found="a cut row; delete that line (its cell runs again on the next bench)")
 
 
 def current(rows: pd.DataFrame) -> pd.DataFrame:

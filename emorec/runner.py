@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -20,10 +21,15 @@ from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
+from emorec.faults import checkpoint
+from emorec.files import folder_lock
+from emorec.links import missing_store
+from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, connect, runs_url
 from emorec.models import MODELS
+from emorec.processes import die_with_parent, exit_on_sigterm
 from emorec.provenance import code_version
 from emorec.suites import Suite
-from emorec.tracking import DEFAULT_TRACKING_URI, Tracker, runs_url, suite_experiment
+from emorec.tracking import Tracker, suite_experiment
 from emorec.tuning.tuned import Tuned
 from emorec.vocabulary import TARGETS
 
@@ -111,18 +117,36 @@ def shard_cells(cells: list[Cell], shard: tuple[int, int]) -> list[Cell]:
 def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
               tracking_uri: str = DEFAULT_TRACKING_URI, results_dir: Path = results.RESULTS_DIR,
               data_dir: Path = Path("data"), shard: tuple[int, int] = (1, 1),
-              tuned: Tuned | None = None) -> pd.DataFrame:
-    """Run the suite's cells, or with ``tuned`` only the tuned model on the suite's seeds."""
+              tuned: Tuned | None = None,
+              tracking_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> pd.DataFrame:
+    """Run the suite's cells, or with ``tuned`` only the tuned model on the suite's seeds.
+    Holds the results folder's lock throughout: one writer per folder."""
     dataset_path = resolve_dataset(suite, data_dir)
     dataset = Dataset.load(dataset_path)
+    with folder_lock(results_dir, f"emorec bench {suite.source}"):
+        return _run_locked(suite, dataset, dataset_path, jobs=jobs, force=force,
+                           tracking_uri=tracking_uri, results_dir=Path(results_dir),
+                           shard=shard, tuned=tuned, tracking_timeout=tracking_timeout)
+
+
+def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int, force: bool,
+                tracking_uri: str, results_dir: Path, shard: tuple[int, int],
+                tuned: Tuned | None, tracking_timeout: float) -> pd.DataFrame:
     path = results.results_path(results_dir, dataset.name)
     trace = traces.trace_path(results_dir, dataset.name)
+    results.check_writable(path)          # before any fit: a row that cannot be written
+    traces.check_writable(trace)          # would be a fit lost
     cells = tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset)
     cells = shard_cells(cells, shard)
     if shard != (1, 1):
         log.info("shard %d/%d: %d cells of the suite", *shard, len(cells))
     recorded = results.load(path)
     done = set(recorded["cell_key"])
+    if missing_store(tracking_uri) and (recorded["mlflow_run_id"] != "").any():
+        log.warning("%d rows of %s link to MLflow runs in %s, which does not exist (deleted, or "
+                    "another working folder?); their cells are not rerun. emorec results check "
+                    "lists such rows", (recorded["mlflow_run_id"] != "").sum(), path,
+                    tracking_uri)
     todo = cells if force else [cell for cell in cells if cell.key not in done]
     costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
     log.info("%s on %s [%s]: %d cells, %d already in %s, %d to run with %d job(s) "
@@ -135,25 +159,39 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
             "code_version": version, "suite": suite.name}
     if tuned is not None:
         tags.update(tuned.tags())
-    tracker = Tracker(tracking_uri, suite.name, tags) if todo else None
+    tracker = None
+    if todo:
+        connect(tracking_uri, tracking_timeout)   # a store that does not answer stops us now
+        tracker = Tracker(tracking_uri, suite.name, tags, recorded=done)
     by_key = {cell.key: cell for cell in todo}
     status = "FAILED"
+    exit_on_sigterm()
     try:
         for record, predictions, epochs, cell_tags, fit_started in _execute(
                 todo, dataset_path, jobs, costs):
+            checkpoint("fitted")
             record.update(suite=suite.name, code_version=version)
             cell = by_key[record["cell_key"]]
-            record["mlflow_run_id"] = tracker.log_cell(
-                name=run_name(cell), params={**cell.params, "seed": cell.seed},
+            run_id = tracker.log_cell(
+                key=cell.key, name=run_name(cell), params={**cell.params, "seed": cell.seed},
                 metrics={k: record[k] for k in (*results.METRIC_COLUMNS, "fit_seconds",
                                                 "fit_core_seconds")},
                 fit_started=fit_started, fit_seconds=record["fit_seconds"], epochs=epochs,
-                tags={**tags, **cell_tags, "cell_key": cell.key, "model": cell.model,
+                tags={**tags, **cell_tags, "model": cell.model,
                       "code_fingerprint": record["code_fingerprint"]},
-                predictions=predictions)
+                predictions=predictions, reuse=cell.key not in done)
+            checkpoint("mlflow-logged")
+            record["mlflow_run_id"] = run_id
             traces.append(trace, record["cell_key"], predictions)
+            checkpoint("trace-written")
             results.append(path, record)
+            checkpoint("row-written")
+            tracker.finish(cell.key, run_id)
+            checkpoint("run-finished")
         status = "FINISHED"
+    except (KeyboardInterrupt, SystemExit):
+        status = "KILLED"
+        raise
     finally:
         if tracker is not None:
             tracker.close(status)
@@ -270,8 +308,9 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
                 yield run_cell(dataset, cell)
                 progress.finished(cell)
             return
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                 initargs=(str(dataset_path),)) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                   initargs=(str(dataset_path),))
+        try:
             waiting, running = list(reversed(cells)), {}
             while waiting or running:
                 while waiting and len(running) < jobs:
@@ -283,8 +322,22 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
                     cell = running.pop(future)
                     yield future.result()
                     progress.finished(cell)
+        finally:
+            _stop(pool)
     finally:
         progress.close()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down without waiting for cells still being fitted (their workers are
+    killed: on an error or a signal nothing of theirs would be kept)."""
+    workers = list((pool._processes or {}).values())   # the executor offers no terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+    for worker in workers:
+        worker.join(timeout=5)
 
 
 _WORKER_DATASET: Dataset | None = None
@@ -292,6 +345,8 @@ _WORKER_DATASET: Dataset | None = None
 
 def _worker_init(dataset_path: str) -> None:
     global _WORKER_DATASET
+    die_with_parent()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER_DATASET = Dataset.load(dataset_path)
 
 

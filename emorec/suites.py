@@ -20,7 +20,7 @@ from pathlib import Path
 
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.vocabulary import STAND_IN_KINDS
+from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,16 @@ class Suite:
 
 
 def load_suite(path: str | Path) -> Suite:
+    """Read and check a whole suite file before anything runs: every key's type, the stand-in's
+    kind, size and seed, every grid value against the model's declared parameters, and no
+    seed or cell twice. EmorecError names the file and the place."""
     path = Path(path)
     if not path.is_file():
         raise EmorecError(f"{path}: suite file not found")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise EmorecError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
         raise EmorecError(f"{path}: not valid TOML ({error})") from None
 
@@ -54,40 +59,93 @@ def load_suite(path: str | Path) -> Suite:
     unknown = sorted(set(raw) - {"name", "seeds", "dataset", "experiments"})
     if unknown:
         fail("top level", f"unknown keys {unknown} (expected name, seeds, dataset, experiments)")
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name:
+        fail("name", f"expected a non-empty text, found {name!r}")
     seeds = raw.get("seeds", [0])
-    if not seeds or not all(isinstance(s, int) for s in seeds):
-        fail("seeds", f"expected a non-empty list of whole numbers, found {seeds!r}")
-    dataset = raw.get("dataset", {})
-    stand_in = dataset.get("stand_in", {})
-    if stand_in.get("kind") not in STAND_IN_KINDS:
-        fail("dataset.stand_in.kind", f"expected one of {', '.join(STAND_IN_KINDS)}")
+    if (not isinstance(seeds, list) or not seeds
+            or not all(_whole_number(seed) and seed >= 0 for seed in seeds)):
+        fail("seeds", f"expected a non-empty list of whole numbers >= 0, found {seeds!r}")
+    if len(set(seeds)) < len(seeds):
+        fail("seeds", f"a seed is listed twice: {seeds!r}")
+    real, stand_in = _dataset(raw.get("dataset", {}), fail)
+    entries = raw.get("experiments", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        fail("experiments", "expected [[experiments]] tables")
     experiments = []
-    for number, entry in enumerate(raw.get("experiments", []), start=1):
-        where = f"experiments #{number}"
-        unknown = sorted(set(entry) - {"model", "params", "grid"})
-        if unknown:
-            fail(where, f"unknown keys {unknown} (expected model, params, grid)")
-        if "model" not in entry:
-            fail(where, "no model")
-        try:
-            spec = MODELS.get(entry["model"])
-        except EmorecError as error:
-            fail(where, str(error))
-        fixed = entry.get("params", {})
-        # The model's own grid, less what params fix; a suite's grid replaces it.
-        grid = entry.get("grid", {k: v for k, v in spec.grid.items() if k not in fixed})
-        for key, values in grid.items():
-            if not isinstance(values, list) or not values:
-                fail(f"{where} grid.{key}", f"expected a non-empty list, found {values!r}")
-        names = list(grid)
-        for point in itertools.product(*(grid[k] for k in names)):
-            try:
-                params = spec.params({**fixed, **dict(zip(names, point, strict=True))})
-            except EmorecError as error:
-                fail(where, str(error))
-            experiments.append(Experiment(spec.name, params))
+    for number, entry in enumerate(entries, start=1):
+        experiments += _experiments(entry, f"experiments #{number}", fail)
     if not experiments:
         fail("experiments", "none given")
-    return Suite(name=str(raw.get("name", path.stem)), seeds=tuple(seeds),
-                 real_dataset=Path(dataset["real"]) if "real" in dataset else None,
-                 stand_in=stand_in, experiments=tuple(experiments), source=path)
+    seen = {}
+    for experiment, where in experiments:
+        cell = (experiment.model, tuple(sorted(experiment.params.items())))
+        if cell in seen:
+            fail(where, f"the same cell as {seen[cell]} ({experiment.model} with the same "
+                        "params): it would run twice")
+        seen[cell] = where
+    return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
+                 experiments=tuple(e for e, _ in experiments), source=path)
+
+
+def _dataset(dataset, fail) -> tuple[Path | None, dict]:
+    if not isinstance(dataset, dict):
+        fail("dataset", f"expected a table with real and stand_in, found {dataset!r}")
+    unknown = sorted(set(dataset) - {"real", "stand_in"})
+    if unknown:
+        fail("dataset", f"unknown keys {unknown} (expected real, stand_in)")
+    real = dataset.get("real")
+    if real is not None and (not isinstance(real, str) or not real):
+        fail("dataset.real", f"expected a folder path as text, found {real!r}")
+    stand_in = dataset.get("stand_in", {})
+    if not isinstance(stand_in, dict):
+        fail("dataset.stand_in", f"expected a table, found {stand_in!r}")
+    unknown = sorted(set(stand_in) - {"kind", "size", "seed"})
+    if unknown:
+        fail("dataset.stand_in", f"unknown keys {unknown} (expected kind, size, seed)")
+    if stand_in.get("kind") not in STAND_IN_KINDS:
+        fail("dataset.stand_in.kind", f"expected one of {', '.join(STAND_IN_KINDS)}, found "
+                                      f"{stand_in.get('kind')!r}")
+    if stand_in.get("size", "full") not in STAND_IN_SIZES:
+        fail("dataset.stand_in.size", f"expected one of {', '.join(STAND_IN_SIZES)}, found "
+                                      f"{stand_in.get('size')!r}")
+    seed = stand_in.get("seed", 0)
+    if not _whole_number(seed) or seed < 0:
+        fail("dataset.stand_in.seed", f"expected a whole number >= 0, found {seed!r}")
+    return (Path(real) if real else None), stand_in
+
+
+def _experiments(entry: dict, where: str, fail) -> list[tuple[Experiment, str]]:
+    """The experiment's cells (one per grid point), each params checked by the model."""
+    unknown = sorted(set(entry) - {"model", "params", "grid"})
+    if unknown:
+        fail(where, f"unknown keys {unknown} (expected model, params, grid)")
+    if not isinstance(entry.get("model"), str):
+        fail(where, f"expected model = \"NAME\", found {entry.get('model')!r}")
+    try:
+        spec = MODELS.get(entry["model"])
+    except EmorecError as error:
+        fail(where, str(error))
+    fixed = entry.get("params", {})
+    if not isinstance(fixed, dict):
+        fail(f"{where} params", f"expected a table, found {fixed!r}")
+    # The model's own grid, less what params fix; a suite's grid replaces it.
+    grid = entry.get("grid", {k: v for k, v in spec.grid.items() if k not in fixed})
+    if not isinstance(grid, dict):
+        fail(f"{where} grid", f"expected a table of lists, found {grid!r}")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            fail(f"{where} grid.{key}", f"expected a non-empty list, found {values!r}")
+    names = list(grid)
+    cells = []
+    for point in itertools.product(*(grid[k] for k in names)):
+        try:
+            params = spec.params({**fixed, **dict(zip(names, point, strict=True))})
+        except EmorecError as error:
+            fail(where, str(error))
+        cells.append((Experiment(spec.name, params), where))
+    return cells
+
+
+def _whole_number(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from emorec import metrics
-from emorec.errors import DataError
+from emorec.errors import DataError, EmorecError
+from emorec.files import replace_file, writable_folder
 from emorec.vocabulary import TARGETS
 
 TRACE_COLUMNS = ["cell_key", "session", "timestamp", *TARGETS, *(f"{t}_pred" for t in TARGETS),
@@ -48,16 +49,25 @@ def append(path: Path, cell_key: str, predictions: pd.DataFrame) -> None:
 
 
 def _write(path: Path, table: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    table.to_parquet(partial, index=False, compression="zstd")
-    partial.replace(path)   # atomic: a killed sweep never leaves half a file
+    replace_file(path, lambda partial: table.to_parquet(partial, index=False,
+                                                        compression="zstd"))
+
+
+def check_writable(path: Path) -> None:
+    """EmorecError now, before any cell is fitted, if ``path`` cannot take traces later."""
+    writable_folder(path.parent, "results folder")
+    if path.exists() and not path.is_file():
+        raise EmorecError(f"{path}: trace file is not a file")
+    load(path)
 
 
 def load(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=TRACE_COLUMNS)
-    table = pd.read_parquet(path)
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as error:   # pyarrow's errors derive from these
+        raise DataError(path, f"cannot read the trace file ({error})") from None
     if "rule" not in table.columns:
         table["rule"] = OLD_RULE
     missing = [c for c in TRACE_COLUMNS if c not in table.columns]

@@ -7,6 +7,7 @@ process writes to it.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -15,9 +16,12 @@ import pandas as pd
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+from emorec.mlflow_store import use_experiment
+from emorec.processes import gone_from_this_host, worker_id
+
+log = logging.getLogger(__name__)
+
 METRIC_BATCH = 1000   # MLflow's limit of metrics per log_batch call
-EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def suite_experiment(suite: str) -> str:
@@ -26,47 +30,6 @@ def suite_experiment(suite: str) -> str:
 
 def tune_experiment(model: str) -> str:
     return f"emorec/tune/{model}"
-
-
-def use_experiment(tracking_uri: str, name: str) -> str:
-    """Point MLflow at ``tracking_uri`` and make experiment ``name`` active; returns its id.
-
-    A new experiment is tagged with MLflow's experiment kind "custom model development" (MLflow
-    3.17's UI still opens it on the GenAI overview: :func:`runs_url` links to its runs). With a
-    SQLite store its artifacts go to ``mlruns/`` beside the database file, not under the
-    working folder. Safe when several processes create
-    it at once (shards on a tracking server): ``mlflow.set_experiment`` returns without making
-    the experiment active when it loses that race, so it is activated by id."""
-    mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient()
-    if client.get_experiment_by_name(name) is None:
-        try:
-            client.create_experiment(name, artifact_location=_artifact_location(tracking_uri),
-                                     tags=EXPERIMENT_TAGS)
-        except mlflow.exceptions.MlflowException:
-            if client.get_experiment_by_name(name) is None:   # not the race: a real error
-                raise
-    experiment = mlflow.set_experiment(name)
-    return mlflow.set_experiment(experiment_id=experiment.experiment_id).experiment_id
-
-
-UI_ADDRESS = "http://127.0.0.1:5000"   # where `make ui` serves a local store
-
-
-def runs_url(tracking_uri: str, experiment_id: str) -> str:
-    """The UI page of an experiment's runs, sorted by test CCC (which also lists nested runs
-    flat)."""
-    base = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else UI_ADDRESS
-    return (f"{base}/#/experiments/{experiment_id}/runs"
-            "?orderByKey=metrics.%60test_mean_ccc%60&orderByAsc=false")
-
-
-def _artifact_location(tracking_uri: str) -> str | None:
-    """``<folder of the .db>/mlruns`` for a SQLite store; the server's default otherwise."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return None
-    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
-    return (database.parent / "mlruns").as_uri()
 
 
 def _epoch_metrics(epochs: list[dict], timestamp: int) -> list[Metric]:
@@ -82,33 +45,69 @@ def _log_metrics(run_id: str, metrics: list[Metric]) -> None:
 
 # --------------------------------------------------------------------------- sweeps
 class Tracker:
-    """A sweep's parent run and one nested run per cell, timed around the cell's fit."""
+    """A sweep's parent run and one nested run per cell, timed around the cell's fit, linked to
+    the results file by the cell key so that each cell ends with exactly one FINISHED run
+    whatever moment an earlier sweep was killed at.
 
-    def __init__(self, tracking_uri: str, suite: str, tags: dict):
+    A cell's run is created RUNNING and set FINISHED only after its results row is written
+    (:meth:`finish`). On start, a sweep settles what killed sweeps of this host left: their
+    parent runs are set KILLED; a cell run still RUNNING is set FINISHED if its row made it to
+    the results file, else KILLED (the cell runs again); a FINISHED run of a cell that has no
+    row is reused, not logged a second time."""
+
+    def __init__(self, tracking_uri: str, suite: str, tags: dict, recorded: set[str]):
         self.experiment = use_experiment(tracking_uri, suite_experiment(suite))
-        self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags=tags)
+        self.client = MlflowClient()
+        self.worker = worker_id()
+        self._ends: dict[str, int] = {}
+        self._settle(recorded)
+        self.parent = mlflow.start_run(run_name=f"sweep {suite}", tags={
+            **tags, "kind": "sweep", "worker": self.worker})
 
-    def log_cell(self, *, name: str, params: dict, metrics: dict, fit_started: float,
-                 fit_seconds: float, epochs: list[dict], tags: dict,
-                 predictions: pd.DataFrame) -> str:
-        """One run ``name`` under the sweep: params, metrics, each epoch's dev metrics as step
-        metrics, and the test predictions; its start and end are the fit's (``fit_started``
-        in epoch seconds)."""
-        client = MlflowClient()
+    def _settle(self, recorded: set[str]) -> None:
+        for run in self._runs("attributes.status = 'RUNNING'"):
+            if not gone_from_this_host(run.data.tags.get("worker", "")):
+                continue   # a live sweep, or another host's
+            key = run.data.tags.get("cell_key")
+            status = "FINISHED" if key in recorded else "KILLED"
+            self.client.set_terminated(run.info.run_id, status)
+            log.warning("MLflow run %s (%s) of a killed sweep set %s", run.info.run_id,
+                        run.info.run_name, status)
+
+    def _runs(self, filter_string: str) -> list:
+        return self.client.search_runs([self.experiment], filter_string, max_results=50000)
+
+    def log_cell(self, *, key: str, name: str, params: dict, metrics: dict,
+                 fit_started: float, fit_seconds: float, epochs: list[dict], tags: dict,
+                 predictions: pd.DataFrame, reuse: bool = True) -> str:
+        """The run of cell ``key`` (left RUNNING until :meth:`finish`): with ``reuse``, a
+        FINISHED run that a killed sweep logged for this key; else a new run ``name`` under
+        the sweep with params, metrics, each epoch's dev metrics as step metrics, and the test
+        predictions, starting when the fit started."""
         start = int(fit_started * 1000)
-        run = client.create_run(self.experiment, start_time=start, run_name=name, tags={
-            **tags, "mlflow.parentRunId": self.parent.info.run_id})
+        self._ends[key] = start + int(round(fit_seconds * 1000))
+        if reuse:
+            earlier = self._runs(f"tags.cell_key = '{key}' and attributes.status = 'FINISHED'")
+            if earlier:
+                return earlier[0].info.run_id
+        run = self.client.create_run(self.experiment, start_time=start, run_name=name, tags={
+            **tags, "cell_key": key, "worker": self.worker,
+            "mlflow.parentRunId": self.parent.info.run_id})
         run_id = run.info.run_id
-        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         _log_metrics(run_id, [Metric(k, float(v), start, 0) for k, v in metrics.items()]
                      + _epoch_metrics(epochs, start))
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "test_predictions.csv"
             predictions.to_csv(path, index=False)
-            client.log_artifact(run_id, str(path))
-        end = start + int(round(fit_seconds * 1000))
-        client.set_terminated(run_id, "FINISHED", end_time=end)
+            self.client.log_artifact(run_id, str(path))
         return run_id
+
+    def finish(self, key: str, run_id: str) -> None:
+        """Set the cell's run FINISHED (once its results row is written), ending at its fit's
+        end."""
+        if self.client.get_run(run_id).info.status != "FINISHED":
+            self.client.set_terminated(run_id, "FINISHED", end_time=self._ends.pop(key, None))
 
     def close(self, status: str = "FINISHED") -> None:
         mlflow.end_run(status=status)

@@ -282,11 +282,12 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
         return None if len(calls) == 1 else lookup(self, name)
 
     monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_yet_there_once)
-    tracker = Tracker(uri, "race", {})
-    run_id = tracker.log_cell(name="chance seed 0", params={"seed": 0},
+    tracker = Tracker(uri, "race", {}, recorded=set())
+    run_id = tracker.log_cell(key="k", name="chance seed 0", params={"seed": 0},
                               metrics={"test_mean_ccc": 0.0}, fit_started=time.time(),
                               fit_seconds=0.5, epochs=[], tags={},
                               predictions=pd.DataFrame({"x": [1]}))
+    tracker.finish("k", run_id)
     tracker.close()
     assert calls[0] == "emorec/race"
     assert MlflowClient().get_run(run_id).info.experiment_id == created

@@ -13,7 +13,7 @@ from scenarios import TRIAL_PARAMS, kill_a_worker_and_rerun, study_with_two_work
 from emorec import results
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.tuning.liveness import alive, worker_id
+from emorec.processes import alive, worker_id
 from emorec.tuning.space import suggest
 from emorec.tuning.study import (
     FINISHED,

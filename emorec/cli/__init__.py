@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)   # its database set-up chatter
     try:
         return args.handler(args) or 0
     except EmorecError as error:

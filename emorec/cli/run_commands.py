@@ -22,7 +22,7 @@ def usable_cores() -> int:
 
 def add_parsers(commands) -> None:
     for add in (_add_models, _add_bench, _add_tune, _add_merge_results, _add_verify,
-                _add_leaderboard):
+                _add_results, _add_leaderboard):
         add(commands)
 
 
@@ -56,6 +56,9 @@ def _add_bench(commands) -> None:
     bench.add_argument("--force", action="store_true", help="rerun cells already completed")
     bench.add_argument("--tracking-uri", default=None,
                        help="MLflow store (default: sqlite:///mlflow.db)")
+    bench.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="stop, before any fit, if a tracking server does not answer within "
+                            "this time (later requests are bounded by it too)")
     bench.add_argument("--results-dir", type=Path, default=None,
                        help="folder of result files (default: leaderboard/results)")
     bench.add_argument("--data-dir", type=Path, default=Path("data"),
@@ -101,6 +104,9 @@ def _add_tune(commands) -> None:
                            "for several")
     tune.add_argument("--tracking-uri", default=None,
                       help="MLflow store (default: sqlite:///mlflow.db)")
+    tune.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+                      help="stop, before any trial, if a tracking server does not answer "
+                           "within this time")
     tune.add_argument("--data-dir", type=Path, default=Path("data"),
                       help="where generated stand-ins are kept")
     tune.set_defaults(handler=_tune)
@@ -225,14 +231,16 @@ def _text(value) -> str:
 
 def _bench(args) -> None:
     from emorec import results
+    from emorec.mlflow_store import DEFAULT_TRACKING_URI
     from emorec.runner import parse_shard, run_suite
     from emorec.suites import load_suite
-    from emorec.tracking import DEFAULT_TRACKING_URI
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.tuned import tuned_params
 
     if args.jobs < 1:
         raise EmorecError("--jobs must be at least 1")
+    if not args.tracking_timeout > 0:
+        raise EmorecError("--tracking-timeout must be more than 0 seconds")
     if args.storage and not args.params_from:
         raise EmorecError("--storage is only used with --params-from")
     tuned = (tuned_params(args.params_from, args.storage or DEFAULT_STORAGE)
@@ -240,18 +248,21 @@ def _bench(args) -> None:
     run_suite(load_suite(args.suite), jobs=args.jobs, force=args.force,
               tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
               results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
-              shard=parse_shard(args.shard), tuned=tuned)
+              shard=parse_shard(args.shard), tuned=tuned,
+              tracking_timeout=args.tracking_timeout)
 
 
 def _tune(args) -> None:
     import optuna
 
+    from emorec.mlflow_store import DEFAULT_TRACKING_URI
     from emorec.runner import resolve_dataset
     from emorec.suites import load_suite
-    from emorec.tracking import DEFAULT_TRACKING_URI
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.study import StudyPlan, run_study
 
+    if not args.tracking_timeout > 0:
+        raise EmorecError("--tracking-timeout must be more than 0 seconds")
     fixed = {}
     for item in args.param:
         name, sep, value = item.partition("=")
@@ -266,7 +277,8 @@ def _tune(args) -> None:
     plan = StudyPlan(model=args.model, dataset=dataset, fixed=fixed, trials=args.trials,
                      seed=args.seed, study=args.study, storage=args.storage or DEFAULT_STORAGE,
                      timeout=args.timeout, first_worker=args.first_worker)
-    study = run_study(plan, args.workers, args.tracking_uri or DEFAULT_TRACKING_URI)
+    study = run_study(plan, args.workers, args.tracking_uri or DEFAULT_TRACKING_URI,
+                      args.tracking_timeout)
     states = {}
     for trial in study.trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
@@ -279,14 +291,52 @@ def _tune(args) -> None:
 
 def _merge_results(args) -> None:
     from emorec import results
+    from emorec.files import folder_lock
 
     for source in args.sources:
         if not source.is_dir():
             raise EmorecError(f"{source}: not a results folder")
     out = args.out or results.RESULTS_DIR
-    for dataset, (read, kept) in results.merge(args.sources, out).items():
+    with folder_lock(out, "emorec merge-results"):
+        merged = results.merge(args.sources, out)
+    for dataset, (read, kept) in merged.items():
         log.info("%s: %d rows read, %d cells kept in %s", dataset, read, kept,
                  results.results_path(out, dataset))
+
+
+def _add_results(commands) -> None:
+    group = commands.add_parser(
+        "results", help="check result files against the MLflow store",
+        description="Result files and the MLflow store kept in step.")
+    verbs = group.add_subparsers(dest="results_command", required=True, metavar="VERB",
+                                 help="check")
+    check = verbs.add_parser(
+        "check", help="every results row's MLflow run exists, is FINISHED and is its cell's",
+        description="Check that every row of the result files links to an MLflow run that "
+                    "exists in the store, is FINISHED and carries the row's cell key; print "
+                    "one line per row that does not, and exit 1 if any.")
+    check.add_argument("--results-dir", type=Path, default=None,
+                       help="folder of result files (default: leaderboard/results)")
+    check.add_argument("--tracking-uri", default=None,
+                       help="MLflow store (default: sqlite:///mlflow.db)")
+    check.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="stop if a tracking server does not answer within this time")
+    check.set_defaults(handler=_results_check)
+
+
+def _results_check(args) -> int:
+    from emorec import results
+    from emorec.links import broken_links
+    from emorec.mlflow_store import DEFAULT_TRACKING_URI
+
+    uri = args.tracking_uri or DEFAULT_TRACKING_URI
+    checked, problems = broken_links(args.results_dir or results.RESULTS_DIR, uri,
+                                     args.tracking_timeout)
+    for line in problems:
+        print(f"BROKEN {line}")
+    print(f"results check: {checked} rows with an MLflow run checked against {uri}, "
+          f"{len(problems)} broken")
+    return 1 if problems else 0
 
 
 def _verify(args) -> int:

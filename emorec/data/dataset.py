@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from emorec.data import validation
 from emorec.data.splits import Split, default_split, read_split_file
 from emorec.errors import DataError
+from emorec.files import replace_folder
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
@@ -198,22 +199,20 @@ class Dataset:
         return replace(dataset, root=root)
 
     def save(self, root: str | Path) -> Path:
+        """Write the dataset folder whole, or leave what was there: the files go to a
+        temporary folder beside ``root`` that then replaces it. An existing non-empty folder
+        is replaced only if it is a dataset folder (holds a manifest)."""
         root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
-        _write_parquet(self.video, root / VIDEO_FILE)
-        for length, table in self.audio.items():
-            _write_parquet(table, root / audio_file_name(length))
-        stale = {p.name for p in root.glob("audio_*s.parquet")} - {
-            audio_file_name(length) for length in self.audio}
-        for name in sorted(stale):
-            (root / name).unlink()
-        split_path = root / SPLIT_FILE
-        if self.split_table is not None:
-            self.split_table.to_csv(split_path, index=False, lineterminator="\n")
-        elif split_path.exists():
-            split_path.unlink()
-        (root / MANIFEST_FILE).write_text(self.manifest.to_json())
+        replace_folder(root, self._write_files, keep_if=MANIFEST_FILE)
         return root
+
+    def _write_files(self, folder: Path) -> None:
+        _write_parquet(self.video, folder / VIDEO_FILE)
+        for length, table in self.audio.items():
+            _write_parquet(table, folder / audio_file_name(length))
+        if self.split_table is not None:
+            self.split_table.to_csv(folder / SPLIT_FILE, index=False, lineterminator="\n")
+        (folder / MANIFEST_FILE).write_text(self.manifest.to_json())
 
     # ----------------------------------------------------------------- access
     @property

@@ -5,13 +5,12 @@ killed worker loses nothing. Trials of other hosts are left to the RDB storage's
 from __future__ import annotations
 
 import logging
-import os
-import socket
-from pathlib import Path
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
+
+from emorec.processes import gone_from_this_host
 
 log = logging.getLogger(__name__)
 
@@ -20,32 +19,6 @@ MAX_RETRY = 2            # a dead worker's trial is run again at most this often
 
 def retry_callback() -> RetryHeartbeatStaleTrialCallback:
     return RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
-
-
-def worker_id(pid: int | None = None) -> str:
-    """``host:pid`` of a worker process (default: this one), as trials record it."""
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
-
-
-def gone_from_this_host(worker: str) -> bool:
-    """Whether a trial's ``host:pid`` names a process of this host that no longer runs."""
-    host, _, pid = worker.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
-
-
-def alive(pid: int) -> bool:
-    """Whether a process runs: a zombie (killed, not yet reaped by its parent) does not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True   # no /proc: os.kill's answer stands
 
 
 def fail_dead_trials(study: optuna.Study) -> list[int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -22,13 +23,11 @@ from emorec.data.dataset import Dataset
 from emorec.display import format_params
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
+from emorec.files import writable_folder
+from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, connect
 from emorec.models import MODELS
-from emorec.tuning.liveness import (
-    fail_dead_trials,
-    gone_from_this_host,
-    retry_callback,
-    worker_id,
-)
+from emorec.processes import die_with_parent, gone_from_this_host, worker_id
+from emorec.tuning.liveness import fail_dead_trials, retry_callback
 from emorec.tuning.space import require_search_space, suggest
 from emorec.vocabulary import TARGETS
 
@@ -72,8 +71,16 @@ def is_database_url(storage: str) -> bool:
 
 def open_storage(storage: str):
     if is_database_url(storage):
-        return RDBStorage(storage, **HEARTBEAT, heartbeat_stale_trial_callback=retry_callback())
-    Path(storage).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return RDBStorage(storage, **HEARTBEAT,
+                              heartbeat_stale_trial_callback=retry_callback())
+        except (ImportError, ValueError, sqlalchemy.exc.SQLAlchemyError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise EmorecError(f"--storage {storage}: cannot open ({first_line})") from None
+    path = Path(storage)
+    if path.is_dir():
+        raise EmorecError(f"--storage {storage}: is a folder; give a journal file's path")
+    writable_folder(path.parent, "--storage folder")
     return JournalStorage(JournalFileBackend(str(storage)))
 
 
@@ -222,14 +229,21 @@ def work(plan: StudyPlan, worker: int) -> None:
                        callbacks=[TrialLine(plan, worker)])
 
 
+def _worker_process(plan: StudyPlan, worker: int) -> None:
+    die_with_parent()
+    work(plan, worker)
+
+
 def run_study(plan: StudyPlan, workers: int = 1,
-              tracking_uri: str = tracking.DEFAULT_TRACKING_URI) -> optuna.Study:
+              tracking_uri: str = DEFAULT_TRACKING_URI,
+              tracking_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> optuna.Study:
     if plan.trials < 1 or workers < 1 or plan.first_worker < 0:
         raise EmorecError("--trials and --workers must be at least 1, --first-worker at least 0")
     spec = MODELS.get(plan.model)
     require_search_space(spec)
     spec.params(plan.fixed)   # unknown or bad parameters fail before any work
     study, created = open_study(plan)   # (and checks the model) before workers start
+    connect(tracking_uri, tracking_timeout)   # a store that does not answer stops us now
     describe(study, plan)
     parent = study_run(study, plan, tracking_uri, created)
     fail_dead_trials(study)
@@ -239,7 +253,7 @@ def run_study(plan: StudyPlan, workers: int = 1,
         work(plan, plan.first_worker)
     else:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=work, args=(plan, plan.first_worker + w))
+        processes = [context.Process(target=_worker_process, args=(plan, plan.first_worker + w))
                      for w in range(workers)]
         for process in processes:
             process.start()

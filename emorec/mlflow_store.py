@@ -1,0 +1,98 @@
+"""Opening an MLflow store: a clear error within seconds when it cannot be reached, SQLite stores
+created safely when several processes start on a fresh file, experiments that keep their
+artifacts beside a SQLite database, and the UI link to an experiment's runs."""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from emorec.errors import EmorecError
+from emorec.files import file_lock, writable_folder
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+UI_ADDRESS = "http://127.0.0.1:5000"   # where `make ui` serves a local store
+SCHEMES = ("sqlite", "http", "https", "postgresql", "postgresql+psycopg", "mysql", "file")
+
+
+def connect(tracking_uri: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    """Point MLflow at ``tracking_uri`` and make sure it answers, or raise EmorecError: a
+    tracking server must answer its health check within ``timeout`` seconds (later requests
+    are bounded by the same time, with one retry), a SQLite file is created (its schema under
+    a lock beside it, so two processes starting on a fresh file cannot race)."""
+    scheme = tracking_uri.partition("://")[0] if "://" in tracking_uri else ""
+    if scheme not in SCHEMES:
+        raise EmorecError(f"--tracking-uri {tracking_uri}: not an MLflow store (expected "
+                          "sqlite:///FILE, http(s)://HOST:PORT or a database URL)")
+    if scheme in ("http", "https"):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout))))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        _health(tracking_uri, timeout)
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        if scheme == "sqlite":
+            database = Path(tracking_uri.removeprefix("sqlite:///"))
+            writable_folder(database.parent, "MLflow database folder")
+            with file_lock(database.with_name(database.name + ".lock")):
+                MlflowClient().search_experiments(max_results=1)   # creates the schema
+        else:
+            MlflowClient().search_experiments(max_results=1)
+    except mlflow.exceptions.MlflowException as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise EmorecError(f"--tracking-uri {tracking_uri}: {first_line}") from None
+
+
+def use_experiment(tracking_uri: str, name: str) -> str:
+    """Make experiment ``name`` of the connected store active; returns its id.
+
+    A new experiment is tagged with MLflow's experiment kind "custom model development" (MLflow
+    3.17's UI still opens it on the GenAI overview: :func:`runs_url` links to its runs). With a
+    SQLite store its artifacts go to ``mlruns/`` beside the database file, not under the
+    working folder. Safe when several processes create it at once (shards on a tracking
+    server): ``mlflow.set_experiment`` returns without making the experiment active when it
+    loses that race, so it is activated by id."""
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    if client.get_experiment_by_name(name) is None:
+        try:
+            client.create_experiment(name, artifact_location=_artifact_location(tracking_uri),
+                                     tags=EXPERIMENT_TAGS)
+        except mlflow.exceptions.MlflowException:
+            if client.get_experiment_by_name(name) is None:   # not the race: a real error
+                raise
+    experiment = mlflow.set_experiment(name)
+    return mlflow.set_experiment(experiment_id=experiment.experiment_id).experiment_id
+
+
+def runs_url(tracking_uri: str, experiment_id: str) -> str:
+    """The UI page of an experiment's runs, sorted by test CCC (which also lists nested runs
+    flat)."""
+    base = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else UI_ADDRESS
+    return (f"{base}/#/experiments/{experiment_id}/runs"
+            "?orderByKey=metrics.%60test_mean_ccc%60&orderByAsc=false")
+
+
+def _health(tracking_uri: str, timeout: float) -> None:
+    url = f"{tracking_uri.rstrip('/')}/health"
+    try:
+        urllib.request.urlopen(url, timeout=timeout).close()
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise EmorecError(f"--tracking-uri {tracking_uri}: the tracking server does not answer "
+                          f"within {timeout:g} s ({reason}); start it (make servers) or point "
+                          "--tracking-uri elsewhere") from None
+
+
+def _artifact_location(tracking_uri: str) -> str | None:
+    """``<folder of the .db>/mlruns`` for a SQLite store; the server's default otherwise."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    return (database.parent / "mlruns").as_uri()
