@@ -33,7 +33,7 @@ COVERED_ELSEWHERE = frozenset({__name__, "emorec.errors", "emorec.registry",
 
 def model_fingerprint(factory_module: str) -> str:
     """16 hex digits for the model whose factory lives in ``factory_module``."""
-    modules = sorted((_closure(factory_module) | _closure(EVALUATION_MODULE)) - COVERED_ELSEWHERE)
+    modules = sorted(_closure(factory_module) | _closure(EVALUATION_MODULE))
     digest = hashlib.sha256()
     for name in modules:
         digest.update(f"{name}\n{_normalised_source(name)}\n".encode())
@@ -45,12 +45,13 @@ def model_fingerprint(factory_module: str) -> str:
 @functools.cache
 def _closure(module: str) -> frozenset[str]:
     """``module`` and every emorec module it imports, directly or not (imports inside functions
-    too). ``from package import module`` counts the module, not the package's ``__init__``, so a
-    model does not depend on every other model through ``emorec.models``."""
+    too), except the modules covered elsewhere and what only they import. ``from package import
+    module`` counts the module, not the package's ``__init__``, so a model does not depend on
+    every other model through ``emorec.models``."""
     seen, todo = set(), [module]
     while todo:
         name = todo.pop()
-        if name in seen:
+        if name in seen or name in COVERED_ELSEWHERE:
             continue
         seen.add(name)
         todo.extend(_imports(name) - seen)

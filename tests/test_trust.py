@@ -159,3 +159,12 @@ def test_a_rerun_after_a_code_change_supersedes_the_older_row_on_the_leaderboard
                          {**base, "cell_key": "other", "seed": 1, "test_mean_ccc": 0.3},
                          {**base, "cell_key": "new", "test_mean_ccc": 0.2}])
     assert list(results.current(rows)["cell_key"]) == ["other", "new"]
+
+
+def test_a_model_fingerprint_covers_the_code_that_decides_its_numbers():
+    from emorec.code_fingerprint import EVALUATION_MODULE, _closure
+
+    covered = _closure("emorec.models.gru") | _closure(EVALUATION_MODULE)
+    assert covered == {"emorec.data.views", "emorec.evaluation", "emorec.metrics",
+                       "emorec.models.base", "emorec.models.gru", "emorec.models.nets",
+                       "emorec.models.params", "emorec.models.training", "emorec.vocabulary"}
