@@ -18,6 +18,7 @@ from tqdm import tqdm
 from emorec import results, traces
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
+from emorec.data.splits import check_extractor_overlap
 from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
@@ -118,11 +119,16 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
               tracking_uri: str = DEFAULT_TRACKING_URI, results_dir: Path = results.RESULTS_DIR,
               data_dir: Path = Path("data"), shard: tuple[int, int] = (1, 1),
               tuned: Tuned | None = None,
-              tracking_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> pd.DataFrame:
+              tracking_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+              allow_extractor_overlap: bool = False) -> pd.DataFrame:
     """Run the suite's cells, or with ``tuned`` only the tuned model on the suite's seeds.
-    Holds the results folder's lock throughout: one writer per folder."""
+    Holds the results folder's lock throughout: one writer per folder. A split testing on
+    sessions the feature extractor was trained on is refused before any cell runs, unless
+    ``allow_extractor_overlap``."""
     dataset_path = resolve_dataset(suite, data_dir)
     dataset = Dataset.load(dataset_path)
+    check_extractor_overlap(dataset.split(), dataset.manifest.extractor_train, str(dataset_path),
+                            allow=allow_extractor_overlap)
     with folder_lock(results_dir, f"emorec bench {suite.source}"):
         return _run_locked(suite, dataset, dataset_path, jobs=jobs, force=force,
                            tracking_uri=tracking_uri, results_dir=Path(results_dir),

@@ -209,7 +209,7 @@ def test_file_names_that_do_not_name_the_session_are_refused(tmp_path):
     path = csv_with(tmp_path, table)
     with pytest.raises(DataError, match=r"session id '00000' comes from files in 2 folders"):
         import_thesis_csv(path)
-    dataset = import_thesis_csv(path, session_regex=r"([^/]+)/[^/]+$")
+    dataset = import_thesis_csv(path, session_regex=r"([^/]+)/[^/]+$", fps=25)
     assert sorted(dataset.sessions) == ["000", "001"]
 
 

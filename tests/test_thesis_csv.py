@@ -86,9 +86,13 @@ def test_import_takes_sessions_from_file_names_and_scales_labels(tmp_path):
     assert len(dataset.video) == len(raw)
 
 
-def test_import_without_timestamps_uses_file_order_and_a_custom_session_regex(tmp_path):
+def test_import_without_timestamps_takes_frame_numbers_from_the_names_at_the_given_fps(tmp_path):
     write_thesis_layout(tmp_path, with_timestamp=False, name="{1:05d}.png")  # AFEW-VA style
-    dataset = import_thesis_csv(tmp_path / "video.csv", label_scale=10,
+    with pytest.raises(DataError, match=r"--fps: frame times from the file name \(frame "
+                                        r"numbers\) need the frame rate"):
+        import_thesis_csv(tmp_path / "video.csv", label_scale=10,
+                          session_regex=r"([^/]+)/[^/]+$")
+    dataset = import_thesis_csv(tmp_path / "video.csv", label_scale=10, fps=5.0,
                                 session_regex=r"([^/]+)/[^/]+$")
     assert sorted(dataset.sessions) == ["vid0", "vid1", "vid2"]
     first = dataset.video[dataset.video["session"] == "vid1"]["timestamp"].to_numpy()

@@ -45,25 +45,59 @@ def _add_synth(data_commands) -> None:
 def _add_import(data_commands) -> None:
     imp = data_commands.add_parser(
         "import", help="import the thesis/extractor CSV layout into a dataset folder",
-        description="Import the thesis / feature-extractor CSV layout (one video CSV, one audio "
-                    "CSV per window length, an optional split CSV) into a validated dataset "
-                    "folder. An error names the file, the CSV line or column, and what was "
-                    "expected.")
+        description="Import the thesis / feature-extractor files (one video CSV, one audio CSV "
+                    "per window length, an optional split CSV; the extractor's labels file or "
+                    "AFEW-VA's JSON annotations for label-free embeddings) into a validated "
+                    "dataset folder. An error names the file, the CSV line or column, and what "
+                    "was expected.\n\n"
+                    "Frame times come from the timestamp column, else from the file names: "
+                    "<video>_<s>_<frac>.png (SEWA: SEW1103_11_2.png is 11.2 s) or "
+                    "<clip>/<frame>.png (AFEW-VA: frame number / --fps); from the row order only "
+                    "with --time-from row-order. Every other source present is checked against "
+                    "the one used, and a frame they disagree on stops the import.")
     imp.add_argument("--video", type=Path, required=True,
-                     help="video CSV: path, embedding_0.., valence, arousal[, timestamp]")
+                     help="video CSV: path, embedding_0.., [valence, arousal], [timestamp]")
+    imp.add_argument("--labels", type=Path, metavar="CSV",
+                     help="the extractor's labels file (filename, timestamp, arousal, valence), "
+                          "joined to the video CSV by file name, for embeddings without labels")
+    imp.add_argument("--afew-va-annotations", type=Path, metavar="ROOT",
+                     help="AFEW-VA's own annotations, ROOT/<clip>/<clip>.json, joined by "
+                          "<clip>/<frame>; also sets --label-scale 10, the clip folder as the "
+                          "session and --fps 25 (AFEW-VA annotates every film frame) unless given")
     imp.add_argument("--audio", action="append", default=[], metavar="SECONDS=CSV",
                      help="audio CSV of one window length, e.g. --audio 1=audio_1s.csv "
-                          "(repeat per length)")
+                          "(repeat per length): filename, [start, end], x_0..; without start "
+                          "and end, window times come from --audio-windows or from file names "
+                          "<recording>_<s>_<frac>.wav (the window start; end = start + SECONDS)")
+    imp.add_argument("--audio-windows", type=Path, metavar="CSV",
+                     help="window table filename,start,end for audio CSVs without start and "
+                          "end, joined by file name")
     imp.add_argument("--split", type=Path,
                      help="split CSV: session,partition (train/dev/test) (default: the seed-0 "
                           "70/15/15 split of the sessions)")
+    imp.add_argument("--extractor-train", type=Path, metavar="CSV",
+                     help="CSV with a session column: the sessions (videos) the feature "
+                          "extractor was trained on. Kept in the dataset; `data split` and "
+                          "`bench` then refuse a split whose test partition holds any of them")
     imp.add_argument("--name", help="dataset name (default: the video CSV's folder)")
-    imp.add_argument("--fps", type=float, help="frame rate (default: from timestamps, else 5)")
+    imp.add_argument("--time-from", default="auto", metavar="RULE",
+                     help="where frame times come from: auto, timestamp, seconds-in-name, "
+                          "frame-in-name, row-order, or a regular expression searched in the "
+                          "path with a group (?P<seconds>...) ('_' read as the decimal point) or "
+                          "(?P<frame>...) (divided by --fps)")
+    imp.add_argument("--fps", type=float,
+                     help="the dataset's frame rate (default: detected from the frame times; "
+                          "required with frame numbers or the row order; AFEW-VA: 25)")
+    imp.add_argument("--strict", action="store_true",
+                     help="a session whose frame rate differs from the dataset's (its frames "
+                          "drift more than a quarter frame off the grid) is an error, not a "
+                          "warning")
     imp.add_argument("--label-scale", type=float,
                      help="divide labels by this (AFEW-VA's [-10, 10] labels: 10; default: 1)")
     imp.add_argument("--session-regex", default=None,
                      help="regular expression whose first group is the session id, applied to "
-                          "path/filename (default: the file name up to its first '_')")
+                          "path/filename with / as the separator (default: the file name up to "
+                          "its first '_'; with --afew-va-annotations the clip folder)")
     imp.add_argument("--embedding-dim", type=int, default=256,
                      help="face embedding columns expected in the video CSV (embedding_0..)")
     imp.add_argument("--audio-dim", type=int, default=768,
@@ -109,11 +143,15 @@ def _add_split(data_commands) -> None:
         "split", help="write the dataset's split file (by session) from a seed or a CSV",
         description="Write the dataset's split.csv, which puts whole sessions in train, dev or "
                     "test: a 70/15/15 split drawn from --seed, or the one a CSV gives. Without "
-                    "a split file a dataset uses the seed-0 split.")
+                    "a split file a dataset uses the seed-0 split. A split whose test partition "
+                    "holds sessions the feature extractor was trained on is refused.")
     split.add_argument("dataset", type=Path, help="dataset folder whose split to write")
     source = split.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", type=int, help="70/15/15 split of the sessions from this seed")
     source.add_argument("--file", type=Path, help="CSV session,partition to use")
+    split.add_argument("--allow-extractor-overlap", action="store_true",
+                       help="write the split even if its test partition holds sessions the "
+                            "feature extractor was trained on (imported with --extractor-train)")
     split.set_defaults(handler=_split)
 
 
@@ -128,7 +166,7 @@ def _synth(args) -> None:
 
 
 def _import(args) -> None:
-    from emorec.data.thesis_csv import DEFAULT_SESSION_REGEX, import_thesis_csv
+    from emorec.data.thesis_csv import import_thesis_csv
 
     audio = {}
     for item in args.audio:
@@ -144,7 +182,10 @@ def _import(args) -> None:
         audio[length] = Path(path)
     dataset = import_thesis_csv(
         args.video, audio, args.split, name=args.name, fps=args.fps,
-        label_scale=args.label_scale, session_regex=args.session_regex or DEFAULT_SESSION_REGEX,
+        label_scale=args.label_scale, session_regex=args.session_regex,
+        time_from=args.time_from, labels=args.labels,
+        afew_va_annotations=args.afew_va_annotations, audio_windows=args.audio_windows,
+        extractor_train=args.extractor_train, strict=args.strict,
         embedding_dim=args.embedding_dim, audio_dim=args.audio_dim)
     dataset.save(args.out)
     log.info("imported %s (%s) to %s: %d frames, %d sessions, audio windows %s, fingerprint %s",
@@ -163,8 +204,10 @@ def _export(args) -> None:
 
 def _validate(args) -> None:
     from emorec.data.dataset import Dataset
+    from emorec.data.frame_times import report_frame_rates
 
     dataset = Dataset.load(args.dataset)
+    report_frame_rates(dataset.video, dataset.manifest.fps, str(args.dataset))
     split = dataset.split()
     print(f"{args.dataset}: valid {dataset.manifest.origin} dataset {dataset.name!r}, "
           f"{len(dataset.video)} frames, {len(dataset.sessions)} sessions, fingerprint "
@@ -180,14 +223,16 @@ def _info(args) -> None:
 
 def _split(args) -> None:
     from emorec.data.dataset import Dataset
-    from emorec.data.splits import make_split, read_split_file
+    from emorec.data.splits import check_extractor_overlap, make_split, read_split_file
 
     dataset = Dataset.load(args.dataset)
+    source = str(args.file) if args.file is not None else f"{args.dataset} (seed {args.seed})"
     if args.file is not None:
-        dataset = dataset.with_split(read_split_file(args.file), str(args.file))
+        dataset = dataset.with_split(read_split_file(args.file), source)
     else:
-        dataset = dataset.with_split(make_split(dataset.sessions, args.seed).table,
-                                     f"seed {args.seed}")
+        dataset = dataset.with_split(make_split(dataset.sessions, args.seed).table, source)
+    check_extractor_overlap(dataset.split(), dataset.manifest.extractor_train, source,
+                            allow=args.allow_extractor_overlap)
     dataset.save(args.dataset)
     split = dataset.split()
     log.info("wrote %s/split.csv: %s, hash %s", args.dataset, split.sizes(), split.hash)

@@ -71,6 +71,10 @@ def _add_bench(commands) -> None:
     bench.add_argument("--storage", default=None,
                        help="the study's journal file or SQLAlchemy URL, with --params-from "
                             "(default: optuna.journal)")
+    bench.add_argument("--allow-extractor-overlap", action="store_true",
+                       help="run even if the split's test partition holds sessions the feature "
+                            "extractor was trained on (a real dataset imported with "
+                            "--extractor-train); otherwise such a run is refused")
     bench.set_defaults(handler=_bench)
 
 
@@ -249,7 +253,8 @@ def _bench(args) -> None:
               tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
               results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
               shard=parse_shard(args.shard), tuned=tuned,
-              tracking_timeout=args.tracking_timeout)
+              tracking_timeout=args.tracking_timeout,
+              allow_extractor_overlap=args.allow_extractor_overlap)
 
 
 def _tune(args) -> None:

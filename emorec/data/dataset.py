@@ -2,7 +2,8 @@
 
 On disk::
 
-    DIR/manifest.json      name, origin (real | stand-in), fps, label scale, dims, windows, ...
+    DIR/manifest.json      name, origin (real | stand-in), fps, label scale, dims, windows,
+                           the sessions the feature extractor was trained on, ...
     DIR/video.parquet      session, timestamp, [path], embedding_0..D-1, valence, arousal,
                            [valence_oracle, arousal_oracle]
     DIR/audio_<L>s.parquet session, start, end, [filename], x_0..x_{K-1}   (one per window L)
@@ -61,6 +62,7 @@ class Manifest:
     label_range: tuple[float, float] = (-1.0, 1.0)
     targets: tuple[str, ...] = TARGETS
     has_oracle: bool = False
+    extractor_train: tuple[str, ...] = ()   # sessions the feature extractor saw; () = not given
     fingerprint: str = ""
     source: dict = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
@@ -92,7 +94,7 @@ class Manifest:
         if raw.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise DataError(source, "unsupported manifest schema_version",
                             expected=str(SCHEMA_VERSION), found=str(raw["schema_version"]))
-        for name in ("audio_windows", "label_range", "targets"):
+        for name in ("audio_windows", "label_range", "targets", "extractor_train"):
             if name in raw and not isinstance(raw[name], list):
                 raise DataError(source, "not a list", column=name, found=repr(raw[name]))
             if name in raw:
@@ -127,6 +129,8 @@ class Manifest:
             fail("targets", f"{list(TARGETS)}")
         if not isinstance(self.source, dict):
             fail("source", "a JSON object")
+        if not all(isinstance(session, str) for session in self.extractor_train):
+            fail("extractor_train", "a list of session ids")
 
 
 def _number(value) -> bool:
@@ -157,7 +161,7 @@ class Dataset:
         manifest.check(f"{source} (manifest)")
         video = validation.check_video_table(
             video, f"{source} (video)", embedding_dim=manifest.embedding_dim, fps=manifest.fps,
-            label_range=manifest.label_range)
+            label_range=manifest.label_range, label_scale=manifest.label_scale)
         audio = {
             float(length): validation.check_audio_table(
                 table, f"{source} (audio {format_seconds(length)} s)",
@@ -165,6 +169,12 @@ class Dataset:
             for length, table in sorted(audio.items())
         }
         validation.report_audio_coverage(video, audio, source)
+        unknown = sorted(set(manifest.extractor_train) - set(video["session"]))
+        if unknown:
+            raise DataError(f"{source} (manifest)", "extractor training sessions not in the "
+                            "dataset", column="extractor_train",
+                            expected="sessions of the video table",
+                            found=validation.preview(unknown))
         if split_table is not None:
             split_table = validation.check_split_table(split_table, f"{source} (split)",
                                                        video["session"].unique())

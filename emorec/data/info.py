@@ -1,4 +1,5 @@
-"""What a dataset holds: sessions, frames, gaps, labels, audio coverage, split."""
+"""What a dataset holds: sessions, frames, frame rates, gaps, labels, audio coverage, split and
+the extractor-leakage guard."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from tabulate import tabulate
 
 from emorec.data import views
 from emorec.data.dataset import Dataset
+from emorec.data.frame_times import frame_rates, sessions_off_rate
+from emorec.data.splits import extractor_overlap
 from emorec.data.validation import label_columns
 from emorec.vocabulary import PARTITIONS
 
@@ -22,6 +25,7 @@ def describe(dataset: Dataset) -> dict:
     steps = per_session.diff().to_numpy()
     gap_steps = steps[np.isfinite(steps) & (steps > 1.5 / fps)]
     split = dataset.split()
+    rates = frame_rates(video["session"], video["timestamp"], fps)
     labels = {}
     for column in label_columns(video):
         values = video[column].to_numpy()
@@ -43,6 +47,9 @@ def describe(dataset: Dataset) -> dict:
         "name": manifest.name, "origin": manifest.origin, "fingerprint": manifest.fingerprint,
         "fps": fps, "embedding_dim": manifest.embedding_dim, "audio_dim": manifest.audio_dim,
         "sessions": int(len(count)), "frames": int(len(video)),
+        "frame_rates": {"median": float(rates["rate"].median()),
+                        "differ": int(rates["differs"].sum()),
+                        "off_rate": sessions_off_rate(rates, fps)},
         "duration_s": {"total": float(((last - first) + 1 / fps).sum()),
                        "min": float((last - first).min() + 1 / fps),
                        "median": float((last - first).median() + 1 / fps),
@@ -52,6 +59,8 @@ def describe(dataset: Dataset) -> dict:
                  "longest_s": float(gap_steps.max() - 1 / fps) if gap_steps.size else 0.0},
         "labels": labels, "audio": audio,
         "split": {"origin": split.origin, "hash": split.hash, "partitions": partitions},
+        "extractor_train": {"sessions": len(manifest.extractor_train),
+                            "in_test": extractor_overlap(split, manifest.extractor_train)},
     }
 
 
@@ -64,6 +73,7 @@ def render(summary: dict) -> str:
         f"frames      {summary['frames']} in {summary['sessions']} sessions at "
         f"{summary['fps']:g} fps; embeddings {summary['embedding_dim']}-d, audio "
         f"{summary['audio_dim']}-d",
+        _rate_line(summary),
         "duration    total {total:.0f} s; per session min {min:.1f} / median {median:.1f} / "
         "max {max:.1f} s".format(**summary["duration_s"]),
         "gaps        {count} gaps, {missing_frames} frames without a face ({share:.1%}), "
@@ -87,4 +97,28 @@ def render(summary: dict) -> str:
     lines += [f"split       {split['origin']}, hash {split['hash']}",
               tabulate([[p, s["sessions"], s["frames"]] for p, s in split["partitions"].items()],
                        headers=["partition", "sessions", "frames"])]
+    if origin != "stand-in":
+        lines += ["", _guard_line(summary["extractor_train"])]
     return "\n".join(lines)
+
+
+def _rate_line(summary: dict) -> str:
+    rates = summary["frame_rates"]
+    if not rates["differ"]:
+        return (f"frame rate  detected per session: every session on the {summary['fps']:g} fps "
+                "grid")
+    return (f"frame rate  {rates['differ']} of {summary['sessions']} sessions drift off the "
+            f"{summary['fps']:g} fps grid: {rates['off_rate']}")
+
+
+def _guard_line(guard: dict) -> str:
+    if not guard["sessions"]:
+        return ("extractor   leakage guard not given: nothing checks that test sessions are "
+                "outside the feature extractor's training videos (import with "
+                "--extractor-train FILE)")
+    if guard["in_test"]:
+        return (f"extractor   trained on {guard['sessions']} of these sessions; "
+                f"{len(guard['in_test'])} are in the test partition "
+                f"({', '.join(guard['in_test'][:5])}): bench refuses this split")
+    return (f"extractor   trained on {guard['sessions']} of these sessions; none is in the test "
+            "partition")

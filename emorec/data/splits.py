@@ -1,16 +1,21 @@
-"""Splits by session (never by frame: neighbouring frames leak), with a stable hash."""
+"""Splits by session (never by frame: neighbouring frames leak), with a stable hash, and the
+guard against testing on sessions the feature extractor was trained on."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from emorec.data.validation import preview
 from emorec.errors import DataError
 from emorec.vocabulary import PARTITIONS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RATIOS = (0.70, 0.15, 0.15)
 DEFAULT_SPLIT_SEED = 0
@@ -81,3 +86,52 @@ def read_split_file(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(path, f"cannot read split CSV ({error})") from None
+
+
+def read_extractor_train(path: str | Path) -> list[str]:
+    """The sessions (videos) the feature extractor was trained on: a CSV with a ``session``
+    column, one id per row, as the dataset names its sessions. Sorted, each once."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "extractor training list not found")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read CSV ({error})") from None
+    if "session" not in table.columns:
+        raise DataError(path, "missing column", column="session",
+                        expected="a 'session' column listing the sessions (videos) the feature "
+                                 "extractor was trained on",
+                        found=f"columns {preview(list(map(str, table.columns)))}")
+    sessions = table["session"].str.strip()
+    empty = np.flatnonzero((sessions == "").to_numpy())
+    if empty.size:
+        raise DataError(path, "empty session id", column="session", row=int(empty[0]) + 2,
+                        expected="a session id")
+    return sorted(set(sessions))
+
+
+def extractor_overlap(split: Split, extractor_train) -> list[str]:
+    """The split's test sessions that the feature extractor was trained on."""
+    return sorted(set(split.sessions("test")) & set(extractor_train))
+
+
+def check_extractor_overlap(split: Split, extractor_train, source: str, *,
+                            allow: bool = False) -> None:
+    """Refuse a split whose test partition holds sessions the feature extractor was trained on:
+    their embeddings were fitted to those very videos, so their test scores are inflated. With
+    ``allow`` it is a warning. Nothing to check when the training list was not given."""
+    overlap = extractor_overlap(split, extractor_train)
+    if not overlap:
+        return
+    found = (f"{len(overlap)} of {len(split.sessions('test'))} test sessions ({preview(overlap)}) "
+             f"in split {split.hash} ({split.origin})")
+    if allow:
+        log.warning("%s: --allow-extractor-overlap: the feature extractor was trained on %s; "
+                    "their scores are inflated", source, found)
+        return
+    raise DataError(source, "the test partition holds sessions the feature extractor was "
+                    "trained on (their test scores would be inflated)", column="session",
+                    expected="test sessions outside its training list (write such a split with "
+                             "`emorec data split DATASET --file SPLIT.csv`), or "
+                             "--allow-extractor-overlap", found=found)

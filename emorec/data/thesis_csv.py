@@ -1,20 +1,22 @@
 """Import and export the thesis / feature-extractor CSV layout.
 
-Video CSV: ``path, embedding_0..embedding_{D-1}``, the label columns ``valence, arousal`` and,
-for SEWA, ``timestamp``. Audio CSVs, one per window length: ``filename, start, end,
-x_0..x_{K-1}``. Optional split CSV: ``session,partition``.
+Video CSV: ``path, embedding_0..embedding_{D-1}``, the label columns ``valence, arousal`` (or a
+labels file, or AFEW-VA's JSON annotations, joined by file name) and, for SEWA, ``timestamp``.
+Audio CSVs, one per window length: ``filename, [start, end], x_0..x_{K-1}``. Optional split
+CSV: ``session,partition``. Frame times: :mod:`emorec.data.frame_times`; the extractor's own
+layouts: :mod:`emorec.data.extractor`.
 
 The session id comes from an explicit ``session`` column when there is one, else from the
 ``path`` (video) or ``filename`` (audio) with a regular expression whose first group is the id.
 The default takes the file name up to its first ``_``, as the extractor names files
-(``S001/S001_000012.jpg`` and ``S001.wav`` both give ``S001``). Labels are divided by the label
+(``SEW1103_11_2.png`` and ``SEW1103.wav`` both give ``SEW1103``). Labels are divided by the label
 scale (AFEW-VA: 10). Stand-ins' oracle columns (``valence_oracle``, ``arousal_oracle``; not part
 of the thesis layout) are written in the model's scale, as stored. Rows in error messages are
 CSV line numbers.
 
 ``export_thesis_csv`` writes the same layout plus a ``session`` column and an ``emorec.json``
-sidecar (name, origin, fps, label scale), so export -> import gives back the same dataset, and a
-stand-in stays labelled a stand-in.
+sidecar (name, origin, fps, label scale, extractor training sessions), so export -> import gives
+back the same dataset, and a stand-in stays labelled a stand-in.
 """
 
 from __future__ import annotations
@@ -26,108 +28,186 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
+from emorec.data import extractor
+from emorec.data.csv_files import CSV_FIRST_ROW, column_names, file_paths, read_csv, write_csv
 from emorec.data.dataset import Dataset, Manifest, format_seconds, positive_number
-from emorec.data.splits import read_split_file
+from emorec.data.frame_times import frame_times, report_frame_rates
+from emorec.data.splits import extractor_overlap, read_extractor_train, read_split_file
 from emorec.data.validation import (
     AUDIO_PREFIX,
     EMBEDDING_PREFIX,
     ORACLE_SUFFIX,
     check_audio_table,
     check_video_table,
+    preview,
 )
 from emorec.errors import DataError
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SESSION_REGEX = r"([^/\\_.]+)[^/\\]*$"
+DEFAULT_SESSION_REGEX = r"([^/_.]+)[^/]*$"   # on file names with / as the separator
 SIDECAR = "emorec.json"
-CSV_FIRST_ROW = 2  # line number of the first data row, after the header
-DEFAULT_FPS = 5.0
 
 
 def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path] | None = None,
                       split_csv: str | Path | None = None, *, name: str | None = None,
                       fps: float | None = None, label_scale: float | None = None,
-                      session_regex: str = DEFAULT_SESSION_REGEX, embedding_dim: int = 256,
-                      audio_dim: int = 768) -> Dataset:
+                      session_regex: str | None = None, time_from: str = "auto",
+                      labels: str | Path | None = None,
+                      afew_va_annotations: str | Path | None = None,
+                      audio_windows: str | Path | None = None,
+                      extractor_train: str | Path | None = None, strict: bool = False,
+                      embedding_dim: int = 256, audio_dim: int = 768) -> Dataset:
     """Read the CSV layout into a validated :class:`Dataset` (origin real unless the sidecar of
-    an emorec export says stand-in)."""
+    an emorec export says stand-in).
+
+    ``labels`` (the extractor's labels file) or ``afew_va_annotations`` (AFEW-VA's folder of
+    ``<clip>/<clip>.json``) give the labels of label-free embeddings; the latter also sets the
+    label scale (10), the session (the clip folder) and the frame rate (25 fps) unless given.
+    ``audio_windows``: a ``filename, start, end`` table for audio CSVs without window times.
+    ``extractor_train``: the sessions the feature extractor was trained on, kept in the dataset
+    for the leakage guard. ``strict``: a session with a frame rate of its own is an error.
+    """
     video_csv = Path(video_csv)
     sidecar = _read_sidecar(video_csv.parent / SIDECAR)
+    afew_va = afew_va_annotations is not None
+    if afew_va and labels is not None:
+        raise DataError("--labels", "two sources of labels",
+                        expected="--labels or --afew-va-annotations, not both")
     name = name or sidecar.get("name") or video_csv.parent.name or video_csv.stem
-    label_scale = _first_given(label_scale, sidecar.get("label_scale"), 1.0)
+    label_scale = _first_given(label_scale, sidecar.get("label_scale"),
+                               extractor.AFEW_VA_LABEL_SCALE if afew_va else None, 1.0)
     if not positive_number(label_scale):
         raise DataError("--label-scale", "bad label scale", expected="a finite number > 0",
                         found=repr(label_scale))
+    fps = _first_given(fps, sidecar.get("fps"), extractor.AFEW_VA_FPS if afew_va else None)
     if fps is not None and not positive_number(fps):
         raise DataError("--fps", "bad frame rate", expected="a finite number > 0",
                         found=repr(fps))
-    pattern = _compile_session_regex(session_regex)
+    pattern = _compile_session_regex(_first_given(
+        session_regex, extractor.AFEW_VA_SESSION_REGEX if afew_va else None,
+        DEFAULT_SESSION_REGEX))
+    if afew_va:
+        log.info("AFEW-VA annotations: labels / %g, sessions are the clip folders, frames at "
+                 "%g fps (--label-scale, --session-regex, --fps to change)", label_scale, fps)
 
-    raw_video = _read_csv(video_csv)
-    video = pd.DataFrame(index=raw_video.index)
-    video["session"] = _sessions(raw_video, video_csv, "path", pattern)
-    has_timestamp = "timestamp" in raw_video.columns
-    fps = _first_given(fps, sidecar.get("fps"))
-    if fps is None:
-        fps = _infer_fps(raw_video, video["session"], video_csv) if has_timestamp else DEFAULT_FPS
-    if has_timestamp:
-        video["timestamp"] = raw_video["timestamp"]
-    else:
-        video["timestamp"] = video.groupby("session").cumcount().to_numpy() / fps
-        log.info("%s: no timestamp column; frames are taken in file order at %g fps",
-                 video_csv, fps)
-    if "path" in raw_video.columns:
-        video["path"] = raw_video["path"]
-    embeddings = [c for c in raw_video.columns if str(c).startswith(EMBEDDING_PREFIX)]
-    oracle = [f"{t}{ORACLE_SUFFIX}" for t in TARGETS if f"{t}{ORACLE_SUFFIX}" in raw_video.columns]
-    missing_labels = [c for c in TARGETS if c not in raw_video.columns]
-    if missing_labels:
-        raise DataError(video_csv, "missing label columns", column=missing_labels[0],
-                        expected=", ".join(TARGETS))
-    video = pd.concat([video, raw_video[embeddings]], axis=1)
-    for column in TARGETS:
-        numeric = pd.api.types.is_numeric_dtype(raw_video[column]) and not \
-            pd.api.types.is_bool_dtype(raw_video[column])
-        # non-numbers go through unscaled, so the validation error shows the value as written
-        video[column] = raw_video[column] / label_scale if numeric else raw_video[column]
-    for column in oracle:
-        video[column] = raw_video[column]
-    _log_ignored(raw_video, video_csv, {"session", "timestamp", "path", *embeddings, *TARGETS,
-                                        *oracle})
-    video = check_video_table(video, str(video_csv), embedding_dim=embedding_dim, fps=fps,
-                              first_row=CSV_FIRST_ROW)
+    raw_video = _with_labels(read_csv(video_csv), video_csv, labels, afew_va_annotations)
+    sessions = _sessions(raw_video, video_csv, "path", pattern)
+    times = frame_times(raw_video, sessions, time_from=time_from, fps=fps,
+                        source=str(video_csv), first_row=CSV_FIRST_ROW)
+    video = _video_table(raw_video, video_csv, sessions, times.seconds, label_scale)
+    video = check_video_table(video, str(video_csv), embedding_dim=embedding_dim, fps=times.fps,
+                              label_scale=label_scale, first_row=CSV_FIRST_ROW)
 
-    audio = {}
-    for length, path in sorted((audio_csvs or {}).items()):
-        path = Path(path)
-        raw = _read_csv(path)
-        table = pd.DataFrame({"session": _sessions(raw, path, "filename", pattern)})
-        for column in ("start", "end", "filename"):
-            if column in raw.columns:
-                table[column] = raw[column]
-        vectors = [c for c in raw.columns if str(c).startswith(AUDIO_PREFIX)]
-        table = pd.concat([table, raw[vectors]], axis=1)
-        _log_ignored(raw, path, {"session", "start", "end", "filename", *vectors})
-        audio[float(length)] = check_audio_table(table, str(path), audio_dim=audio_dim,
-                                                 length=float(length), first_row=CSV_FIRST_ROW)
+    windows = extractor.read_window_table(audio_windows) if audio_windows is not None else None
+    audio = {float(length): _audio_table(Path(path), float(length), pattern, windows,
+                                         str(audio_windows), audio_dim)
+             for length, path in sorted((audio_csvs or {}).items())}
 
+    trained_on = (_extractor_sessions(extractor_train, video["session"].unique())
+                  if extractor_train is not None else tuple(sidecar.get("extractor_train", ())))
     split_table = read_split_file(split_csv) if split_csv is not None else None
     manifest = Manifest(
-        name=name, origin=sidecar.get("origin", "real"), fps=fps, embedding_dim=embedding_dim,
-        audio_dim=audio_dim, audio_windows=tuple(audio), label_scale=label_scale,
+        name=name, origin=sidecar.get("origin", "real"), fps=times.fps,
+        embedding_dim=embedding_dim, audio_dim=audio_dim, audio_windows=tuple(audio),
+        label_scale=label_scale, extractor_train=trained_on,
         source=sidecar.get("source") or {"imported_from": video_csv.name,
+                                         "frame_times": times.origin,
                                          "audio": {format_seconds(k): Path(v).name
                                                    for k, v in (audio_csvs or {}).items()}},
     )
     dataset = Dataset.create(manifest, video, audio, source=str(video_csv.parent))
+    report_frame_rates(dataset.video, dataset.manifest.fps, str(video_csv), strict=strict)
     if split_table is not None:
         dataset = dataset.with_split(split_table, str(split_csv))
+    _warn_extractor_overlap(dataset, video_csv)
     return dataset
+
+
+def _with_labels(raw_video: pd.DataFrame, video_csv: Path, labels: str | Path | None,
+                 afew_va_annotations: str | Path | None) -> pd.DataFrame:
+    """The video table with the labels of a labels file or of AFEW-VA's annotations joined."""
+    if labels is not None:
+        return extractor.join_labels(raw_video, video_csv, extractor.read_labels_file(labels),
+                                     str(labels))
+    if afew_va_annotations is not None:
+        return extractor.join_labels(
+            raw_video, video_csv, extractor.read_afew_va_annotations(afew_va_annotations),
+            str(Path(afew_va_annotations) / "<clip>" / "<clip>.json"))
+    return raw_video
+
+
+def _warn_extractor_overlap(dataset: Dataset, video_csv: Path) -> None:
+    """A note at import: the refusal comes from `data split` and `bench`, so that a dataset
+    can be imported first and its split fixed after."""
+    trained_on = dataset.manifest.extractor_train
+    overlap = extractor_overlap(dataset.split(), trained_on) if trained_on else []
+    if overlap:
+        log.warning("%s: the test partition of the split (%s) holds %d sessions the feature "
+                    "extractor was trained on (%s); `emorec data split` and `emorec bench` "
+                    "refuse it until the split is changed", video_csv, dataset.split().origin,
+                    len(overlap), preview(overlap))
+
+
+def _video_table(raw: pd.DataFrame, path: Path, sessions: np.ndarray, seconds: np.ndarray,
+                 label_scale: float) -> pd.DataFrame:
+    """The video table in the contract's columns, labels divided by the label scale."""
+    video = pd.DataFrame({"session": sessions, "timestamp": seconds}, index=raw.index)
+    if "path" in raw.columns:
+        video["path"] = raw["path"]
+    embeddings = [c for c in raw.columns if str(c).startswith(EMBEDDING_PREFIX)]
+    oracle = [f"{t}{ORACLE_SUFFIX}" for t in TARGETS if f"{t}{ORACLE_SUFFIX}" in raw.columns]
+    missing_labels = [c for c in TARGETS if c not in raw.columns]
+    if missing_labels:
+        raise DataError(path, "missing label columns", column=missing_labels[0],
+                        expected=f"{', '.join(TARGETS)} in the video CSV, or --labels FILE or "
+                                 "--afew-va-annotations ROOT to join them by file name")
+    video = pd.concat([video, raw[embeddings]], axis=1)
+    for column in TARGETS:
+        numeric = pd.api.types.is_numeric_dtype(raw[column]) and not \
+            pd.api.types.is_bool_dtype(raw[column])
+        # non-numbers go through unscaled, so the validation error shows the value as written
+        video[column] = raw[column] / label_scale if numeric else raw[column]
+    for column in oracle:
+        video[column] = raw[column]
+    _log_ignored(raw, path, {"session", "timestamp", "path", *embeddings, *TARGETS, *oracle})
+    return video
+
+
+def _audio_table(path: Path, length: float, pattern: re.Pattern, windows: pd.DataFrame | None,
+                 windows_source: str, audio_dim: int) -> pd.DataFrame:
+    raw = read_csv(path)
+    sessions = _sessions(raw, path, "filename", pattern)
+    start, end = extractor.window_times(raw, path, length, windows, windows_source)
+    table = pd.DataFrame({"session": sessions, "start": start.to_numpy(), "end": end.to_numpy()})
+    if "filename" in raw.columns:
+        table["filename"] = raw["filename"].to_numpy()
+    vectors = [c for c in raw.columns if str(c).startswith(AUDIO_PREFIX)]
+    table = pd.concat([table, raw[vectors]], axis=1)
+    labels = extractor.log_audio_labels(raw, path)
+    _log_ignored(raw, path, {"session", "start", "end", "filename", *vectors, *labels})
+    return check_audio_table(table, str(path), audio_dim=audio_dim, length=length,
+                             first_row=CSV_FIRST_ROW)
+
+
+def _extractor_sessions(path: str | Path, sessions) -> tuple[str, ...]:
+    """The listed sessions that are in the dataset; the others are named in a warning."""
+    listed = read_extractor_train(path)
+    known = set(sessions)
+    inside = tuple(s for s in listed if s in known)
+    if not inside:
+        raise DataError(path, "none of its sessions is in the dataset", column="session",
+                        expected=f"session ids as the dataset names them, e.g. "
+                                 f"{sorted(known)[0]!r}", found=preview(listed))
+    outside = [s for s in listed if s not in known]
+    if outside:
+        log.warning("%s: %d of %d listed sessions are not in this dataset (another dataset's?): "
+                    "%s", path, len(outside), len(listed), preview(outside))
+    log.info("%s: the feature extractor was trained on %d of the dataset's %d sessions",
+             path, len(inside), len(known))
+    return inside
 
 
 def export_thesis_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
@@ -138,14 +218,15 @@ def export_thesis_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
     video = dataset.video.copy()
     for column in TARGETS:
         video[column] = _unscale(video[column].to_numpy(), scale)
-    written = [_write_csv(video, out_dir / "video.csv")]
+    written = [write_csv(video, out_dir / "video.csv")]
     for length, table in dataset.audio.items():
-        written.append(_write_csv(table, out_dir / f"audio_{format_seconds(length)}s.csv"))
+        written.append(write_csv(table, out_dir / f"audio_{format_seconds(length)}s.csv"))
     if dataset.split_table is not None:
-        written.append(_write_csv(dataset.split_table, out_dir / "split.csv"))
+        written.append(write_csv(dataset.split_table, out_dir / "split.csv"))
     manifest = dataset.manifest
     sidecar = {"name": manifest.name, "origin": manifest.origin, "fps": manifest.fps,
-               "label_scale": manifest.label_scale, "source": manifest.source}
+               "label_scale": manifest.label_scale,
+               "extractor_train": list(manifest.extractor_train), "source": manifest.source}
     (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return [*written, out_dir / SIDECAR]
 
@@ -165,23 +246,6 @@ def _unscale(values: np.ndarray, scale: float) -> np.ndarray:
     return np.where(exact, rounded, scaled)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(path, "file not found")
-    try:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={"session": pa.string(), "path": pa.string(),
-                          "filename": pa.string()}))
-    except pa.ArrowInvalid as error:
-        raise DataError(path, f"cannot parse CSV ({error})") from None
-    names = pd.Index(table.column_names)
-    if names.has_duplicates:
-        duplicated = list(dict.fromkeys(names[names.duplicated()]))
-        raise DataError(path, "duplicate column names", column=str(duplicated[0]),
-                        expected="each column once", found=", ".join(map(str, duplicated)))
-    return table.to_pandas()
-
-
 def _sessions(raw: pd.DataFrame, path: Path, name_column: str,
               pattern: re.Pattern) -> np.ndarray:
     if "session" in raw.columns:
@@ -189,7 +253,7 @@ def _sessions(raw: pd.DataFrame, path: Path, name_column: str,
     if name_column not in raw.columns:
         raise DataError(path, "missing column", column=name_column,
                         expected=f"'{name_column}' (or 'session') to take the session id from")
-    names = raw[name_column].astype(str)
+    names = file_paths(raw[name_column])
     sessions = names.str.extract(pattern, expand=True).iloc[:, 0]
     bad = np.flatnonzero(sessions.isna().to_numpy())
     if bad.size:
@@ -197,8 +261,8 @@ def _sessions(raw: pd.DataFrame, path: Path, name_column: str,
                         row=int(bad[0]) + CSV_FIRST_ROW,
                         expected=f"a match of --session-regex {pattern.pattern!r} with a "
                                  "non-empty first group",
-                        found=repr(names.iloc[bad[0]]))
-    folders = names.str.replace(r"[^/\\]*$", "", regex=True)
+                        found=repr(raw[name_column].iloc[bad[0]]))
+    folders = names.str.replace(r"[^/]*$", "", regex=True)
     spread = pd.DataFrame({"session": sessions, "folder": folders}).groupby("session")[
         "folder"].nunique()
     if (spread > 1).any():
@@ -224,32 +288,19 @@ def _compile_session_regex(text: str) -> re.Pattern:
     return pattern
 
 
-def _infer_fps(raw: pd.DataFrame, sessions: np.ndarray, path: Path) -> float:
-    times = pd.DataFrame({"session": sessions,
-                          "t": pd.to_numeric(raw["timestamp"], errors="coerce")})
-    steps = times.sort_values(["session", "t"]).groupby("session")["t"].diff().to_numpy()
-    steps = steps[np.isfinite(steps) & (steps > 0)]
-    if steps.size == 0:
-        log.info("%s: cannot infer the frame rate from timestamps; assuming %g fps",
-                 path, DEFAULT_FPS)
-        return DEFAULT_FPS
-    fps = round(1.0 / float(np.median(steps)), 3)
-    log.info("%s: frame rate inferred from timestamps: %g fps (override with --fps)", path, fps)
-    return fps
-
-
 def _log_ignored(raw: pd.DataFrame, path: Path, used: set) -> None:
-    ignored = [str(c) for c in raw.columns if c not in used]
+    ignored = [name for name, column in zip(column_names(raw), raw.columns, strict=True)
+               if column not in used]
     if ignored:
         log.warning("%s: %d columns not in the layout are ignored: %s", path, len(ignored),
-                    ", ".join(ignored[:8]) + (" ..." if len(ignored) > 8 else ""))
+                    preview(ignored, 8))
 
 
 def _first_given(*values):
     return next((value for value in values if value is not None), None)
 
 
-SIDECAR_FIELDS = ("name", "origin", "fps", "label_scale", "source")
+SIDECAR_FIELDS = ("name", "origin", "fps", "label_scale", "extractor_train", "source")
 
 
 def _read_sidecar(path: Path) -> dict:
@@ -275,10 +326,8 @@ def _read_sidecar(path: Path) -> dict:
         if value is not None and not positive_number(value):
             raise DataError(path, f"bad {name}", column=name, expected="a finite number > 0",
                             found=repr(value))
+    trained_on = sidecar.get("extractor_train", [])
+    if not isinstance(trained_on, list) or not all(isinstance(s, str) for s in trained_on):
+        raise DataError(path, "bad extractor_train", column="extractor_train",
+                        expected="a list of session ids", found=repr(trained_on)[:80])
     return sidecar
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> Path:
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    pacsv.write_csv(arrow, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
-    return path

@@ -8,6 +8,7 @@ CSV file (its line number, after the header), 1 for a Parquet table.
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 import numpy as np
@@ -59,13 +60,14 @@ def audio_table_columns(table: pd.DataFrame, audio_dim: int) -> list[str]:
 
 
 def check_video_table(table: pd.DataFrame, source: str, *, embedding_dim: int, fps: float,
-                      label_range: tuple[float, float] = (-1.0, 1.0),
+                      label_range: tuple[float, float] = (-1.0, 1.0), label_scale: float = 1.0,
                       first_row: int = 1) -> pd.DataFrame:
-    """Validate a video frame table; return it with contract dtypes, sorted by session, time."""
+    """Validate a video frame table; return it with contract dtypes, sorted by session, time.
+    ``label_scale``: what the labels were divided by, for the hint when they are out of range."""
     _check_layout(table, source, video_columns(table, embedding_dim), EMBEDDING_PREFIX,
                   embedding_dim, "embedding dimension")
     out = pd.DataFrame({"session": _session_column(table, source, first_row)})
-    out["timestamp"] = _finite_numbers(table, "timestamp", source, first_row)
+    out["timestamp"] = finite_numbers(table, "timestamp", source, first_row)
     if "path" in table.columns:
         out["path"] = table["path"].astype(str).to_numpy()
     embedding = _finite_matrix(table, embedding_columns(embedding_dim), source, first_row)
@@ -73,12 +75,11 @@ def check_video_table(table: pd.DataFrame, source: str, *, embedding_dim: int, f
                                        index=out.index)], axis=1)
     low, high = label_range
     for column in label_columns(table):
-        values = _finite_numbers(table, column, source, first_row)
+        values = finite_numbers(table, column, source, first_row)
         outside = np.flatnonzero((values < low) | (values > high))
         if outside.size:
             row = int(outside[0])
-            hint = (" (labels in [-10, 10] like AFEW-VA's need --label-scale 10)"
-                    if np.abs(values).max() > 1 else "")
+            hint = _label_scale_hint(float(np.abs(values).max()), high, label_scale)
             raise DataError(source, f"label out of range in {outside.size} rows{hint}",
                             column=column, row=row + first_row, expected=f"[{low:g}, {high:g}]",
                             found=f"{values[row]:g}")
@@ -87,14 +88,24 @@ def check_video_table(table: pd.DataFrame, source: str, *, embedding_dim: int, f
     return out.sort_values(["session", "timestamp"], kind="stable").reset_index(drop=True)
 
 
+def _label_scale_hint(largest: float, high: float, label_scale: float) -> str:
+    """`` (... --label-scale 100)`` for labels on a larger scale: the power of ten that brings
+    the largest into range (AFEW-VA's [-10, 10]: 10; percentages: 100)."""
+    if largest <= high or high <= 0:
+        return ""
+    factor = 10.0 ** math.ceil(math.log10(largest / high))
+    return (f" (the largest is {largest:g}; labels on that scale need --label-scale "
+            f"{label_scale * factor:g})")
+
+
 def check_audio_table(table: pd.DataFrame, source: str, *, audio_dim: int, length: float,
                       first_row: int = 1) -> pd.DataFrame:
     """Validate an audio window table of nominal window ``length`` seconds."""
     _check_layout(table, source, audio_table_columns(table, audio_dim), AUDIO_PREFIX, audio_dim,
                   "audio embedding dimension")
     out = pd.DataFrame({"session": _session_column(table, source, first_row)})
-    out["start"] = _finite_numbers(table, "start", source, first_row)
-    out["end"] = _finite_numbers(table, "end", source, first_row)
+    out["start"] = finite_numbers(table, "start", source, first_row)
+    out["end"] = finite_numbers(table, "end", source, first_row)
     if "filename" in table.columns:
         out["filename"] = table["filename"].astype(str).to_numpy()
     duration = out["end"].to_numpy() - out["start"].to_numpy()
@@ -137,13 +148,13 @@ def report_audio_coverage(video: pd.DataFrame, audio: dict[float, pd.DataFrame],
         if missing[length]:
             log.warning("%s: %d of %d sessions have video but no %g s audio (usable video-only): "
                         "%s", source, len(missing[length]), len(video_sessions), length,
-                        _preview(missing[length]))
+                        preview(missing[length]))
         orphans = sorted(audio_sessions - video_sessions)
         if orphans:
             rows = int(table["session"].isin(orphans).sum())
             log.warning("%s: %d rows of %g s audio belong to %d sessions without video; they are "
                         "kept but never used: %s", source, rows, length, len(orphans),
-                        _preview(orphans))
+                        preview(orphans))
     return missing
 
 
@@ -160,17 +171,17 @@ def check_split_table(table: pd.DataFrame, source: str, sessions) -> pd.DataFram
     duplicated = out["session"][out["session"].duplicated()].unique()
     if len(duplicated):
         raise DataError(source, "sessions listed more than once", column="session",
-                        expected="each session once", found=_preview(list(duplicated)))
+                        expected="each session once", found=preview(list(duplicated)))
     known = set(np.asarray(sessions).tolist())
     unknown = sorted(set(out["session"]) - known)
     if unknown:
         raise DataError(source, f"{len(unknown)} sessions not in the dataset", column="session",
-                        expected="sessions of the video table", found=_preview(unknown))
+                        expected="sessions of the video table", found=preview(unknown))
     unassigned = sorted(known - set(out["session"]))
     if unassigned:
         raise DataError(source, f"{len(unassigned)} sessions of the dataset have no partition "
                         "(they would be silently left out)", column="session",
-                        expected="every session listed", found=f"missing {_preview(unassigned)}")
+                        expected="every session listed", found=f"missing {preview(unassigned)}")
     for partition in PARTITIONS:
         if not (out["partition"] == partition).any():
             raise DataError(source, f"empty partition '{partition}'", column="partition",
@@ -193,15 +204,15 @@ def _require_columns(table: pd.DataFrame, source: str, columns: list[str]) -> No
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise DataError(source, "missing columns", column=missing[0],
-                        expected=_preview(missing, 6),
-                        found=f"columns {_preview(list(map(str, table.columns)), 6)}")
+                        expected=preview(missing, 6),
+                        found=f"columns {preview(list(map(str, table.columns)), 6)}")
 
 
 def _reject_extra_columns(table: pd.DataFrame, source: str, columns: list[str]) -> None:
     extra = [str(c) for c in table.columns if c not in set(columns)]
     if extra:
         raise DataError(source, "unexpected columns", column=extra[0],
-                        expected="only the contract's columns", found=_preview(extra))
+                        expected="only the contract's columns", found=preview(extra))
 
 
 def _check_vector_columns(table: pd.DataFrame, source: str, prefix: str, dim: int,
@@ -230,7 +241,7 @@ def _session_column(table: pd.DataFrame, source: str, first_row: int) -> np.ndar
     return sessions.astype(str).to_numpy()
 
 
-def _finite_numbers(table: pd.DataFrame, column: str, source: str, first_row: int) -> np.ndarray:
+def finite_numbers(table: pd.DataFrame, column: str, source: str, first_row: int) -> np.ndarray:
     if pd.api.types.is_bool_dtype(table[column]):
         raise DataError(source, "true/false values", column=column, row=first_row,
                         expected="numbers", found=repr(table[column].iloc[0]))
@@ -286,6 +297,6 @@ def _check_unique_times(table: pd.DataFrame, source: str, fps: float, first_row:
                               f"{table['timestamp'].iloc[row]:g}")
 
 
-def _preview(items: list, limit: int = 5) -> str:
+def preview(items: list, limit: int = 5) -> str:
     shown = ", ".join(map(str, items[:limit]))
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
