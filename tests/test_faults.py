@@ -317,3 +317,25 @@ def test_a_deleted_mlflow_database_is_reported_not_crashed_on(place, capsys):
                  "--tracking-uri", place["uri"]]) == 1
     out = capsys.readouterr().out
     assert "no such MLflow database; all 6 rows" in out
+
+
+def test_import_errors_are_one_line(tiny_sewa_dir, tmp_path, capsys):
+    assert main(["-q", "data", "export", str(tiny_sewa_dir), "--out", str(tmp_path / "csv")]) == 0
+    video = tmp_path / "csv" / "video.csv"
+    bad = tmp_path / "csv" / "latin1.csv"
+    bad.write_bytes(video.read_bytes().replace(b'"session"', b'"sess\xe9ion"', 1))
+    assert "not UTF-8" in user_error(capsys, ["data", "import", "--video", str(bad), "--out",
+                                              str(tmp_path / "o")])
+    for out, expected in ((video, "is a file"), (video / "sub", "is a file"),
+                          (Path("/proc/emorec-x"), "cannot write")):
+        err = user_error(capsys, ["data", "import", "--video", str(video), "--out", str(out)])
+        assert expected in err
+
+
+def test_a_negative_frame_time_is_refused_naming_the_row():
+    from conftest import hand_dataset
+
+    from emorec.errors import DataError
+
+    with pytest.raises(DataError, match=r"row 3, column 'timestamp': negative frame times"):
+        hand_dataset({"A": [0.0, 0.2, -0.4], "B": [0.0], "C": [0.0]})

@@ -26,14 +26,19 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in TEXT_COLUMNS}))
+        names = pd.Index(table.column_names)
+        frame = table.to_pandas()
     except pa.ArrowInvalid as error:
         raise DataError(path, f"cannot parse CSV ({error})") from None
-    names = pd.Index(table.column_names)
+    except UnicodeDecodeError as error:
+        raise DataError(path, "not UTF-8 text", expected="a UTF-8 CSV file",
+                        found=f"byte 0x{error.object[error.start]:02x} in a column name or "
+                              "text value") from None
     if names.has_duplicates:
         duplicated = list(dict.fromkeys(names[names.duplicated()]))
         raise DataError(path, "duplicate column names", column=str(duplicated[0]),
                         expected="each column once", found=", ".join(map(str, duplicated)))
-    return table.to_pandas()
+    return frame
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> Path:

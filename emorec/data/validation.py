@@ -68,6 +68,13 @@ def check_video_table(table: pd.DataFrame, source: str, *, embedding_dim: int, f
                   embedding_dim, "embedding dimension")
     out = pd.DataFrame({"session": _session_column(table, source, first_row)})
     out["timestamp"] = finite_numbers(table, "timestamp", source, first_row)
+    negative = np.flatnonzero(out["timestamp"].to_numpy() < 0)
+    if negative.size:
+        row = int(negative[0])
+        raise DataError(source, f"negative frame times in {negative.size} rows",
+                        column="timestamp", row=row + first_row,
+                        expected="seconds since the recording's start (>= 0)",
+                        found=repr(float(out["timestamp"].iloc[row])))
     if "path" in table.columns:
         out["path"] = table["path"].astype(str).to_numpy()
     embedding = _finite_matrix(table, embedding_columns(embedding_dim), source, first_row)
