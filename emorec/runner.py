@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
-import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from tabulate import tabulate
-from tqdm import tqdm
 
 from emorec import results, traces
 from emorec.data import synth
@@ -28,8 +24,10 @@ from emorec.links import missing_store
 from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, connect, runs_url
 from emorec.models import MODELS
 from emorec.processes import die_with_parent, exit_on_sigterm
+from emorec.progress import Progress, estimated_seconds
 from emorec.provenance import code_version
 from emorec.suites import Suite
+from emorec.sweep_report import reuse_note, summary
 from emorec.tracking import Tracker, suite_experiment
 from emorec.tuning.tuned import Tuned
 from emorec.vocabulary import TARGETS
@@ -222,90 +220,11 @@ def run_name(cell: Cell) -> str:
     return f"{label}{' tuned' if cell.tuned_by else ''} seed {cell.seed}"
 
 
-def reuse_note(suite: Suite, reused: int, total: int, path: Path, jobs: int,
-               seconds: float) -> str:
-    minutes = max(1, round(seconds / max(jobs, 1) / 60))
-    program = _program()
-    return (f"{reused} of {total} cells were already in {path} and were not trained again: "
-            "their metrics and fit times come from that file (its code_version column says "
-            "which commit made them), and MLflow gets runs only for cells trained now. To "
-            f"train every cell afresh, into a new folder that leaves {path.parent} as it is "
-            f"(about {minutes} min with {jobs} jobs, from their recorded fit times):\n"
-            f"  {program} bench {suite.source} --results-dir runs/fresh\n"
-            f"  {program} leaderboard --results-dir runs/fresh --out runs/fresh")
-
-
-def _program() -> str:
-    """How this command was invoked (``.venv/bin/emorec``), for commands to copy."""
-    invoked = Path(sys.argv[0])
-    if invoked.name != "emorec":
-        return "emorec"
-    try:
-        return str(invoked.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(invoked)
-
-
-def estimated_seconds(cells: list[Cell], history: pd.DataFrame, dataset: str) -> dict:
-    """Each cell's expected fit time from earlier results: the cell's own row, else the same
-    model and window on this dataset, else that model anywhere, else its family's mean."""
-    history = history.assign(window=history["window"].fillna(-1.0))
-    own = history.drop_duplicates("cell_key", keep="last").set_index("cell_key")["fit_seconds"]
-    same = history[history["dataset"] == dataset].groupby(["model", "window"])["fit_seconds"]
-    by_model = history.groupby("model")["fit_seconds"].mean()
-    by_family = history.groupby("family")["fit_seconds"].mean()
-    same = same.mean()
-    costs = {}
-    for cell in cells:
-        window = cell.params.get("window")
-        window = -1.0 if window is None else float(window)
-        family = MODELS.get(cell.model).family
-        for table, key in ((own, cell.key), (same, (cell.model, window)),
-                           (by_model, cell.model), (by_family, family)):
-            if key in table.index:
-                costs[cell.key] = max(float(table[key]), 0.1)
-                break
-        else:
-            costs[cell.key] = 10.0
-    return costs
-
-
-class Progress:
-    """A bar over the cells' estimated seconds (so the ETA follows the expensive cells), with
-    the count done and the cells being fitted now."""
-
-    def __init__(self, cells: list[Cell], costs: dict):
-        self.costs, self.total, self.done, self.running = costs, len(cells), 0, {}
-        self.bar = tqdm(total=round(sum(costs[c.key] for c in cells), 1), unit="s",
-                        desc=f"cells 0/{self.total}", dynamic_ncols=True,
-                        bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed}<{remaining}"
-                                   "{postfix}")
-        self._show()
-
-    def started(self, cell: Cell) -> None:
-        self.running[cell.key] = run_name(cell)
-        self._show()
-
-    def finished(self, cell: Cell) -> None:
-        self.running.pop(cell.key, None)
-        self.done += 1
-        self.bar.update(self.costs[cell.key])
-        self._show()
-
-    def close(self) -> None:
-        self.bar.close()
-
-    def _show(self) -> None:
-        self.bar.set_description_str(f"cells {self.done}/{self.total}", refresh=False)
-        now = "; ".join(self.running.values())
-        self.bar.set_postfix_str(f"fitting {now}" if now else "", refresh=True)
-
-
 def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
     """Evaluate the cells, at most ``jobs`` at a time; yields each cell's outcome as it ends."""
     if not cells:
         return
-    progress = Progress(cells, costs)
+    progress = Progress(cells, costs, run_name)
     try:
         if jobs <= 1:
             dataset = Dataset.load(dataset_path)
@@ -384,23 +303,3 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
     return record, result.predictions, result.epochs, tags, result.fit_started
 
 
-def summary(finished: pd.DataFrame, ran_now: set[str]) -> str:
-    """One line per model and variant: seeds, test CCC and RMSE, and the mean fit time of the
-    seeds trained in this run ("reused" when none was)."""
-    if finished.empty:
-        return "no results"
-    finished = finished.assign(
-        fit_now=finished["fit_seconds"].where(finished["cell_key"].isin(ran_now)),
-        variant=[describe_variant(m, json.loads(v)) for m, v in
-                 zip(finished["model"], finished["variant"], strict=True)])
-    grouped = finished.groupby(["variant", "tuned_by"], sort=False).agg(
-        seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
-        test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
-        fit_s_this_run=("fit_now", "mean")).reset_index()
-    grouped = grouped.rename(columns={"variant": "model"}).sort_values("test_ccc",
-                                                                      ascending=False)
-    grouped["fit_s_this_run"] = [f"{v:.1f}" if v == v else "reused"
-                                 for v in grouped["fit_s_this_run"]]
-    if not (grouped["tuned_by"] != "").any():
-        grouped = grouped.drop(columns="tuned_by")
-    return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")
