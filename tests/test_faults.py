@@ -14,6 +14,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from scenarios import SUITE
 
 from emorec import results
 from emorec.cli import main
@@ -21,19 +22,8 @@ from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.faults import POINTS
 
-CHEAP = """
-name = "f"
-seeds = [0, 1]
-[dataset]
-stand_in = {{ kind = "sewa", size = "tiny", seed = 0 }}
-[[experiments]]
-model = "chance"
-[[experiments]]
-model = "bayesian_ridge"
-[[experiments]]
-model = "ffnn"
-params = {{ epochs = {epochs} }}
-"""
+CHEAP = SUITE.replace("{name}", "f")
+
 
 
 def emorec(*args: str, env: dict | None = None, **options) -> subprocess.Popen:
@@ -218,8 +208,7 @@ def test_a_results_file_cut_mid_row_is_refused_naming_the_row(place, capsys):
 
 
 # --------------------------------------------------------------------------- one writer
-SLOW = CHEAP.replace('model = "ffnn"', 'model = "gru"').replace("epochs = {epochs}",
-                                                               "epochs = 200, patience = 200")
+SLOW = CHEAP.replace('model = "ffnn"', 'model = "gru"')
 
 
 def wait_for(condition, seconds: float = 60):
@@ -231,7 +220,7 @@ def wait_for(condition, seconds: float = 60):
 
 @pytest.mark.slow
 def test_a_second_bench_on_the_same_results_folder_stops_naming_the_first(place):
-    place["suite"].write_text(SLOW.format())
+    place["suite"].write_text(SLOW.format(epochs=200))
     first = emorec(*bench_args(place))
     lock = place["results"] / ".emorec.lock"
     wait_for(lambda: lock.exists() and f"pid {first.pid}" in lock.read_text())
@@ -254,7 +243,7 @@ def test_two_benches_starting_on_a_fresh_mlflow_database_both_run(place, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 def test_killing_a_bench_leaves_no_worker_behind(place, signum):
-    place["suite"].write_text(SLOW.format())
+    place["suite"].write_text(SLOW.format(epochs=200))
     main_process = emorec(*bench_args(place)[:-2], "--jobs", "2")
 
     def workers() -> list[int]:

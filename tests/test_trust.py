@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scenarios import SUITE
 
 from emorec import results, uncertainty
 from emorec.code_fingerprint import _normalised_source
@@ -18,19 +19,6 @@ from emorec.suites import load_suite
 
 PACKAGE = Path(__file__).parent.parent / "emorec"
 
-SUITE = """
-name = "trust"
-seeds = [0, 1]
-[dataset]
-stand_in = {{ kind = "sewa", size = "tiny", seed = 0 }}
-[[experiments]]
-model = "bayesian_ridge"
-[[experiments]]
-model = "ffnn"
-params = {{ epochs = 2 }}
-[[experiments]]
-model = "chance"
-"""
 
 
 def emorec_from(package_parent: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -44,7 +32,7 @@ def emorec_from(package_parent: Path, *args: str, cwd: Path) -> subprocess.Compl
 def committed(tmp_path):
     """A tiny suite run with today's code into a results folder, as if committed."""
     suite = tmp_path / "trust.toml"
-    suite.write_text(SUITE.format())
+    suite.write_text(SUITE.format(name="trust", epochs=2))
     places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
               "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     run_suite(load_suite(suite), jobs=1, **places)
@@ -71,7 +59,7 @@ def test_editing_a_model_default_in_a_scratch_copy_makes_verify_fail_naming_the_
     assert stale and all("ffnn" in line for line in stale), changed.stdout
     assert any("seed 0" in line and "made by other code" in line for line in stale)
     assert "bayesian_ridge" not in "\n".join(stale)   # its code did not change
-    assert "MISSING ffnn epochs=2 seed 0" in changed.stdout
+    assert "MISSING ffnn epochs=2, patience=2 seed 0" in changed.stdout
 
 
 def test_comments_and_docstrings_do_not_change_the_fingerprint_code_does(tmp_path, monkeypatch):
@@ -106,7 +94,7 @@ def test_verify_reruns_a_sample_bit_for_bit_and_names_a_tampered_metric(tmp_path
     table.to_csv(path, index=False)
     assert main(args) == 1
     out = capsys.readouterr().out
-    assert "DIFFERS ffnn epochs=2 seed 0" in out and "committed 0.123" in out
+    assert "DIFFERS ffnn epochs=2, patience=2 seed 0" in out and "committed 0.123" in out
 
 
 def test_session_statistics_give_back_the_pooled_metrics_and_a_reproducible_bootstrap():

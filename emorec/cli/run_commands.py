@@ -368,9 +368,12 @@ def _verify(args) -> int:
     print(f"verify {suite.name} ({report.path}): {len(report.stale)} stale rows, "
           f"{len(report.missing)} missing cells, {len(report.rerun)} cells rerun of which "
           f"{len(differing)} differ")
-    if not report.ok:
-        print(f"To refresh: emorec bench {suite.source} --force (then make leaderboard and "
-              "commit the results with the code)")
+    if report.stale or report.missing:
+        print(f"To refresh: emorec bench {suite.source} fits the missing cells; their new rows "
+              "supersede the stale ones (then make leaderboard, and commit results with code)")
+    if differing:
+        print("A differing cell does not reproduce here with the same code: check that the "
+              "libraries are constraints.txt's (make install); emorec bench --force refits it")
     return 0 if report.ok else 1
 
 
