@@ -29,6 +29,18 @@ COLUMNS = [  # (header, results column); "best" follows each metric's direction
     ("CCC/session", "test_mean_ccc_session"),
     ("RMSE V", "test_valence_rmse"), ("RMSE A", "test_arousal_rmse"),
     ("MAE V", "test_valence_mae"), ("MAE A", "test_arousal_mae")]
+GUARD_LINES = {
+    "given": "Extractor-leakage guard: **given**. No test session is one the feature extractor "
+             "was trained on (`emorec data import --extractor-train`).",
+    "not given": "Extractor-leakage guard: **not given**. Which sessions the feature extractor "
+                 "was trained on is unknown here; if they include test sessions, these test "
+                 "scores are inflated (`emorec data import --extractor-train`).",
+    "overlap allowed": "Extractor-leakage guard: **overlap allowed**. Some test sessions were "
+                       "seen by the feature extractor in training (`--allow-extractor-overlap`); "
+                       "their scores are inflated.",
+    "mixed": "Extractor-leakage guard: rows differ (some given, some not); see each row's "
+             "`extractor_guard` in the results file.",
+}
 COARSE_BELOW = 10   # fewer test sessions than this make a session bootstrap coarse
 THESIS_NAMES = {"gru_avg": "gru", "gru_max": "gru", "gru_conv1d": "gru"}   # thesis -> emorec
 FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the label range
@@ -95,6 +107,8 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
                   "(`emorec data synth`), not the licensed real features. These numbers show "
                   "how the models behave on the stand-in; they are not results on the real "
                   "dataset.", ""]
+    if not stand_in:
+        lines += [GUARD_LINES[_guard(board.rows)], ""]
     hidden = len(rows) - len(board.rows)
     sessions = _session_count(board.rows)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
@@ -291,6 +305,11 @@ def _bootstrap(rows: pd.DataFrame, entries: pd.DataFrame) -> dict[str, uncertain
             array = np.stack([np.stack([cell[s] for s in sessions]) for cell in cells])
             out[label] = uncertainty.draws(array, weights, label)
     return out
+
+
+def _guard(rows: pd.DataFrame) -> str:
+    states = set(rows["extractor_guard"])
+    return states.pop() if len(states) == 1 else "mixed"
 
 
 def _session_count(rows: pd.DataFrame) -> int:

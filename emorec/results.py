@@ -11,7 +11,9 @@ differ from the model's defaults, so a row describes itself without the model zo
 ``fit_core_seconds`` (CPU time of the fit, the training budget; a cell fits on one thread),
 ``tuning_trials`` (the study's finished trials for a tuned row, else 0) and
 ``test_session_stats`` (per test session and target: n and the sums of y, p, y², p² and y·p,
-enough to recompute pooled CCC and RMSE on any resample of sessions). Older files are read as
+enough to recompute pooled CCC and RMSE on any resample of sessions); v5 added
+``extractor_guard`` (real data: whether the feature extractor's training sessions were given and
+kept out of test; empty for stand-ins). Older files are read as
 the current schema and rewritten as it when a row is appended to them; rows older than v4 have
 no code fingerprint, so ``emorec verify`` reports them stale.
 """
@@ -29,14 +31,16 @@ import numpy as np
 import pandas as pd
 
 from emorec import traces
+from emorec.data.splits import GUARD_STATES
 from emorec.errors import DataError, EmorecError
 from emorec.files import replace_file, writable_folder
 from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RESULTS_DIR = Path("leaderboard") / "results"
-IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "fingerprint", "split_hash",
+IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "extractor_guard",
+                    "fingerprint", "split_hash",
                     "model", "family", "modality", "params", "variant", "tuned_by",
                     "tuning_trials", "window", "seed", "code_fingerprint", "cell_key",
                     "code_version"]
@@ -151,7 +155,7 @@ def load(path: Path) -> pd.DataFrame:
                                          "fingerprint": str, "split_hash": str,
                                          "mlflow_run_id": str, "code_version": str,
                                          "tuned_by": str, "code_fingerprint": str,
-                                         "test_session_stats": str},
+                                         "extractor_guard": str, "test_session_stats": str},
                             keep_default_na=False,
                             na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -167,7 +171,7 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     if "schema_version" not in frame.columns or frame.empty:
         return frame
     versions = set(frame["schema_version"].astype(str))
-    if versions - {"1", "2", "3"}:
+    if versions - {"1", "2", "3", "4"}:
         return frame   # the current version, or validate names the bad row
     if "tuned_by" not in frame.columns:
         frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
@@ -181,6 +185,9 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
         frame.insert(list(frame.columns).index("mlflow_run_id"), "fit_core_seconds",
                      frame["fit_seconds"])   # wall time is the best estimate left
         frame.insert(list(frame.columns).index("mlflow_run_id"), "test_session_stats", "")
+    if "extractor_guard" not in frame.columns:   # v4 and older: no guard existed
+        frame.insert(list(frame.columns).index("origin") + 1, "extractor_guard",
+                     ["" if origin == "stand-in" else "not given" for origin in frame["origin"]])
     return frame.assign(schema_version=SCHEMA_VERSION)
 
 
@@ -248,6 +255,9 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
             fail(index, "schema_version", str(SCHEMA_VERSION), record["schema_version"])
         if record["origin"] not in ORIGINS:
             fail(index, "origin", " or ".join(ORIGINS), record["origin"])
+        if record["extractor_guard"] not in GUARD_STATES:
+            fail(index, "extractor_guard", " or ".join(map(repr, GUARD_STATES)),
+                 record["extractor_guard"])
         for column in ("suite", "dataset", "fingerprint", "split_hash", "model", "cell_key"):
             if not isinstance(record[column], str) or not record[column]:
                 fail(index, column, "a non-empty text", record[column])

@@ -14,7 +14,7 @@ import pandas as pd
 from emorec import results, traces
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
-from emorec.data.splits import check_extractor_overlap
+from emorec.data.splits import check_extractor_overlap, guard_state
 from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
@@ -127,15 +127,18 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     dataset = Dataset.load(dataset_path)
     check_extractor_overlap(dataset.split(), dataset.manifest.extractor_train, str(dataset_path),
                             allow=allow_extractor_overlap)
+    guard = guard_state(dataset.manifest.origin, dataset.split(),
+                        dataset.manifest.extractor_train, allow_extractor_overlap)
     with folder_lock(results_dir, f"emorec bench {suite.source}"):
         return _run_locked(suite, dataset, dataset_path, jobs=jobs, force=force,
                            tracking_uri=tracking_uri, results_dir=Path(results_dir),
-                           shard=shard, tuned=tuned, tracking_timeout=tracking_timeout)
+                           shard=shard, tuned=tuned, tracking_timeout=tracking_timeout,
+                           guard=guard)
 
 
 def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int, force: bool,
                 tracking_uri: str, results_dir: Path, shard: tuple[int, int],
-                tuned: Tuned | None, tracking_timeout: float) -> pd.DataFrame:
+                tuned: Tuned | None, tracking_timeout: float, guard: str) -> pd.DataFrame:
     path = results.results_path(results_dir, dataset.name)
     trace = traces.trace_path(results_dir, dataset.name)
     results.check_writable(path)          # before any fit: a row that cannot be written
@@ -174,7 +177,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int
         for record, predictions, epochs, cell_tags, fit_started in _execute(
                 todo, dataset_path, jobs, costs):
             checkpoint("fitted")
-            record.update(suite=suite.name, code_version=version)
+            record.update(suite=suite.name, code_version=version, extractor_guard=guard)
             cell = by_key[record["cell_key"]]
             run_id = tracker.log_cell(
                 key=cell.key, name=run_name(cell), params={**cell.params, "seed": cell.seed},

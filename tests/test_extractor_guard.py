@@ -132,3 +132,21 @@ def test_export_then_import_keeps_the_list_and_a_tampered_list_is_refused(guarde
     with pytest.raises(DataError, match=r"column 'extractor_train': extractor training sessions "
                                         r"not in the dataset.*SEW0000"):
         Dataset.load(folder)
+
+
+def test_a_real_data_leaderboard_says_whether_the_guard_was_given(guarded, tmp_path):
+    from emorec.leaderboard import render_all
+
+    folder, _, _ = guarded
+    suite = tmp_path / "suite.toml"
+    suite.write_text(f'name = "guarded"\nseeds = [0]\n[dataset]\nreal = "{folder}"\n'
+                     'stand_in = { kind = "sewa", size = "tiny", seed = 0 }\n'
+                     '[[experiments]]\nmodel = "chance"\n[[experiments]]\n'
+                     'model = "bayesian_ridge"\n')
+    results = tmp_path / "results"
+    assert main(["-q", "bench", str(suite), "--results-dir", str(results), "--tracking-uri",
+                 f"sqlite:///{tmp_path / 'mlflow.db'}", "--allow-extractor-overlap"]) == 0
+    rows = pd.read_csv(next(results.glob("*.csv")), keep_default_na=False)
+    assert set(rows["extractor_guard"]) == {"overlap allowed"}
+    board = render_all(results, tmp_path / "board")[0].read_text()
+    assert "Extractor-leakage guard: **overlap allowed**" in board

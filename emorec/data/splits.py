@@ -116,6 +116,18 @@ def extractor_overlap(split: Split, extractor_train) -> list[str]:
     return sorted(set(split.sessions("test")) & set(extractor_train))
 
 
+GUARD_STATES = ("", "given", "not given", "overlap allowed")   # "": a stand-in
+
+
+def guard_state(origin: str, split: Split, extractor_train, allow: bool) -> str:
+    """What a result row says about the extractor-leakage guard (see GUARD_STATES)."""
+    if origin != "real":
+        return ""
+    if not extractor_train:
+        return "not given"
+    return "overlap allowed" if allow and extractor_overlap(split, extractor_train) else "given"
+
+
 def check_extractor_overlap(split: Split, extractor_train, source: str, *,
                             allow: bool = False) -> None:
     """Refuse a split whose test partition holds sessions the feature extractor was trained on:
