@@ -49,6 +49,7 @@ FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the labe
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset."""
     table = results.load_all(results_dir)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for dataset in sorted(table["dataset"].unique()):
         rows = table[table["dataset"] == dataset]

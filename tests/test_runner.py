@@ -1,4 +1,5 @@
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -214,7 +215,13 @@ def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspac
     assert stored.groupby("cell_key").size().nunique() == 1
     board_whole = render_all(tmp_path / "whole", tmp_path / "board_whole")[0].read_text()
     board_merged = render_all(merged, tmp_path / "board_merged")[0].read_text()
-    assert board_merged == board_whole
+    assert without_fit_times(board_merged) == without_fit_times(board_whole)
+
+
+def without_fit_times(board: str) -> str:
+    """A leaderboard less its fit core-s column (the last, numeric): the only numbers two runs
+    of the same cells do not share."""
+    return re.sub(r"\|\s*\d+\.\d\s*\|$", "|", board, flags=re.MULTILINE)
 
 
 def test_merging_one_folder_copies_its_results_byte_for_byte(workspace, tmp_path):

@@ -167,7 +167,8 @@ def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
     assert set(runs["tags.tuned_study_trials"]) == {"3"}
     assert set(runs["tags.tuned_trial"]) == {str(tuned.trial)}
     text = render_all(places["results_dir"], tmp_path / "board")[0].read_text()
-    assert "| gru, *tuned* (t) " in text and "Rows marked *tuned*" in text
+    tuned_table = text.split("## Tuned rows")[1].split("\n## ")[0]
+    assert "| t       | 3        |" in tuned_table and "| gru " in tuned_table
     # tuned params are refused on other data
     other = tmp_path / "other.toml"
     other.write_text(suite.read_text().replace("seed = 0 }", "seed = 1 }"))
