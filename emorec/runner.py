@@ -52,13 +52,15 @@ def resolve_dataset(suite: Suite, data_dir: Path) -> Path:
         return suite.real_dataset
     kind, size = suite.stand_in["kind"], suite.stand_in.get("size", "full")
     seed = int(suite.stand_in.get("seed", 0))
-    folder = Path(data_dir) / f"{kind}-synth-{size}-seed{seed}"
+    factors = suite.stand_in.get("set", {})
+    _, changed = synth.with_factors(synth.SPECS[kind], factors)
+    folder = Path(data_dir) / f"{kind}-synth-{size}-seed{seed}{synth.factor_suffix(changed)}"
     reason = (f"no real features at {suite.real_dataset}" if suite.real_dataset is not None
               else f"suite {suite.name} names no real dataset")
     log.warning("STAND-IN: %s; running on the generated %s-synth (%s, seed %d) in %s. Results "
                 "are labelled stand-in.", reason, kind, size, seed, folder)
     if not (folder / MANIFEST_FILE).is_file():
-        synth.generate(kind, size, seed).save(folder)
+        synth.generate(kind, size, seed, factors).save(folder)
     return folder
 
 

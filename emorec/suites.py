@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from emorec.data import synth
 from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
@@ -100,9 +101,9 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict]:
     stand_in = dataset.get("stand_in", {})
     if not isinstance(stand_in, dict):
         fail("dataset.stand_in", f"expected a table, found {stand_in!r}")
-    unknown = sorted(set(stand_in) - {"kind", "size", "seed"})
+    unknown = sorted(set(stand_in) - {"kind", "size", "seed", "set"})
     if unknown:
-        fail("dataset.stand_in", f"unknown keys {unknown} (expected kind, size, seed)")
+        fail("dataset.stand_in", f"unknown keys {unknown} (expected kind, size, seed, set)")
     if stand_in.get("kind") not in STAND_IN_KINDS:
         fail("dataset.stand_in.kind", f"expected one of {', '.join(STAND_IN_KINDS)}, found "
                                       f"{stand_in.get('kind')!r}")
@@ -112,6 +113,13 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict]:
     seed = stand_in.get("seed", 0)
     if not _whole_number(seed) or seed < 0:
         fail("dataset.stand_in.seed", f"expected a whole number >= 0, found {seed!r}")
+    factors = stand_in.get("set", {})
+    if not isinstance(factors, dict):
+        fail("dataset.stand_in.set", f"expected a table of generator factors, found {factors!r}")
+    try:
+        synth.with_factors(synth.SPECS[stand_in["kind"]], factors)
+    except EmorecError as error:
+        fail("dataset.stand_in.set", str(error))
     return (Path(real) if real else None), stand_in
 
 

@@ -7,6 +7,7 @@ from sklearn.linear_model import BayesianRidge
 from emorec import metrics
 from emorec.data import synth, views
 from emorec.data.dataset import Dataset
+from emorec.errors import EmorecError
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
@@ -114,3 +115,42 @@ def test_audio_carries_arousal_more_than_valence(full_sewa):
 def test_unknown_kind_or_size_is_refused(kind, size):
     with pytest.raises(ValueError, match="unknown"):
         synth.generate(kind, size)
+
+
+def test_generator_factors_name_the_dataset_and_change_only_what_they_say():
+    default = synth.generate("sewa", "tiny", seed=0)
+    same = synth.generate("sewa", "tiny", seed=0, factors={"lag": 2.0, "missing_face": 1.5})
+    assert same.name == default.name == "sewa-synth-tiny"   # the kind's own values
+    assert same.manifest.fingerprint == default.manifest.fingerprint
+    no_lag = synth.generate("sewa", "tiny", seed=0, factors={"lag": 0})
+    assert no_lag.name == "sewa-synth-tiny-lag0"
+    assert no_lag.manifest.fingerprint != default.manifest.fingerprint
+    assert no_lag.manifest.source["factors"] == {"lag": 0.0}
+    silent = synth.generate("sewa", "tiny", seed=0, factors={"audio_emotion": 0})
+    assert silent.video.equals(default.video)
+    assert not silent.audio[2.0].equals(default.audio[2.0])
+
+
+@pytest.mark.parametrize("factors, message", [
+    ({"lagg": 1}, "unknown stand-in factor 'lagg'"),
+    ({"lag": 9}, r"lag must be a number in \[0, 4\]"),
+    ({"rater_noise": "a lot"}, "rater_noise must be a number"),
+])
+def test_a_bad_factor_is_a_clear_error(factors, message):
+    with pytest.raises(EmorecError, match=message):
+        synth.generate("sewa", "tiny", seed=0, factors=factors)
+
+
+def test_a_suite_sets_factors_and_runs_on_its_own_stand_in(tmp_path):
+    from emorec.runner import resolve_dataset
+    from emorec.suites import load_suite
+
+    suite = tmp_path / "lag.toml"
+    suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny", set = { lag = 1 } }\n'
+                     '[[experiments]]\nmodel = "chance"\n')
+    folder = resolve_dataset(load_suite(suite), tmp_path / "data")
+    assert folder.name == "sewa-synth-tiny-seed0-lag1"
+    suite.write_text('[dataset]\nstand_in = { kind = "sewa", set = { lag = -1 } }\n'
+                     '[[experiments]]\nmodel = "chance"\n')
+    with pytest.raises(EmorecError, match=r"dataset.stand_in.set: stand-in factor lag"):
+        load_suite(suite)

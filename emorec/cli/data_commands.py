@@ -38,6 +38,11 @@ def _add_synth(data_commands) -> None:
                             "and lengths; small: a quarter of them at half length; tiny: a tenth "
                             "at 15%% length (at least 6 sessions)")
     synth.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    synth.add_argument("--set", action="append", default=[], metavar="FACTOR=VALUE",
+                       help="set a generator factor (repeat for several): lag (s), rater_noise, "
+                            "face_baseline, audio_emotion, missing_face (per minute); changed "
+                            "factors extend the dataset's name, e.g. sewa-synth-lag0 (README: "
+                            "Stand-ins)")
     synth.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     synth.set_defaults(handler=_synth)
 
@@ -158,7 +163,16 @@ def _add_split(data_commands) -> None:
 def _synth(args) -> None:
     from emorec.data import synth
 
-    dataset = synth.generate(args.kind, args.size, args.seed)
+    factors = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        try:
+            factors[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise EmorecError(f"--set expects FACTOR=NUMBER, found {item!r}")
+    dataset = synth.generate(args.kind, args.size, args.seed, factors)
     dataset.save(args.out)
     log.info("wrote stand-in %s (%s, seed %d) to %s: %d frames, %d sessions, fingerprint %s",
              dataset.name, args.size, args.seed, args.out, len(dataset.video),

@@ -24,7 +24,8 @@ model changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from scipy.signal import lfilter
 
 from emorec.data.dataset import ORACLE_COLUMNS, Dataset, Manifest
 from emorec.data.validation import audio_columns, embedding_columns
+from emorec.errors import EmorecError
 from emorec.vocabulary import TARGETS
 
 GENERATOR_VERSION = 1
@@ -72,6 +74,7 @@ class StandInSpec:
     voice_identity_std: float = 0.15     # speaker and recording channel, constant per session
     voice_arousal_weight: float = 0.8
     voice_valence_weight: float = 0.15
+    audio_emotion: float = 1.0           # gain of the emotion the voice carries
     phonetic_noise: float = 0.8          # per 100 ms audio frame while someone speaks
 
 
@@ -94,6 +97,75 @@ AFEW_VA = StandInSpec(
     face_loss_mean_s=0.8, with_audio=False,
 )
 SPECS = {"sewa": SEWA, "afew-va": AFEW_VA}   # one per vocabulary.STAND_IN_KINDS
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A generator setting that decides what a stand-in can show, named so that experiments
+    (a suite's ``stand_in.set``, ``emorec data synth --set``) can vary it."""
+
+    meaning: str
+    low: float
+    high: float
+    get: Callable[[StandInSpec], float]
+    set: Callable[[StandInSpec, float], StandInSpec]
+
+
+FACTORS = {
+    "lag": Factor(
+        "seconds the raters lag the face (mean over sessions; the spread across sessions keeps "
+        "its share of the mean)", 0.0, 4.0,
+        lambda spec: spec.rater_lag_s[0],
+        lambda spec, v: replace(spec, rater_lag_s=(v, v * _share(*spec.rater_lag_s)))),
+    "rater_noise": Factor(
+        "std of the raters' slow noise on the label scale (their fast noise keeps its share of "
+        "it)", 0.0, 0.5,
+        lambda spec: spec.rater_noise_slow,
+        lambda spec, v: replace(spec, rater_noise_slow=v, rater_noise_fast=v * _share(
+            spec.rater_noise_slow, spec.rater_noise_fast))),
+    "face_baseline": Factor(
+        "share of a subject's emotional baseline that the face shows (pooled CCC credits "
+        "predicting it)", 0.0, 1.0,
+        lambda spec: spec.baseline_in_face,
+        lambda spec, v: replace(spec, baseline_in_face=v)),
+    "audio_emotion": Factor(
+        "gain of the subject's emotion in the voice (1: as specified; 0: audio carries none)",
+        0.0, 5.0,
+        lambda spec: spec.audio_emotion,
+        lambda spec, v: replace(spec, audio_emotion=v)),
+    "missing_face": Factor(
+        "bursts of frames without a detected face, per minute", 0.0, 20.0,
+        lambda spec: spec.face_loss_rate_per_min,
+        lambda spec, v: replace(spec, face_loss_rate_per_min=v)),
+}
+
+
+def _share(whole: float, part: float) -> float:
+    return part / whole if whole else 0.0
+
+
+def with_factors(spec: StandInSpec, factors: dict | None) -> tuple[StandInSpec, dict]:
+    """``spec`` with the named factors set, and those of them that differ from its own values
+    (they name the dataset). EmorecError for an unknown name or a value out of range."""
+    changed = {}
+    for name, value in sorted((factors or {}).items()):
+        if name not in FACTORS:
+            raise EmorecError(f"unknown stand-in factor {name!r} (known: "
+                              f"{', '.join(FACTORS)})")
+        factor = FACTORS[name]
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not factor.low <= value <= factor.high):
+            raise EmorecError(f"stand-in factor {name} must be a number in "
+                              f"[{factor.low:g}, {factor.high:g}], found {value!r}")
+        if float(value) != factor.get(spec):
+            spec = factor.set(spec, float(value))
+            changed[name] = float(value)
+    return spec, changed
+
+
+def factor_suffix(changed: dict) -> str:
+    """``-lag0-rater_noise0.07``: the changed factors, as they extend a stand-in's name."""
+    return "".join(f"-{name}{value:g}" for name, value in sorted(changed.items()))
 # One per vocabulary.STAND_IN_SIZES: how it scales the number of sessions and their length.
 SIZES = {
     "full": {"sessions": 1.0, "duration": 1.0},
@@ -103,13 +175,16 @@ SIZES = {
 MIN_SESSIONS = 6
 
 
-def generate(kind: str, size: str = "full", seed: int = 0) -> Dataset:
-    """Build the stand-in ``kind`` ('sewa' or 'afew-va') at ``size`` from ``seed``."""
+def generate(kind: str, size: str = "full", seed: int = 0, factors: dict | None = None
+             ) -> Dataset:
+    """Build the stand-in ``kind`` ('sewa' or 'afew-va') at ``size`` from ``seed``, with the
+    generator ``factors`` (:data:`FACTORS`) that differ from the kind's own named in the
+    dataset's name and manifest."""
     if kind not in SPECS:
         raise ValueError(f"unknown stand-in {kind!r}; expected one of {sorted(SPECS)}")
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; expected one of {list(SIZES)}")
-    spec = SPECS[kind]
+    spec, changed = with_factors(SPECS[kind], factors)
     n_sessions = max(MIN_SESSIONS, round(spec.sessions * SIZES[size]["sessions"]))
     extractor = _Extractor(np.random.default_rng([seed, 0]), spec)
     video_parts, audio_parts = [], {length: [] for length in SEWA_AUDIO_WINDOWS}
@@ -126,11 +201,13 @@ def generate(kind: str, size: str = "full", seed: int = 0) -> Dataset:
     audio = ({length: pd.concat(parts, ignore_index=True) for length, parts in audio_parts.items()}
              if spec.with_audio else {})
     manifest = Manifest(
-        name=spec.name if size == "full" else f"{spec.name}-{size}", origin="stand-in",
+        name=(spec.name if size == "full" else f"{spec.name}-{size}") + factor_suffix(changed),
+        origin="stand-in",
         fps=FPS, embedding_dim=EMBEDDING_DIM,
         audio_dim=AUDIO_DIM, audio_windows=tuple(audio), label_scale=spec.label_scale,
         source={"generator": kind, "size": size, "seed": seed,
-                "generator_version": GENERATOR_VERSION},
+                "generator_version": GENERATOR_VERSION,
+                **({"factors": changed} if changed else {})},
     )
     return Dataset.create(manifest, video, audio, source=spec.name)
 
@@ -222,9 +299,10 @@ def _audio(rng: np.random.Generator, spec: StandInSpec, extractor: _Extractor, s
     partner_voice = rng.normal(0, spec.voice_identity_std, AUDIO_DIM)
     frames = np.broadcast_to(channel + extractor.noise_floor, (n_base, AUDIO_DIM)).copy()
     subject, partner = speaker == 1, speaker == 2
+    voiced = emotion[subject] * spec.audio_emotion
     frames[subject] += (subject_voice
-                        + np.outer(emotion[subject, 1], extractor.voice_arousal)
-                        + np.outer(emotion[subject, 0], extractor.voice_valence))
+                        + np.outer(voiced[:, 1], extractor.voice_arousal)
+                        + np.outer(voiced[:, 0], extractor.voice_valence))
     frames[partner] += partner_voice + np.outer(partner_arousal[partner], extractor.voice_arousal)
     talking = subject | partner
     phonetics = rng.standard_normal((int(talking.sum()), AUDIO_DIM))
