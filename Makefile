@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 STORAGE ?= optuna.journal
+# Where bench targets keep results and render leaderboards: the committed files by default;
+# RESULTS=runs/mine trains every cell afresh into that folder and renders there.
+RESULTS ?= leaderboard/results
+BOARD ?= $(if $(filter leaderboard/results,$(RESULTS)),leaderboard,$(RESULTS))
 
 .PHONY: install lock test test-slow test-all lint verify bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
 	stop-servers calibrate bench-perf clean
@@ -42,16 +46,16 @@ lint: install
 
 # Suites: real features from data/<dataset> when imported, else the generated stand-in.
 bench-quick: install
-	$(BIN)/emorec bench benchmarks/quick.toml
-	$(BIN)/emorec leaderboard
+	$(BIN)/emorec bench benchmarks/quick.toml --results-dir $(RESULTS)
+	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
 bench-sewa: install
-	$(BIN)/emorec bench benchmarks/sewa.toml
-	$(BIN)/emorec leaderboard
+	$(BIN)/emorec bench benchmarks/sewa.toml --results-dir $(RESULTS)
+	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
 bench-afew-va: install
-	$(BIN)/emorec bench benchmarks/afew_va.toml
-	$(BIN)/emorec leaderboard
+	$(BIN)/emorec bench benchmarks/afew_va.toml --results-dir $(RESULTS)
+	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
 # Committed results against today's code (CI runs it): keys and completeness of every suite, and
 # one cell per model family of the quick suite fitted again, metric by metric.
@@ -61,7 +65,7 @@ verify: install
 	$(BIN)/emorec verify benchmarks/afew_va.toml --per-family 0
 
 leaderboard: install
-	$(BIN)/emorec leaderboard
+	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
 ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
