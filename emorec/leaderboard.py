@@ -90,7 +90,7 @@ class Board:
         return "above" if np.median(mine - top) > 0 else "below"
 
     def best_on_dev(self) -> pd.DataFrame:
-        """Each model's default-params variant with the highest mean dev CCC."""
+        """Each model's untuned variant with the highest mean dev CCC."""
         return (self.default.sort_values(["dev_mean_ccc_mean", "label"],
                                          ascending=[False, True], kind="stable")
                 .drop_duplicates("model").sort_values(["test_mean_ccc_mean", "label"],
@@ -113,7 +113,7 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
     hidden = len(rows) - len(board.rows)
     sessions = _session_count(board.rows)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
-              f"{len(board.rows)} runs, {sessions} test sessions."
+              f"{len(board.rows)} runs (rows x seeds), {sessions} test sessions."
               + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
                  else ""), "",
               "How to read it:", "",
@@ -132,10 +132,13 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
               "interval that holds 0. Other rows are numbered by position.",
               "- Other columns: mean ± std over seeds; best per column in bold. **params** lists "
               "only what differs from the model's defaults (`emorec models`). **fit core-s**: "
-              "the CPU time of one seed's fit, mean over seeds (every cell fits on one thread): "
-              "the training budget, unaffected by other work on the machine.",
-              "- Only default-params rows are ranked here; rows whose params an Optuna study "
-              "chose on dev (more budget) are in [Tuned rows](#tuned-rows).", ""]
+              "the CPU time of one seed's fit, mean over seeds (every cell fits on one thread; for "
+              "svr it includes its grid search): the training budget, unaffected by other work "
+              "on the machine.",
+              "- Ranked here: rows run with the suite's params. Rows whose params an Optuna study "
+              "chose on dev (more budget) are ranked apart"
+              + (", in [Tuned rows](#tuned-rows)." if len(board.tuned) else
+                 "; this dataset has none."), ""]
     lines += _ranked_table(board)
     if len(board.tuned):
         lines += _tuned_table(board)
@@ -144,7 +147,7 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
         lines += ["## Figures", "",
                   "Test CCC (pooled, mean of valence and arousal) against window length: each "
                   "point is the mean over seeds, its error bar ± 1 std over seeds; grey lines "
-                  "are frame models. The trace shows rating and prediction of the default-params "
+                  "are frame models. The trace shows rating and prediction of the untuned "
                   "row with the best dev CCC (seed 0) on one test session, named under the plot "
                   "with the rule it was chosen by.", ""]
         lines += [f"![{title}]({link})" for title, link in figure_links]
@@ -187,7 +190,7 @@ def _best_of_each_model(board: Board) -> list[str]:
              _with_interval(entry, board, "ccc"), board.versus_top(entry["label"]) or "—"]
             for _, entry in best.iterrows()]
     return ["## Best of each model (chosen on dev)", "",
-            "For each model, the default-params variant (window, pooling) with the highest "
+            "For each model, the untuned variant (window, pooling) with the highest "
             "mean dev CCC; its test CCC is reported, never used to choose. **vs rank 1**: "
             "paired bootstrap against rank 1 of the main table.", "",
             tabulate(body, headers=["model", "variant chosen on dev", "dev CCC mean",

@@ -20,7 +20,8 @@ def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[
     total = sum(len(rows) for rows in linked.values())
     if missing_store(tracking_uri) and total:
         return total, [f"{tracking_uri}: no such MLflow database; all {total} rows with a run "
-                       "link to it"]
+                       "link to it (in a fresh clone that is expected: the committed rows were "
+                       "logged on the machine that ran them)"]
     connect(tracking_uri, timeout)
     client = MlflowClient()
     checked, problems = 0, []

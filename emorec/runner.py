@@ -152,10 +152,10 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int
     recorded = results.load(path)
     done = set(recorded["cell_key"])
     if missing_store(tracking_uri) and (recorded["mlflow_run_id"] != "").any():
-        log.warning("%d rows of %s link to MLflow runs in %s, which does not exist (deleted, or "
-                    "another working folder?); their cells are not rerun. emorec results check "
-                    "lists such rows", (recorded["mlflow_run_id"] != "").sum(), path,
-                    tracking_uri)
+        log.info("%d rows of %s link to MLflow runs in a store this machine does not have "
+                 "(%s): normal in a fresh clone, whose committed rows were logged where they "
+                 "ran; if you deleted that store, emorec results check lists the rows",
+                 (recorded["mlflow_run_id"] != "").sum(), path, tracking_uri)
     todo = cells if force else [cell for cell in cells if cell.key not in done]
     costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
     log.info("%s on %s [%s]: %d cells, %d already in %s, %d to run with %d job(s) "

@@ -36,13 +36,14 @@ def summary(finished: pd.DataFrame, ran_now: set[str]) -> str:
 
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,
                seconds: float) -> str:
-    minutes = max(1, round(seconds / max(jobs, 1) / 60))
+    wall = seconds / max(jobs, 1)
+    duration = f"{wall:.0f} s" if wall < 90 else f"{wall / 60:.0f} min"
     program = _program()
     return (f"{reused} of {total} cells were already in {path} and were not trained again: "
             "their metrics and fit times come from that file (its code_version column says "
             "which commit made them), and MLflow gets runs only for cells trained now. To "
             f"train every cell afresh, into a new folder that leaves {path.parent} as it is "
-            f"(about {minutes} min with {jobs} jobs, from their recorded fit times):\n"
+            f"(about {duration} with {jobs} jobs, from their recorded fit times):\n"
             f"  {program} bench {suite.source} --results-dir runs/fresh\n"
             f"  {program} leaderboard --results-dir runs/fresh --out runs/fresh")
 

@@ -328,3 +328,11 @@ def test_a_negative_frame_time_is_refused_naming_the_row():
 
     with pytest.raises(DataError, match=r"row 3, column 'timestamp': negative frame times"):
         hand_dataset({"A": [0.0, 0.2, -0.4], "B": [0.0], "C": [0.0]})
+
+
+def test_a_bad_command_line_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["data", "synth", "sewa", "--size", "huge", "--out", "x"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "invalid choice: 'huge'" in err and "--help" in err

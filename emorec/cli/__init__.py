@@ -50,6 +50,10 @@ class CommandParser(argparse.ArgumentParser):
             self.epilog = self.epilog_from()
         return super().format_help()
 
+    def error(self, message: str):
+        """A bad command line is one line and exit 2, like every other user error."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
