@@ -41,6 +41,24 @@ GUARD_LINES = {
     "mixed": "Extractor-leakage guard: rows differ (some given, some not); see each row's "
              "`extractor_guard` in the results file.",
 }
+FIDELITY = [  # (aspect, the thesis, emorec, which it is)
+    ("models, windows, poolings, grids", "Tables 4.1-4.7, A.1-A.3",
+     "the same models, 1-4 s windows, AVG/MAX/Conv1D pooling, the SVR and tree grids",
+     "reproduction"),
+    ("Conv1D GRU", "outputs left the label range (MAE near 1)", "ends in tanh like every net",
+     "repaired"),
+    ("fusion widths", "not given", "d_model 64; a learned \"no audio\" key", "choice"),
+    ("missing frames in a window", "not described", "masked slots never reach an output",
+     "choice"),
+    ("GRU target", "the window's mean label", "the label of the frame the window ends at",
+     "differs"),
+    ("scoring", "one prediction per window, against its mean label", "every labelled frame of a "
+     "partition, the same frames for every model", "redesign"),
+    ("split", "the thesis's own (not published)", "by session: 70/15/15 from seed 0, or a "
+     "split file", "redesign"),
+    ("ranking", "MAE and RMSE tables", "pooled CCC with 95% intervals and ties; RMSE and MAE "
+     "shown", "redesign"),
+]
 COARSE_BELOW = 10   # fewer test sessions than this make a session bootstrap coarse
 THESIS_NAMES = {"gru_avg": "gru", "gru_max": "gru", "gru_conv1d": "gru"}   # thesis -> emorec
 FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the label range
@@ -152,8 +170,16 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
                   "with the rule it was chosen by.", ""]
         lines += [f"![{title}]({link})" for title, link in figure_links]
         lines.append("")
+    lines += _fidelity_section()
     lines += _thesis_section(dataset)
     return "\n".join(lines) + "\n"
+
+
+def _fidelity_section() -> list[str]:
+    return ["## Reproduction or redesign", "",
+            "What these numbers reproduce of the thesis and where emorec chose otherwise.", "",
+            tabulate(FIDELITY, headers=["aspect", "thesis", "emorec", "kind"],
+                     tablefmt="github"), ""]
 
 
 def _ranked_table(board: Board) -> list[str]:
