@@ -75,7 +75,7 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
         links = _draw_figures(board, traces.load(traces.trace_path(results_dir, dataset)),
                               Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
-        path.write_text(render(rows, links))
+        path.write_text(render(board, links))
         written.append(path)
     return written
 
@@ -88,7 +88,10 @@ class Board:
         self.all_rows = rows
         self.rows = results.current(rows)
         self.entries = _aggregate(self.rows)
-        self.draws = _bootstrap(self.rows, self.entries)
+        self.stats = {key: results.parse_session_stats(text) for key, text in
+                      zip(self.rows["cell_key"], self.rows["test_session_stats"], strict=True)}
+        self.sessions = sorted({s for value in self.stats.values() if value for s in value})
+        self.draws = _bootstrap(self.rows, self.entries, self.stats, self.sessions)
         learned = self.entries[~self.entries["model"].isin(FLOORS)]
         order = ["test_mean_ccc_mean", "label"]
         self.default = learned[learned["tuned_by"] == ""].sort_values(
@@ -115,9 +118,9 @@ class Board:
                                                       ascending=[False, True], kind="stable"))
 
 
-def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
-    """One dataset's leaderboard from its result rows (the newest data, split and code)."""
-    board = Board(rows)
+def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
+    """One dataset's leaderboard from its board (the newest data, split and code)."""
+    rows = board.all_rows
     last = rows.iloc[-1]
     dataset, stand_in = last["dataset"], last["origin"] == "stand-in"
     lines = [f"# Leaderboard: {dataset}", ""]
@@ -129,7 +132,7 @@ def render(rows: pd.DataFrame, figure_links: list[tuple[str, str]] = ()) -> str:
     if not stand_in:
         lines += [GUARD_LINES[_guard(board.rows)], ""]
     hidden = len(rows) - len(board.rows)
-    sessions = _session_count(board.rows)
+    sessions = len(board.sessions)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
               f"{len(board.rows)} runs (rows x seeds), {sessions} test sessions."
               + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
@@ -319,11 +322,9 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _bootstrap(rows: pd.DataFrame, entries: pd.DataFrame) -> dict[str, uncertainty.Draws]:
-    """Draws for every entry whose every seed has session statistics on the same sessions."""
-    stats = {key: results.parse_session_stats(text)
-             for key, text in zip(rows["cell_key"], rows["test_session_stats"], strict=True)}
-    sessions = sorted({s for value in stats.values() if value for s in value})
+def _bootstrap(rows: pd.DataFrame, entries: pd.DataFrame, stats: dict, sessions: list[str]
+               ) -> dict[str, uncertainty.Draws]:
+    """Draws for every entry whose every seed has session statistics on all ``sessions``."""
     if not sessions:
         return {}
     weights = uncertainty.session_weights(sessions)
@@ -340,12 +341,6 @@ def _bootstrap(rows: pd.DataFrame, entries: pd.DataFrame) -> dict[str, uncertain
 def _guard(rows: pd.DataFrame) -> str:
     states = set(rows["extractor_guard"])
     return states.pop() if len(states) == 1 else "mixed"
-
-
-def _session_count(rows: pd.DataFrame) -> int:
-    counts = {len(stats) for stats in map(results.parse_session_stats, rows["test_session_stats"])
-              if stats}
-    return max(counts) if counts else 0
 
 
 def _thesis_section(dataset: str) -> list[str]:

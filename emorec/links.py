@@ -9,7 +9,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from emorec import results
-from emorec.mlflow_store import connect
+from emorec.mlflow_store import connect, sqlite_path
 
 
 def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[int, list[str]]:
@@ -24,11 +24,10 @@ def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[
                        "logged on the machine that ran them)"]
     connect(tracking_uri, timeout)
     client = MlflowClient()
-    checked, problems = 0, []
+    problems = []
     for path, rows in linked.items():
         for number, row in rows.iterrows():
             run_id = row["mlflow_run_id"]
-            checked += 1
             place = f"{path} row {number + 2} ({row['model']} seed {row['seed']})"
             try:
                 run = client.get_run(run_id)
@@ -40,10 +39,10 @@ def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[
                                 f"{run.data.tags.get('cell_key')}, not {row['cell_key']}")
             elif run.info.status != "FINISHED":
                 problems.append(f"{place}: run {run_id} is {run.info.status}, not FINISHED")
-    return checked, problems
+    return total, problems
 
 
 def missing_store(tracking_uri: str) -> bool:
     """A SQLite store whose file does not exist (deleted, or another working folder)."""
-    return (tracking_uri.startswith("sqlite:///")
-            and not Path(tracking_uri.removeprefix("sqlite:///")).exists())
+    database = sqlite_path(tracking_uri)
+    return database is not None and not database.exists()

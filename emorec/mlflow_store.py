@@ -37,8 +37,8 @@ def connect(tracking_uri: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None
         _health(tracking_uri, timeout)
     mlflow.set_tracking_uri(tracking_uri)
     try:
-        if scheme == "sqlite":
-            database = Path(tracking_uri.removeprefix("sqlite:///"))
+        database = sqlite_path(tracking_uri)
+        if database is not None:
             writable_folder(database.parent, "MLflow database folder")
             with file_lock(database.with_name(database.name + ".lock")):
                 MlflowClient().search_experiments(max_results=1)   # creates the schema
@@ -90,9 +90,14 @@ def _health(tracking_uri: str, timeout: float) -> None:
                           "--tracking-uri elsewhere") from None
 
 
-def _artifact_location(tracking_uri: str) -> str | None:
-    """``<folder of the .db>/mlruns`` for a SQLite store; the server's default otherwise."""
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///FILE`` store, else None."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
-    return (database.parent / "mlruns").as_uri()
+    return Path(tracking_uri.removeprefix("sqlite:///"))
+
+
+def _artifact_location(tracking_uri: str) -> str | None:
+    """``<folder of the .db>/mlruns`` for a SQLite store; the server's default otherwise."""
+    database = sqlite_path(tracking_uri)
+    return None if database is None else (database.resolve().parent / "mlruns").as_uri()

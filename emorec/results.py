@@ -100,11 +100,11 @@ def append(path: Path, record: dict) -> None:
 
 
 def check_writable(path: Path) -> None:
-    """EmorecError now, before any cell is fitted, if ``path`` cannot take rows later."""
+    """EmorecError now, before any cell is fitted, if ``path`` cannot take rows later (whether
+    it reads as results is :func:`load`'s to say, which the runner calls next)."""
     writable_folder(path.parent, "results folder")
     if path.exists() and (not path.is_file() or not os.access(path, os.R_OK | os.W_OK)):
         raise EmorecError(f"{path}: results file is not a readable and writable file")
-    load(path)   # and is readable as results
 
 
 def write(path: Path, frame: pd.DataFrame) -> None:
