@@ -9,6 +9,7 @@ test-partition RMSE and CCC of four reference predictors on the seed-0 session s
   raters lag the face by about 2 s).
 
     .venv/bin/python benchmarks/calibrate_standin.py [--kind sewa] [--size full] [--seed 0]
+        [--set lag=2 ...]
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def main() -> None:
     parser.add_argument("--kind", default="sewa", choices=sorted(synth.SPECS))
     parser.add_argument("--size", default="full", choices=list(synth.SIZES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="FACTOR=VALUE",
+                        help=f"a generator factor ({', '.join(synth.FACTORS)}); repeatable")
     args = parser.parse_args()
+    factors = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
 
     start = time.perf_counter()
-    dataset = synth.generate(args.kind, args.size, args.seed)
+    dataset = synth.generate(args.kind, args.size, args.seed, factors)
     split = dataset.split()
     print(f"{dataset.name} [STAND-IN] size {args.size}, seed {args.seed}: "
           f"{len(dataset.video)} frames, {len(dataset.sessions)} sessions, "

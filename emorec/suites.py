@@ -5,6 +5,8 @@
     [dataset]
     real = "data/sewa"                                   # used when it holds a dataset
     stand_in = { kind = "sewa", size = "tiny", seed = 0 }  # generated otherwise
+    # set = { lag = 2 } sets generator factors; vary = { lag = [0, 1, 2] } runs every cell on
+    # one stand-in per value (stand-ins only: a study of what the generator decides)
     [[experiments]]
     model = "audio_ffnn"
     params = { epochs = 5 }          # fixed parameters
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from emorec.data import synth
@@ -38,6 +40,16 @@ class Suite:
     stand_in: dict
     experiments: tuple[Experiment, ...]
     source: Path
+    vary: tuple[tuple[str, tuple[float, ...]], ...] = ()   # factor -> values, one stand-in each
+
+    def each_dataset(self) -> list[Suite]:
+        """One suite per stand-in the suite varies over (itself when it varies nothing)."""
+        if not self.vary:
+            return [self]
+        names = [name for name, _ in self.vary]
+        return [replace(self, vary=(), stand_in={**self.stand_in, "set": {
+                    **self.stand_in.get("set", {}), **dict(zip(names, point, strict=True))}})
+                for point in itertools.product(*(values for _, values in self.vary))]
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -69,7 +81,7 @@ def load_suite(path: str | Path) -> Suite:
         fail("seeds", f"expected a non-empty list of whole numbers >= 0, found {seeds!r}")
     if len(set(seeds)) < len(seeds):
         fail("seeds", f"a seed is listed twice: {seeds!r}")
-    real, stand_in = _dataset(raw.get("dataset", {}), fail)
+    real, stand_in, vary = _dataset(raw.get("dataset", {}), fail)
     entries = raw.get("experiments", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         fail("experiments", "expected [[experiments]] tables")
@@ -86,7 +98,7 @@ def load_suite(path: str | Path) -> Suite:
                         "params): it would run twice")
         seen[cell] = where
     return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
-                 experiments=tuple(e for e, _ in experiments), source=path)
+                 experiments=tuple(e for e, _ in experiments), source=path, vary=vary)
 
 
 def _dataset(dataset, fail) -> tuple[Path | None, dict]:
@@ -101,9 +113,10 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict]:
     stand_in = dataset.get("stand_in", {})
     if not isinstance(stand_in, dict):
         fail("dataset.stand_in", f"expected a table, found {stand_in!r}")
-    unknown = sorted(set(stand_in) - {"kind", "size", "seed", "set"})
+    unknown = sorted(set(stand_in) - {"kind", "size", "seed", "set", "vary"})
     if unknown:
-        fail("dataset.stand_in", f"unknown keys {unknown} (expected kind, size, seed, set)")
+        fail("dataset.stand_in", f"unknown keys {unknown} (expected kind, size, seed, set, "
+                                 "vary)")
     if stand_in.get("kind") not in STAND_IN_KINDS:
         fail("dataset.stand_in.kind", f"expected one of {', '.join(STAND_IN_KINDS)}, found "
                                       f"{stand_in.get('kind')!r}")
@@ -120,7 +133,25 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict]:
         synth.with_factors(synth.SPECS[stand_in["kind"]], factors)
     except EmorecError as error:
         fail("dataset.stand_in.set", str(error))
-    return (Path(real) if real else None), stand_in
+    vary = stand_in.pop("vary", {})
+    if not isinstance(vary, dict) or not all(isinstance(v, list) and v for v in vary.values()):
+        fail("dataset.stand_in.vary", f"expected a table of non-empty lists of factor values, "
+                                      f"found {vary!r}")
+    if vary and real:
+        fail("dataset.stand_in.vary", "a suite that varies the stand-in's factors studies the "
+                                      "generator: it cannot also name real features")
+    for name, values in vary.items():
+        if name in factors:
+            fail("dataset.stand_in.vary", f"{name} is both set and varied")
+        if len(set(values)) < len(values):
+            fail(f"dataset.stand_in.vary.{name}", f"a value is listed twice: {values!r}")
+        for value in values:
+            try:
+                synth.with_factors(synth.SPECS[stand_in["kind"]], {name: value})
+            except EmorecError as error:
+                fail(f"dataset.stand_in.vary.{name}", str(error))
+    return ((Path(real) if real else None), stand_in,
+            tuple((name, tuple(values)) for name, values in sorted(vary.items())))
 
 
 def _experiments(entry: dict, where: str, fail) -> list[tuple[Experiment, str]]:

@@ -247,14 +247,19 @@ def _bench(args) -> None:
         raise EmorecError("--tracking-timeout must be more than 0 seconds")
     if args.storage and not args.params_from:
         raise EmorecError("--storage is only used with --params-from")
+    suite = load_suite(args.suite)
+    if args.params_from and suite.vary:
+        raise EmorecError(f"--params-from: suite {args.suite} varies its stand-in, but a study's "
+                          "params were tuned on one dataset")
     tuned = (tuned_params(args.params_from, args.storage or DEFAULT_STORAGE)
              if args.params_from else None)
-    run_suite(load_suite(args.suite), jobs=args.jobs, force=args.force,
-              tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
-              results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
-              shard=parse_shard(args.shard), tuned=tuned,
-              tracking_timeout=args.tracking_timeout,
-              allow_extractor_overlap=args.allow_extractor_overlap)
+    for one in suite.each_dataset():
+        run_suite(one, jobs=args.jobs, force=args.force,
+                  tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
+                  results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
+                  shard=parse_shard(args.shard), tuned=tuned,
+                  tracking_timeout=args.tracking_timeout,
+                  allow_extractor_overlap=args.allow_extractor_overlap)
 
 
 def _tune(args) -> None:
@@ -277,8 +282,14 @@ def _tune(args) -> None:
             fixed[name] = json.loads(value)
         except ValueError:
             fixed[name] = value
-    dataset = (resolve_dataset(load_suite(args.dataset), args.data_dir)
-               if args.dataset.endswith(".toml") else Path(args.dataset))
+    if args.dataset.endswith(".toml"):
+        suite = load_suite(args.dataset)
+        if suite.vary:
+            raise EmorecError(f"{args.dataset} varies its stand-in over several datasets; tune "
+                              "on one (a suite with set instead of vary, or a dataset folder)")
+        dataset = resolve_dataset(suite, args.data_dir)
+    else:
+        dataset = Path(args.dataset)
     plan = StudyPlan(model=args.model, dataset=dataset, fixed=fixed, trials=args.trials,
                      seed=args.seed, study=args.study, storage=args.storage or DEFAULT_STORAGE,
                      timeout=args.timeout, first_worker=args.first_worker)
@@ -345,13 +356,20 @@ def _results_check(args) -> int:
 
 
 def _verify(args) -> int:
-    from emorec import results
     from emorec.suites import load_suite
-    from emorec.verify import verify
 
     if args.per_family < 0 or args.tolerance < 0:
         raise EmorecError("--per-family and --tolerance must be at least 0")
-    suite = load_suite(args.suite)
+    ok = True
+    for suite in load_suite(args.suite).each_dataset():
+        ok = _verify_one(suite, args) and ok
+    return 0 if ok else 1
+
+
+def _verify_one(suite, args) -> bool:
+    from emorec import results
+    from emorec.verify import verify
+
     report = verify(suite, args.results_dir or results.RESULTS_DIR, args.data_dir,
                     args.per_family, args.tolerance)
     for line in report.stale:
@@ -374,7 +392,7 @@ def _verify(args) -> int:
     if differing:
         print("A differing cell does not reproduce here with the same code: check that the "
               "libraries are constraints.txt's (make install); emorec bench --force refits it")
-    return 0 if report.ok else 1
+    return report.ok
 
 
 def _leaderboard(args) -> None:

@@ -6,9 +6,12 @@ partition's sessions, in session/time order), so every model is scored on the sa
 - :func:`frame_view`: the frame's face embedding;
 - :func:`video_window_view`: the ``W`` seconds of video ending at the frame, as ``fps * W``
   time slots (oldest first, the frame itself last). Slots whose frame is missing (no face, or
-  before the session starts) are zero and masked out, so gaps in time stay gaps;
+  before the session starts) are zero and masked out, so gaps in time stay gaps. It also knows
+  the labels of the window's frames (:meth:`WindowView.mean_labels`), for models trained on
+  the thesis's window-mean target;
 - :func:`audio_window_view`: the most recent audio window of length ``L`` that ends at or before
   the frame and no longer than ``L`` seconds ago (masked where there is none);
+- :func:`frame_audio_view`: the frame's face embedding and its latest audio window;
 - :func:`fused_view`: the video window plus the audio windows of length ``L`` that end inside it,
   oldest first, left-padded and masked.
 
@@ -64,14 +67,32 @@ class WindowView:
     frames: Frames
     rows: np.ndarray         # (n, slots) or (n,) int64
     source: np.ndarray       # (N + 1, D) float32
+    source_labels: np.ndarray | None = None   # (N, 2) labels of a video table's rows
 
     @property
     def mask(self) -> np.ndarray:
         return self.rows >= 0
 
+    def mean_labels(self) -> np.ndarray:
+        """(n, 2): each window's mean label over the frames present (a video window only)."""
+        if self.source_labels is None or self.rows.ndim != 2:
+            raise EmorecError("window-mean labels need a video window view")
+        labels = np.take(self.source_labels, np.maximum(self.rows, 0), axis=0)
+        present = self.mask[..., None]
+        return (labels * present).sum(axis=1) / present.sum(axis=1)
+
     def array(self) -> np.ndarray:
         """(n, slots, D) or (n, D) float32, zeros where masked."""
         return np.take(self.source, self.rows, axis=0)
+
+
+@dataclass(frozen=True)
+class FrameAudioView:
+    """The frame's face embedding and the latest audio window (early fusion, frame by frame)."""
+
+    frames: Frames
+    features: np.ndarray     # (n, D) float32
+    audio: WindowView        # (n,) rows of the audio table, -1 where there is no window
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,7 @@ def video_window_view(dataset: Dataset, partition: str, seconds: float,
                       split: Split | None = None) -> WindowView:
     selected = frames(dataset, partition, split)
     return WindowView(selected, _video_window_rows(dataset, selected.rows, seconds),
-                      dataset.matrix("video"))
+                      dataset.matrix("video"), _video_labels(dataset))
 
 
 def audio_window_view(dataset: Dataset, partition: str, length: float,
@@ -122,6 +143,13 @@ def audio_window_view(dataset: Dataset, partition: str, length: float,
     return WindowView(selected, rows, dataset.matrix(float(length)))
 
 
+def frame_audio_view(dataset: Dataset, partition: str, length: float,
+                     split: Split | None = None) -> FrameAudioView:
+    video = frame_view(dataset, partition, split)
+    return FrameAudioView(video.frames, video.features,
+                          audio_window_view(dataset, partition, length, split))
+
+
 def fused_view(dataset: Dataset, partition: str, seconds: float,
                audio_length: float | None = None, split: Split | None = None) -> FusedView:
     """Video window of ``seconds`` and the audio windows (default length ``seconds``) ending in it.
@@ -132,7 +160,7 @@ def fused_view(dataset: Dataset, partition: str, seconds: float,
     audio_length = seconds if audio_length is None else audio_length
     selected = frames(dataset, partition, split)
     video = WindowView(selected, _video_window_rows(dataset, selected.rows, seconds),
-                       dataset.matrix("video"))
+                       dataset.matrix("video"), _video_labels(dataset))
     ends = _AudioEnds(dataset, audio_length, pad=max(seconds, audio_length))
     all_keys = ends.frame_keys(np.arange(len(dataset.video)))
     all_counts = _count_ends(ends.keys, all_keys, seconds)
@@ -150,6 +178,10 @@ def fused_view(dataset: Dataset, partition: str, seconds: float,
 def video_matrix(dataset: Dataset) -> np.ndarray:
     """The (N, D) float32 face embeddings of the whole video table (cached on the dataset)."""
     return dataset.matrix("video")[:-1]
+
+
+def _video_labels(dataset: Dataset) -> np.ndarray:
+    return dataset.video[list(TARGETS)].to_numpy(np.float64)
 
 
 def window_slots(fps: float, seconds: float) -> int:

@@ -54,6 +54,8 @@ VIEWS: dict[str, Callable[..., Any]] = {
         dataset, partition, params["window"], split),
     "fused": lambda dataset, partition, split, params: views.fused_view(
         dataset, partition, params["window"], split=split),
+    "frame_audio": lambda dataset, partition, split, params: views.frame_audio_view(
+        dataset, partition, params["window"], split),
 }
 VIEW_PARAMS = ("window",)   # parameters that choose the input view, not the estimator
 
@@ -69,6 +71,7 @@ class ModelSpec:
     grid: dict = field(default_factory=dict)    # the thesis's grid (suites may override)
     description: str = ""
     stand_in_only: bool = False
+    source: str = "emorec"      # where the model comes from: emorec, or a plugin
 
     @property
     def defaults(self) -> dict:

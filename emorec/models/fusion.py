@@ -31,6 +31,7 @@ from torch import nn
 from emorec.models.base import model
 from emorec.models.gru import KERNEL, CausalConv
 from emorec.models.nets import (
+    TARGET,
     WINDOW,
     WINDOW_SECONDS,
     WINDOW_TRAINING_PARAMS,
@@ -42,7 +43,7 @@ from emorec.models.nets import (
 )
 from emorec.models.params import Param
 
-ATTENTION_PARAMS = {"window": WINDOW,
+ATTENTION_PARAMS = {"window": WINDOW, "target": TARGET,
                     "d_model": Param("choice", 64, choices=(32, 64, 128), tune=True,
                                      help="width of both modalities' projections"),
                     "heads": Param("choice", 4, choices=(2, 4), tune=True),
@@ -223,8 +224,8 @@ def _register(name: str, description: str, make_net, params: dict):
 
 _register("fusion1", "Fusion 1: pooled video + pooled audio, concat, dense (Fig. 4.3).",
           lambda dims, hidden, dropout: Fusion1(dims, hidden, dropout),
-          {"window": WINDOW, "hidden": hidden_param(128), "dropout": dropout_param(0.2),
-           **WINDOW_TRAINING_PARAMS})
+          {"window": WINDOW, "target": TARGET, "hidden": hidden_param(128),
+           "dropout": dropout_param(0.2), **WINDOW_TRAINING_PARAMS})
 _register("fusion2", "Fusion 2: audio projected, concat with video, 2 self-attention blocks, "
           "AVG pool (Fig. A.1).",
           lambda dims, **p: Fusion2(dims, **p), ATTENTION_PARAMS)

@@ -22,6 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from emorec.models.base import model
 from emorec.models.nets import (
+    TARGET,
     WINDOW,
     WINDOW_SECONDS,
     WINDOW_TRAINING_PARAMS,
@@ -36,7 +37,7 @@ from emorec.models.params import Param
 
 POOLINGS = ("avg", "max", "conv1d")
 KERNEL = Param("int", 3, low=1, tune=(2, 5), help="Conv1D kernel (frames)")
-GRU_PARAMS = {"window": WINDOW,
+GRU_PARAMS = {"window": WINDOW, "target": TARGET,
               "pooling": Param("choice", "avg", choices=POOLINGS, tune=True,
                                help="temporal pooling of the GRU outputs"),
               "hidden": hidden_param(64, 16, 256), "dropout": dropout_param(0.2), "kernel": KERNEL,

@@ -8,7 +8,8 @@ view into the net's arguments (:func:`net_inputs`), and trains with the one loop
 - frame view: ``(x (n, D),)``;
 - latest audio window: ``(x (n, D), has_audio (n, 1))``;
 - video window: ``(x (n, T, D), mask (n, T))``;
-- fused: ``(video (n, T, Dv), video_mask (n, T), audio (n, S, Da), audio_mask (n, S))``.
+- fused: ``(video (n, T, Dv), video_mask (n, T), audio (n, S, Da), audio_mask (n, S))``;
+- frame and latest audio window: ``(video (n, Dv), audio (n, Da), has_audio (n, 1))``.
 
 Masked slots hold zeros; each net must make them irrelevant to its output.
 """
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from emorec.data.views import FrameView, FusedView, WindowView
+from emorec.data.views import FrameAudioView, FrameView, FusedView, WindowView
 from emorec.errors import EmorecError
 from emorec.models import training
 from emorec.models.params import Param
@@ -49,6 +50,13 @@ WINDOW_TRAINING_PARAMS = {
 }
 WINDOW_SECONDS = [1.0, 2.0, 3.0, 4.0]   # the thesis's windows (5-20 frames at 5 fps)
 WINDOW = Param("float", 1.0, above=0, help="seconds of input ending at the frame")
+# What a video window model is trained to predict. Every model is scored on the frame's own
+# label; "frame" trains on that (the default, so training and scoring agree), "window_mean" on
+# the mean label of the window's frames, as the thesis trained its GRU. Early stopping reads
+# the dev frames' own labels either way.
+TRAINING_TARGETS = ("frame", "window_mean")
+TARGET = Param("choice", "frame", choices=TRAINING_TARGETS,
+               help="training label: the frame's own, or the window's mean (the thesis's)")
 
 
 def dropout_param(default: float) -> Param:
@@ -66,7 +74,9 @@ class NetRegressor:
 
     def __init__(self, model: str, make_net: Callable[..., nn.Module], seed: int, **params):
         self.model, self.make_net, self.seed = model, make_net, seed
-        self.net_params = {k: v for k, v in params.items() if k not in TRAINING_PARAMS}
+        self.target = params.get("target", "frame")
+        self.net_params = {k: v for k, v in params.items()
+                           if k not in TRAINING_PARAMS and k != "target"}
         self.config = training.TrainingConfig(seed=seed,
                                               **{k: params[k] for k in TRAINING_PARAMS})
         self.params = params
@@ -77,7 +87,8 @@ class NetRegressor:
         self.dims = input_dims(train)
         self.net = self.make_net(self.dims, **self.net_params)
         self.history = training.train(self.net, net_inputs(train, self.stats),
-                                      train.frames.labels, net_inputs(dev, self.stats),
+                                      training_labels(train, self.target),
+                                      net_inputs(dev, self.stats),
                                       dev.frames.labels, self.config, on_epoch)
         return self
 
@@ -88,6 +99,14 @@ class NetRegressor:
         torch.save({"model": self.model, "params": self.params, "seed": self.seed,
                     "dims": self.dims, "stats": self.stats,
                     "state_dict": {k: v.cpu() for k, v in self.net.state_dict().items()}}, path)
+
+
+def training_labels(view, target: str) -> np.ndarray:
+    """The labels a net trains on (:data:`TARGET`): the frames' own, or each video window's
+    mean."""
+    if target == "frame":
+        return view.frames.labels
+    return (view.video if isinstance(view, FusedView) else view).mean_labels()
 
 
 def load(path: str | Path, device: str = "cpu") -> NetRegressor:
@@ -112,6 +131,8 @@ _TABLES: dict[type, Callable] = {
     WindowView: lambda view: {"x": (view.source, view.rows)},
     FusedView: lambda view: {"video": (view.video.source, view.video.rows),
                              "audio": (view.audio.source, view.audio.rows)},
+    FrameAudioView: lambda view: {"video": (view.features, None),
+                                  "audio": (view.audio.source, view.audio.rows)},
 }
 
 
@@ -164,8 +185,15 @@ def _fused_inputs(view: FusedView, stats: dict) -> tuple:
             training.Gather(view.audio.rows, audio), view.audio.mask)
 
 
+def _frame_audio_inputs(view: FrameAudioView, stats: dict) -> tuple:
+    audio = _standard(view.audio.source, stats["audio"], zero_row=True)
+    return (_standard(view.features, stats["video"], zero_row=False),
+            training.Gather(view.audio.rows, audio), view.audio.mask[:, None].astype(np.float32))
+
+
 _NET_INPUTS: dict[type, Callable] = {FrameView: _frame_inputs, WindowView: _window_inputs,
-                                     FusedView: _fused_inputs}
+                                     FusedView: _fused_inputs,
+                                     FrameAudioView: _frame_audio_inputs}
 
 
 def net_inputs(view, stats: dict) -> tuple:

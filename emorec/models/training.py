@@ -1,9 +1,10 @@
 """The one training loop every net uses.
 
-Adam on the thesis's RMSE loss; configurable epochs, batch size, learning rate and patience;
-early stopping on dev RMSE with the best epoch's weights restored; python/numpy/torch seeded and
-deterministic algorithms on; CUDA when present (``device="auto"``). Every epoch's train loss and
-dev metrics are kept in :class:`TrainingHistory`, which the runner logs to MLflow as step metrics.
+Adam on the thesis's RMSE loss (or a CCC loss); configurable epochs, batch size, learning rate
+and patience; early stopping on dev RMSE with the best epoch's weights restored;
+python/numpy/torch seeded and deterministic algorithms on; CUDA when present
+(``device="auto"``). Every epoch's train loss and dev metrics are kept in
+:class:`TrainingHistory`, which the runner logs to MLflow as step metrics.
 
 Inputs are a tuple of plain arrays (indexed per batch) and :class:`Gather` inputs (row indices
 into an embedding matrix, gathered per batch), so a window view never has to be materialised.
@@ -38,6 +39,7 @@ class TrainingConfig:
     device: str = "auto"
     seed: int = 0
     epoch_samples: int | None = None   # draw this many training windows per epoch (None: all)
+    loss: str = "rmse"                 # a key of LOSSES
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,32 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def _labelled(prediction: torch.Tensor, target: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(m, 2) predictions and labels of the labelled frames: outputs of any shape (..., 2);
+    NaN labels mark padding (a sequence model's empty slots) and are left out."""
+    prediction, target = prediction.reshape(-1, 2), target.reshape(-1, 2)
+    keep = ~torch.isnan(target[:, 0])
+    return prediction[keep], target[keep]
+
+
 def rmse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean over targets of each target's RMSE (the thesis's loss)."""
+    prediction, target = _labelled(prediction, target)
     return torch.sqrt(((prediction - target) ** 2).mean(dim=0) + 1e-12).mean()
+
+
+def ccc_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - mean over targets of the batch's concordance correlation (the AVEC/MuSe loss)."""
+    prediction, target = _labelled(prediction, target)
+    mean_p, mean_t = prediction.mean(dim=0), target.mean(dim=0)
+    var_p, var_t = prediction.var(dim=0, unbiased=False), target.var(dim=0, unbiased=False)
+    cov = ((prediction - mean_p) * (target - mean_t)).mean(dim=0)
+    ccc = 2 * cov / (var_p + var_t + (mean_p - mean_t) ** 2 + 1e-8)
+    return 1 - ccc.mean()
+
+
+LOSSES = {"rmse": rmse_loss, "ccc": ccc_loss}
 
 
 class _Inputs:
@@ -106,10 +131,13 @@ class _Inputs:
 
 def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inputs: tuple,
           dev_labels: np.ndarray, config: TrainingConfig,
-          on_epoch: Callable[[int, dict], None] | None = None) -> TrainingHistory:
+          on_epoch: Callable[[int, dict], None] | None = None,
+          dev_frames: np.ndarray | None = None) -> TrainingHistory:
     """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch.
     ``on_epoch(epoch, scores)`` is called after each epoch (a tuner reports and may prune by
-    raising)."""
+    raising). A net whose samples are sequences outputs (..., 2) per sample; its labels hold
+    NaN in padding, and ``dev_frames`` picks the dev frames, in ``dev_labels`` order, from its
+    dev outputs flattened to (-1, 2)."""
     started = time.perf_counter()
     seed_everything(config.seed)
     device = resolve_device(config.device)
@@ -122,6 +150,7 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
         raise EmorecError(f"cannot train on {inputs.length} training and {dev.length} dev "
                           "frames: both partitions need frames")
     labels = torch.as_tensor(train_labels, dtype=torch.float32, device=device)
+    loss_function = LOSSES[config.loss]
     history = TrainingHistory(device=str(device))
     best_state, best_rmse, waited = None, float("inf"), 0
     for epoch in range(config.epochs):
@@ -134,12 +163,14 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
         for start in range(0, len(order), config.batch_size):
             batch = order[start:start + config.batch_size]
             optimiser.zero_grad()
-            loss = rmse_loss(net(*inputs.batch(batch)), labels[batch])
+            loss = loss_function(net(*inputs.batch(batch)), labels[batch])
             loss.backward()
             optimiser.step()
             losses.append(loss.detach())
         history.steps += len(losses)
         predicted = _predict(net, dev, config.batch_size * 8)
+        if dev_frames is not None:
+            predicted = predicted.reshape(-1, 2)[dev_frames]
         train_loss = float(torch.stack(losses).mean())
         if not (math.isfinite(train_loss) and np.isfinite(predicted).all()):
             raise EmorecError(f"training diverged in epoch {epoch}: train loss {train_loss}, "
