@@ -86,8 +86,11 @@ def seed_everything(seed: int) -> None:
 
 def _labelled(prediction: torch.Tensor, target: torch.Tensor
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(m, 2) predictions and labels of the labelled frames: outputs of any shape (..., 2);
-    NaN labels mark padding (a sequence model's empty slots) and are left out."""
+    """(m, 2) predictions and labels of the labelled frames. A sequence model's outputs
+    (batch, steps, 2) have NaN labels in their padding, which is left out; one output per
+    sample (batch, 2) is taken as it is, so a NaN label there makes training diverge loudly."""
+    if target.dim() == 2:
+        return prediction, target
     prediction, target = prediction.reshape(-1, 2), target.reshape(-1, 2)
     keep = ~torch.isnan(target[:, 0])
     return prediction[keep], target[keep]
