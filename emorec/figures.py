@@ -2,7 +2,8 @@
 
 - test CCC against window length, one panel per model family, one line per model (and pooling),
   mean ± std over seeds; the frame models as dashed references;
-- truth against prediction over time on one test session, for the best-ranked model.
+- truth against prediction over time on one test session, for the best-ranked model;
+- test CCC against a stand-in generator factor (a factor study), with 95% intervals.
 """
 
 from __future__ import annotations
@@ -64,6 +65,26 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
                     "over seeds", fontsize=10)
     _save(figure, path)
     return True
+
+
+def ccc_by_factor(table: pd.DataFrame, factor: str, meaning: str, dataset: str,
+                  path: Path) -> None:
+    """Test CCC against a generator factor's value, one line per row, 95% interval bars."""
+    figure, axis = plt.subplots(figsize=(7.2, 4.4))
+    for row, group in table.groupby("row", sort=False):
+        group = group.sort_values("value")
+        below = (group["ccc"] - group["low"]).fillna(0.0)
+        above = (group["high"] - group["ccc"]).fillna(0.0)
+        axis.errorbar(group["value"], group["ccc"], yerr=[below, above], marker="o",
+                      capsize=3, label=row)
+    axis.set_xlabel(f"{factor}: {meaning}" if len(meaning) < 60 else factor)
+    axis.set_ylabel("test CCC (mean of V and A)")
+    axis.set_xticks(sorted(table["value"].unique()))
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.suptitle(f"{dataset} (STAND-IN data): test CCC against {factor}\nmean over seeds, "
+                    "bars: 95% bootstrap interval over test sessions and seeds", fontsize=10)
+    _save(figure, path)
 
 
 def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path: Path,

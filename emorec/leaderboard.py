@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from emorec import figures, results, traces, uncertainty
+from emorec import factor_study, figures, results, traces, uncertainty
 from emorec.display import describe_variant, format_params, format_window
 from emorec.metrics import higher_is_better
 
@@ -65,18 +65,21 @@ FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the labe
 
 
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
-    """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset."""
+    """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset,
+    and a factor-study page for stand-ins that differ in one generator factor."""
     table = results.load_all(results_dir)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    written = []
+    written, boards = [], {}
     for dataset in sorted(table["dataset"].unique()):
         rows = table[table["dataset"] == dataset]
-        board = Board(rows)
+        board = boards[dataset] = Board(rows)
         links = _draw_figures(board, traces.load(traces.trace_path(results_dir, dataset)),
                               Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
         path.write_text(render(board, links))
         written.append(path)
+    for study in factor_study.find_studies(list(boards)):
+        written.append(factor_study.render_study(study, boards, Path(out_dir)))
     return written
 
 

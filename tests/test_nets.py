@@ -177,7 +177,7 @@ def test_epoch_samples_bounds_each_epoch(tiny_sewa):
     assert every.history.steps == 2 * int(np.ceil(len(views["train"].frames) / 32))
 
 
-@pytest.mark.parametrize("suite, per_seed", [("sewa", 45), ("afew_va", 17)])
+@pytest.mark.parametrize("suite, per_seed", [("sewa", 49), ("afew_va", 17)])
 def test_thesis_suites_hold_every_experiment(suite, per_seed):
     loaded = load_suite(f"benchmarks/{suite}.toml")
     thesis = [e for e in loaded.experiments

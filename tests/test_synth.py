@@ -48,8 +48,10 @@ def test_full_sizes_match_the_real_datasets(full_sewa):
     assert sewa.video["session"].nunique() == 64
     assert per_session.min() >= 96 and per_session.max() <= 177
     afew = synth.generate("afew-va", "full", seed=0)
-    assert afew.video["session"].nunique() == 600
-    assert 27_000 <= len(afew.video) <= 33_000
+    assert afew.video["session"].nunique() == 600 and afew.manifest.fps == 25
+    assert 27_000 <= len(afew.video) <= 33_000          # AFEW-VA: about 30,000 frames
+    frames = afew.video.groupby("session").size()
+    assert frames.min() >= 8 and frames.max() <= 120    # 10 to about 120 frames a clip
     assert afew.audio == {} and afew.manifest.label_scale == 10
     labels = afew.video[["valence", "arousal"]].to_numpy()
     assert np.allclose(labels * 10, np.round(labels * 10)), "AFEW-VA labels are integers / 10"
@@ -76,27 +78,42 @@ def _ridge(train_x, train_y, test_x):
                      for j in range(2)], axis=1)
 
 
-def test_oracle_beats_ridge_beats_chance_and_context_helps(full_sewa):
-    train, test = views.frame_view(full_sewa, "train"), views.frame_view(full_sewa, "test")
+def _scores(dataset):
+    """Test scores of chance, the oracle, a frame BayesianRidge and one on the 4 s window mean."""
+    train, test = views.frame_view(dataset, "train"), views.frame_view(dataset, "test")
     truth, sessions = test.frames.labels, test.frames.session
 
     def score(prediction):
         return metrics.regression_metrics(truth, prediction, sessions)
 
-    chance = score(np.tile(train.frames.labels.mean(0), (len(truth), 1)))
-    oracle = score(test.frames.oracle)
-    frame = score(_ridge(train.features, train.frames.labels, test.features))
     pooled = {}
     for partition in ("train", "test"):
-        window = views.video_window_view(full_sewa, partition, 4)
+        window = views.video_window_view(dataset, partition, 4)
         pooled[partition] = window.array().sum(1) / window.mask.sum(1, keepdims=True)
-    context = score(_ridge(pooled["train"], train.frames.labels, pooled["test"]))
+    return {"chance": score(np.tile(train.frames.labels.mean(0), (len(truth), 1))),
+            "oracle": score(test.frames.oracle),
+            "frame": score(_ridge(train.features, train.frames.labels, test.features)),
+            "window": score(_ridge(pooled["train"], train.frames.labels, pooled["test"]))}
+
+
+def test_default_sewa_stand_in_is_calibrated_to_the_thesis(full_sewa):
+    """The generator's side of the calibration (README, "The SEWA stand-in"); the trained
+    models' side is tests/test_calibration.py."""
+    scores = _scores(full_sewa)
+    oracle, frame, chance = scores["oracle"], scores["frame"], scores["chance"]
     assert oracle["mean_rmse"] < frame["mean_rmse"] < chance["mean_rmse"]
-    assert oracle["mean_ccc"] > 0.9
-    assert frame["mean_ccc"] > 0.3
-    # the ~2 s rater lag makes a 4 s window more useful than the frame alone
-    assert context["mean_ccc"] > frame["mean_ccc"] + 0.05
-    assert context["mean_rmse"] < frame["mean_rmse"]
+    for target in ("valence", "arousal"):   # the thesis: 0.10 / 0.10 (Table 4.2)
+        assert 0.075 <= frame[f"{target}_rmse"] <= 0.125
+    assert 0.52 <= frame["mean_ccc"] <= 0.78        # published SEWA baselines .. best systems
+    assert 0.80 <= oracle["mean_ccc"] <= 0.95       # a ceiling above the best systems
+    # raters on time (delay-compensated labels): the 4 s window mean is no better than the frame
+    assert scores["window"]["mean_rmse"] >= frame["mean_rmse"]
+
+
+def test_a_rating_lag_makes_context_pay(full_sewa):
+    lagged = _scores(synth.generate("sewa", "full", seed=0, factors={"lag": 2}))
+    assert lagged["window"]["mean_ccc"] > lagged["frame"]["mean_ccc"] + 0.05
+    assert lagged["frame"]["mean_ccc"] < _scores(full_sewa)["frame"]["mean_ccc"] - 0.1
 
 
 def test_audio_carries_arousal_more_than_valence(full_sewa):
@@ -108,7 +125,7 @@ def test_audio_carries_arousal_more_than_valence(full_sewa):
     valence_r = metrics.pearson(truth[:, 0], prediction[:, 0])
     arousal_r = metrics.pearson(truth[:, 1], prediction[:, 1])
     assert arousal_r > 0.2
-    assert arousal_r > valence_r + 0.15
+    assert arousal_r > valence_r + 0.1
 
 
 @pytest.mark.parametrize("kind,size", [("nope", "tiny"), ("sewa", "huge")])
@@ -119,13 +136,18 @@ def test_unknown_kind_or_size_is_refused(kind, size):
 
 def test_generator_factors_name_the_dataset_and_change_only_what_they_say():
     default = synth.generate("sewa", "tiny", seed=0)
-    same = synth.generate("sewa", "tiny", seed=0, factors={"lag": 2.0, "missing_face": 1.5})
+    same = synth.generate("sewa", "tiny", seed=0, factors={"lag": 0.0, "missing_face": 1.5})
     assert same.name == default.name == "sewa-synth-tiny"   # the kind's own values
     assert same.manifest.fingerprint == default.manifest.fingerprint
-    no_lag = synth.generate("sewa", "tiny", seed=0, factors={"lag": 0})
-    assert no_lag.name == "sewa-synth-tiny-lag0"
-    assert no_lag.manifest.fingerprint != default.manifest.fingerprint
-    assert no_lag.manifest.source["factors"] == {"lag": 0.0}
+    lagged = synth.generate("sewa", "tiny", seed=0, factors={"lag": 2})
+    assert lagged.name == "sewa-synth-tiny-lag2"
+    assert lagged.manifest.fingerprint != default.manifest.fingerprint
+    assert lagged.manifest.source["factors"] == {"lag": 2.0}
+    # a lag moves the ratings in time and changes nothing else: same faces, frames and audio
+    labels = ["valence", "arousal", "valence_oracle", "arousal_oracle"]
+    assert lagged.video.drop(columns=labels).equals(default.video.drop(columns=labels))
+    assert not lagged.video["valence"].equals(default.video["valence"])
+    assert all(lagged.audio[w].equals(default.audio[w]) for w in default.audio)
     silent = synth.generate("sewa", "tiny", seed=0, factors={"audio_emotion": 0})
     assert silent.video.equals(default.video)
     assert not silent.audio[2.0].equals(default.audio[2.0])
@@ -153,4 +175,22 @@ def test_a_suite_sets_factors_and_runs_on_its_own_stand_in(tmp_path):
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", set = { lag = -1 } }\n'
                      '[[experiments]]\nmodel = "chance"\n')
     with pytest.raises(EmorecError, match=r"dataset.stand_in.set: stand-in factor lag"):
+        load_suite(suite)
+
+
+def test_a_suite_varies_a_factor_over_one_stand_in_each(tmp_path):
+    from emorec.suites import load_suite
+
+    suite = tmp_path / "lags.toml"
+    suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny", '
+                     'vary = { lag = [0, 2] } }\n[[experiments]]\nmodel = "chance"\n')
+    each = load_suite(suite).each_dataset()
+    assert [one.stand_in["set"] for one in each] == [{"lag": 0}, {"lag": 2}]
+    suite.write_text('[dataset]\nreal = "data/sewa"\nstand_in = { kind = "sewa", '
+                     'vary = { lag = [0, 2] } }\n[[experiments]]\nmodel = "chance"\n')
+    with pytest.raises(EmorecError, match="cannot also name real features"):
+        load_suite(suite)
+    suite.write_text('[dataset]\nstand_in = { kind = "sewa", vary = { lag = [0, 9] } }\n'
+                     '[[experiments]]\nmodel = "chance"\n')
+    with pytest.raises(EmorecError, match=r"dataset.stand_in.vary.lag: stand-in factor lag"):
         load_suite(suite)

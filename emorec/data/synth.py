@@ -26,6 +26,7 @@ model changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -184,6 +185,28 @@ def with_factors(spec: StandInSpec, factors: dict | None) -> tuple[StandInSpec, 
 def factor_suffix(changed: dict) -> str:
     """``-lag0-rater_noise0.07``: the changed factors, as they extend a stand-in's name."""
     return "".join(f"-{name}{value:g}" for name, value in sorted(changed.items()))
+
+
+_FACTOR_PART = re.compile(rf"-({'|'.join(FACTORS)})(\d+(?:\.\d+)?(?:e[-+]?\d+)?)$")
+
+
+def split_name(name: str) -> tuple[str, dict[str, float]] | None:
+    """``sewa-synth-small-lag2`` -> (``sewa-synth-small``, {"lag": 2.0}); None for a name that
+    is not a stand-in's. The inverse of the naming :func:`generate` does."""
+    factors = {}
+    while match := _FACTOR_PART.search(name):
+        factors[match.group(1)] = float(match.group(2))
+        name = name[:match.start()]
+    spec = next((spec for spec in SPECS.values()
+                 if name == spec.name or name.removeprefix(spec.name + "-") in SIZES), None)
+    return None if spec is None else (name, factors)
+
+
+def own_value(base_name: str, factor: str) -> float:
+    """The value a stand-in named ``base_name`` (no factors changed) has for ``factor``."""
+    spec = next(spec for spec in SPECS.values()
+                if base_name == spec.name or base_name.startswith(spec.name + "-"))
+    return FACTORS[factor].get(spec)
 # One per vocabulary.STAND_IN_SIZES: how it scales the number of sessions and their length.
 SIZES = {
     "full": {"sessions": 1.0, "duration": 1.0},
