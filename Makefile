@@ -9,7 +9,7 @@ STORAGE ?= optuna.journal
 RESULTS ?= leaderboard/results
 BOARD ?= $(if $(filter leaderboard/results,$(RESULTS)),leaderboard,$(RESULTS))
 
-.PHONY: install lock test test-slow test-all lint verify bench-quick bench-sewa bench-afew-va leaderboard ui dashboard servers \
+.PHONY: install lock test test-slow test-all lint verify bench-quick bench-sewa bench-sewa-lag bench-afew-va leaderboard ui dashboard servers \
 	stop-servers calibrate bench-perf clean
 
 install: $(BIN)/emorec
@@ -53,6 +53,11 @@ bench-sewa: install
 	$(BIN)/emorec bench benchmarks/sewa.toml --results-dir $(RESULTS)
 	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
+# The rating-lag study on the SEWA stand-in: the same cells at lags 0-3 s (leaderboard/sewa-synth-lag.md).
+bench-sewa-lag: install
+	$(BIN)/emorec bench benchmarks/sewa_lag.toml --results-dir $(RESULTS)
+	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
+
 bench-afew-va: install
 	$(BIN)/emorec bench benchmarks/afew_va.toml --results-dir $(RESULTS)
 	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
@@ -62,6 +67,7 @@ bench-afew-va: install
 verify: install
 	$(BIN)/emorec verify benchmarks/quick.toml --per-family 1
 	$(BIN)/emorec verify benchmarks/sewa.toml --per-family 0
+	$(BIN)/emorec verify benchmarks/sewa_lag.toml --per-family 0
 	$(BIN)/emorec verify benchmarks/afew_va.toml --per-family 0
 
 leaderboard: install

@@ -6,10 +6,12 @@ fingerprint hashes exactly that: the syntax trees of those modules with docstrin
 comments, docstrings and formatting do not count, any code change does) and the installed
 versions of numpy, scipy, scikit-learn, pandas and torch. Changed code therefore means a new cell
 key, a rerun, and committed rows that no longer match (``emorec verify`` names them); it cannot
-leave a stale row that looks fresh. It over-includes rather than misses: a change to a shared
-module (the training loop, say) reruns every model that imports it. Left out are this module
-and the data layer's loading, validation and splitting: what they produce is covered by the
-dataset's fingerprint and the split hash, which are part of the cell key too.
+leave a stale row that looks fresh. A plugin model's fingerprint covers its own module, the
+modules of its own package and the emorec modules they import. It over-includes rather than
+misses: a change to a shared module (the training loop, say) reruns every model that imports
+it. Left out are this module and the data layer's loading, validation and splitting: what they
+produce is covered by the dataset's fingerprint and the split hash, which are part of the cell
+key too.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ def _imports(module: str) -> frozenset[str]:
             submodules = {f"{node.module}.{alias.name}" for alias in node.names}
             submodules = {name for name in submodules if _path(name) is not None}
             found |= submodules or {node.module}
+    own = {"emorec", module.split(".")[0]}   # emorec's modules, and a plugin package's own
     return frozenset(name for name in found
-                     if name.split(".")[0] == "emorec" and _path(name) is not None)
+                     if name.split(".")[0] in own and _path(name) is not None)
 
 
 @functools.cache

@@ -73,8 +73,9 @@ def ccc_by_factor(table: pd.DataFrame, factor: str, meaning: str, dataset: str,
     figure, axis = plt.subplots(figsize=(7.2, 4.4))
     for row, group in table.groupby("row", sort=False):
         group = group.sort_values("value")
-        below = (group["ccc"] - group["low"]).fillna(0.0)
-        above = (group["high"] - group["ccc"]).fillna(0.0)
+        # a percentile interval need not hold the mean: clip, do not draw bars backwards
+        below = (group["ccc"] - group["low"]).fillna(0.0).clip(lower=0.0)
+        above = (group["high"] - group["ccc"]).fillna(0.0).clip(lower=0.0)
         axis.errorbar(group["value"], group["ccc"], yerr=[below, above], marker="o",
                       capsize=3, label=row)
     axis.set_xlabel(f"{factor}: {meaning}" if len(meaning) < 60 else factor)

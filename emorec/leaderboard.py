@@ -50,12 +50,15 @@ FIDELITY = [  # (aspect, the thesis, emorec, which it is)
     ("fusion widths", "not given", "d_model 64; a learned \"no audio\" key", "choice"),
     ("missing frames in a window", "not described", "masked slots never reach an output",
      "choice"),
-    ("GRU target", "the window's mean label", "the label of the frame the window ends at",
-     "differs"),
+    ("window models' training target", "the window's mean label (GRU)", "the label of the "
+     "frame the window ends at; the thesis's window mean as target=window_mean (SEWA suite: "
+     "GRU AVG 1-4 s)", "choice, both run"),
     ("scoring", "one prediction per window, against its mean label", "every labelled frame of a "
      "partition, the same frames for every model", "redesign"),
     ("split", "the thesis's own (not published)", "by session: 70/15/15 from seed 0, or a "
      "split file", "redesign"),
+    ("sequence models (seq_*)", "not studied", "GRU/LSTM over whole sessions, the AVEC/MuSe "
+     "baseline; causal (online) or bidirectional (offline)", "addition"),
     ("ranking", "MAE and RMSE tables", "pooled CCC with 95% intervals and ties; RMSE and MAE "
      "shown", "redesign"),
 ]
@@ -159,6 +162,7 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
               "the CPU time of one seed's fit, mean over seeds (every cell fits on one thread; for "
               "svr it includes its grid search): the training budget, unaffected by other work "
               "on the machine.",
+              *_mark_notes(board),
               "- Ranked here: rows run with the suite's params. Rows whose params an Optuna study "
               "chose on dev (more budget) are ranked apart"
               + (", in [Tuned rows](#tuned-rows)." if len(board.tuned) else
@@ -179,6 +183,23 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
     lines += _fidelity_section()
     lines += _thesis_section(dataset)
     return "\n".join(lines) + "\n"
+
+
+def _mark_notes(board: Board) -> list[str]:
+    """What the model column's marks mean, for the marks this board has."""
+    notes = []
+    if board.entries["params"].map(lambda p: json.loads(p).get("direction")).eq(
+            "bidirectional").any():
+        notes.append("- **(offline)**: a sequence model run bidirectionally reads the whole "
+                     "session, future frames included; every other row predicts a frame from "
+                     "that frame and its past (online).")
+    plugged = board.entries[board.entries["model_source"] != "emorec"]
+    if len(plugged):
+        sources = sorted(set(zip(plugged["model"], plugged["model_source"], strict=True)))
+        notes.append("- **(plugin)**: a model from outside emorec (`--plugin`, a suite's "
+                     "`plugins` or an installed package): " + "; ".join(
+                         f"`{model}` from {source}" for model, source in sources) + ".")
+    return notes
 
 
 def _fidelity_section() -> list[str]:
@@ -239,7 +260,7 @@ def _headers() -> list[str]:
 def _cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | None = None
            ) -> list[str]:
     params = json.loads(entry["params"])
-    cells = [name or entry["model"], format_window(params.get("window")),
+    cells = [name or _model_cell(entry, params), format_window(params.get("window")),
              params.get("pooling", ""),
              format_params(entry["variant"], omit=("window", "pooling")),
              str(int(entry["seeds"])), _with_interval(entry, board, "ccc", ranked)]
@@ -248,6 +269,15 @@ def _cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | None = 
     cells += [_mean_std(entry, column, ranked) for _, column in COLUMNS[3:]]
     cells.append(f"{entry['fit_core_seconds_mean']:.1f}")
     return cells
+
+
+def _model_cell(entry, params: dict) -> str:
+    """The model's name, marked ``(offline)`` when it reads future frames and ``(plugin)`` when
+    it comes from outside emorec."""
+    marks = [mark for mark, applies in (
+        ("offline", params.get("direction") == "bidirectional"),
+        ("plugin", entry["model_source"] != "emorec")) if applies]
+    return entry["model"] + (f" ({', '.join(marks)})" if marks else "")
 
 
 def _with_interval(entry, board: Board, metric: str, ranked: pd.DataFrame | None = None) -> str:
@@ -317,7 +347,8 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(label=rows["model"] + " " + rows["params"] + " " + rows["tuned_by"])
     metrics = [*(c for _, c in COLUMNS), "test_mean_ccc", "test_mean_rmse", "dev_mean_ccc",
                "fit_core_seconds"]
-    grouped = rows.groupby(["label", "model", "params", "variant", "tuned_by"], sort=True)
+    grouped = rows.groupby(["label", "model", "params", "variant", "tuned_by", "model_source"],
+                           sort=True)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out["seeds"] = grouped.size()

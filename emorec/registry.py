@@ -40,6 +40,11 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def replace(self, name: str, item: T) -> None:
+        """Swap a registered item for another (a plugin's model, tagged with its source)."""
+        self.get(name)
+        self._items[name] = item
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]

@@ -13,7 +13,8 @@ differ from the model's defaults, so a row describes itself without the model zo
 ``test_session_stats`` (per test session and target: n and the sums of y, p, y², p² and y·p,
 enough to recompute pooled CCC and RMSE on any resample of sessions); v5 added
 ``extractor_guard`` (real data: whether the feature extractor's training sessions were given and
-kept out of test; empty for stand-ins). Older files are read as
+kept out of test; empty for stand-ins); v6 added ``model_source`` (``emorec``, or the plugin a
+model came from: package and version, or file and content hash). Older files are read as
 the current schema and rewritten as it when a row is appended to them; rows older than v4 have
 no code fingerprint, so ``emorec verify`` reports them stale.
 """
@@ -37,11 +38,11 @@ from emorec.files import replace_file, writable_folder
 from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "extractor_guard",
                     "fingerprint", "split_hash",
-                    "model", "family", "modality", "params", "variant", "tuned_by",
+                    "model", "family", "modality", "model_source", "params", "variant", "tuned_by",
                     "tuning_trials", "window", "seed", "code_fingerprint", "cell_key",
                     "code_version"]
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in SCORED_PARTITIONS
@@ -155,7 +156,8 @@ def load(path: Path) -> pd.DataFrame:
                                          "fingerprint": str, "split_hash": str,
                                          "mlflow_run_id": str, "code_version": str,
                                          "tuned_by": str, "code_fingerprint": str,
-                                         "extractor_guard": str, "test_session_stats": str},
+                                         "extractor_guard": str, "test_session_stats": str,
+                                         "model_source": str},
                             keep_default_na=False,
                             na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -167,11 +169,12 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     """Older schemas -> the current one: v1 had no ``tuned_by`` (no v1 cell was tuned), v2 no
     ``variant`` (worked out from the registered model's defaults, the one time the results layer
     reads the model zoo), v3 no code fingerprint, trial count or session statistics (left
-    empty: such rows are stale and have no intervals)."""
+    empty: such rows are stale and have no intervals), v4 no extractor guard, v5 no model source
+    (emorec's own models only)."""
     if "schema_version" not in frame.columns or frame.empty:
         return frame
     versions = set(frame["schema_version"].astype(str))
-    if versions - {"1", "2", "3", "4"}:
+    if versions - {"1", "2", "3", "4", "5"}:
         return frame   # the current version, or validate names the bad row
     if "tuned_by" not in frame.columns:
         frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
@@ -188,6 +191,8 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     if "extractor_guard" not in frame.columns:   # v4 and older: no guard existed
         frame.insert(list(frame.columns).index("origin") + 1, "extractor_guard",
                      ["" if origin == "stand-in" else "not given" for origin in frame["origin"]])
+    if "model_source" not in frame.columns:   # v5 and older: emorec's own models only
+        frame.insert(list(frame.columns).index("modality") + 1, "model_source", "emorec")
     return frame.assign(schema_version=SCHEMA_VERSION)
 
 

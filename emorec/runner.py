@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import results, traces
+from emorec import plugins, results, traces
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
@@ -239,7 +239,7 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
                 progress.finished(cell)
             return
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                   initargs=(str(dataset_path),))
+                                   initargs=(str(dataset_path), plugins.loaded()))
         try:
             waiting, running = list(reversed(cells)), {}
             while waiting or running:
@@ -273,9 +273,11 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 _WORKER_DATASET: Dataset | None = None
 
 
-def _worker_init(dataset_path: str) -> None:
+def _worker_init(dataset_path: str, plugin_names: tuple[str, ...]) -> None:
     global _WORKER_DATASET
     die_with_parent()
+    for name in plugin_names:   # already there in a forked worker; needed in a spawned one
+        plugins.load(name)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER_DATASET = Dataset.load(dataset_path)
 
@@ -293,7 +295,8 @@ def run_cell(dataset: Dataset, cell: Cell) -> tuple[dict, pd.DataFrame, list[dic
     record = {"schema_version": results.SCHEMA_VERSION, "dataset": dataset.name,
               "origin": dataset.manifest.origin, "fingerprint": dataset.manifest.fingerprint,
               "split_hash": dataset.split().hash, "model": spec.name, "family": spec.family,
-              "modality": spec.modality, "params": results.canonical_params(cell.params),
+              "modality": spec.modality, "model_source": spec.source,
+              "params": results.canonical_params(cell.params),
               "variant": results.canonical_params(spec.changed(cell.params)),
               "tuned_by": cell.tuned_by, "tuning_trials": cell.tuning_trials,
               "window": cell.params.get("window"), "seed": cell.seed,

@@ -11,6 +11,9 @@
     model = "audio_ffnn"
     params = { epochs = 5 }          # fixed parameters
     grid = { window = [1, 2] }       # every combination is a cell (per seed)
+
+A suite may use models from outside emorec: ``plugins = ["my_models.py"]`` (files relative to
+the suite file, or importable module names; :mod:`emorec.plugins`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from emorec import plugins
 from emorec.data import synth
 from emorec.errors import EmorecError
 from emorec.models import MODELS
@@ -69,9 +73,18 @@ def load_suite(path: str | Path) -> Suite:
     def fail(where: str, problem: str):
         raise EmorecError(f"{path}: {where}: {problem}")
 
-    unknown = sorted(set(raw) - {"name", "seeds", "dataset", "experiments"})
+    unknown = sorted(set(raw) - {"name", "seeds", "dataset", "experiments", "plugins"})
     if unknown:
-        fail("top level", f"unknown keys {unknown} (expected name, seeds, dataset, experiments)")
+        fail("top level", f"unknown keys {unknown} (expected name, seeds, dataset, experiments, "
+                          "plugins)")
+    named = raw.get("plugins", [])
+    if not isinstance(named, list) or not all(isinstance(p, str) and p for p in named):
+        fail("plugins", f"expected a list of .py files or module names, found {named!r}")
+    for plugin in named:
+        try:
+            plugins.load(plugin, relative_to=path.parent if plugin.endswith(".py") else None)
+        except EmorecError as error:
+            fail("plugins", str(error))
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name:
         fail("name", f"expected a non-empty text, found {name!r}")

@@ -34,8 +34,10 @@ def _add_models(commands) -> None:
                     "and tuned range (the search space `emorec tune` samples; '-': not tuned).")
     models.add_argument("--json", action="store_true",
                         help="print the same as JSON: a list of objects with name, family, "
-                             "modality, view, description, params {name: {default, accepts, "
+                             "modality, view, source, description, params {name: {default, "
+                             "accepts, "
                              "tune}} and grid")
+    _add_plugin_option(models)
     models.set_defaults(handler=_models)
 
 
@@ -75,6 +77,7 @@ def _add_bench(commands) -> None:
                        help="run even if the split's test partition holds sessions the feature "
                             "extractor was trained on (a real dataset imported with "
                             "--extractor-train); otherwise such a run is refused")
+    _add_plugin_option(bench)
     bench.set_defaults(handler=_bench)
 
 
@@ -113,7 +116,23 @@ def _add_tune(commands) -> None:
                            "within this time")
     tune.add_argument("--data-dir", type=Path, default=Path("data"),
                       help="where generated stand-ins are kept")
+    _add_plugin_option(tune)
     tune.set_defaults(handler=_tune)
+
+
+def _add_plugin_option(parser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="register the models of a plugin: a .py file or an importable "
+                             "module (repeat for several); installed packages' emorec.models "
+                             "entry points load without it (README: Benchmark your own model)")
+
+
+def _load_plugins(args) -> None:
+    from emorec import plugins
+
+    plugins.load_installed()
+    for name in args.plugin:
+        plugins.load(name)
 
 
 def _tunable_models() -> str:
@@ -154,6 +173,7 @@ def _add_verify(commands) -> None:
                         help="folder of result files (default: leaderboard/results)")
     verify.add_argument("--data-dir", type=Path, default=Path("data"),
                         help="where generated stand-ins are kept")
+    _add_plugin_option(verify)
     verify.set_defaults(handler=_verify)
 
 
@@ -174,6 +194,7 @@ def _add_leaderboard(commands) -> None:
 def _models(args) -> None:
     from emorec.models import MODELS
 
+    _load_plugins(args)
     records = [_model_record(MODELS.get(name)) for name in MODELS]
     if args.json:
         print(json.dumps(records, indent=2))
@@ -184,7 +205,7 @@ def _models(args) -> None:
 def _model_record(spec) -> dict:
     """A model's metadata, defaults and search space as plain data."""
     return {"name": spec.name, "family": spec.family, "modality": spec.modality,
-            "view": spec.view, "description": spec.description,
+            "view": spec.view, "source": spec.source, "description": spec.description,
             "params": {name: {"default": param.default, "accepts": param.describe(),
                               "tune": _search_range(param)}
                        for name, param in spec.declared.items()},
@@ -205,12 +226,13 @@ def _render_model(record: dict) -> str:
     """One model's block: a header, its description and grid, and a table of its params."""
     from tabulate import tabulate
 
+    origin = "" if record["source"] == "emorec" else f", from {record['source']}"
     lines = [f"{record['name']}  (family {record['family']}, modality {record['modality']}, "
-             f"input {record['view']})",
+             f"input {record['view']}{origin})",
              textwrap.fill(record["description"], width=100, initial_indent="  ",
                            subsequent_indent="  ")]
     if record["grid"]:
-        lines.append("  thesis grid: " + "; ".join(
+        lines.append("  suite grid: " + "; ".join(
             f"{name} = {', '.join(map(_text, values))}" for name, values in record["grid"].items()))
     if not record["params"]:
         return "\n".join([*lines, "  no parameters"])
@@ -243,6 +265,7 @@ def _bench(args) -> None:
 
     if args.jobs < 1:
         raise EmorecError("--jobs must be at least 1")
+    _load_plugins(args)
     if not args.tracking_timeout > 0:
         raise EmorecError("--tracking-timeout must be more than 0 seconds")
     if args.storage and not args.params_from:
@@ -265,6 +288,7 @@ def _bench(args) -> None:
 def _tune(args) -> None:
     import optuna
 
+    from emorec import plugins
     from emorec.mlflow_store import DEFAULT_TRACKING_URI
     from emorec.runner import resolve_dataset
     from emorec.suites import load_suite
@@ -273,6 +297,7 @@ def _tune(args) -> None:
 
     if not args.tracking_timeout > 0:
         raise EmorecError("--tracking-timeout must be more than 0 seconds")
+    _load_plugins(args)
     fixed = {}
     for item in args.param:
         name, sep, value = item.partition("=")
@@ -292,7 +317,8 @@ def _tune(args) -> None:
         dataset = Path(args.dataset)
     plan = StudyPlan(model=args.model, dataset=dataset, fixed=fixed, trials=args.trials,
                      seed=args.seed, study=args.study, storage=args.storage or DEFAULT_STORAGE,
-                     timeout=args.timeout, first_worker=args.first_worker)
+                     timeout=args.timeout, first_worker=args.first_worker,
+                     plugins=plugins.loaded())
     study = run_study(plan, args.workers, args.tracking_uri or DEFAULT_TRACKING_URI,
                       args.tracking_timeout)
     states = {}
@@ -360,6 +386,7 @@ def _verify(args) -> int:
 
     if args.per_family < 0 or args.tolerance < 0:
         raise EmorecError("--per-family and --tolerance must be at least 0")
+    _load_plugins(args)
     ok = True
     for suite in load_suite(args.suite).each_dataset():
         ok = _verify_one(suite, args) and ok

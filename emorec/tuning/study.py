@@ -18,7 +18,7 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from emorec import tracking
+from emorec import plugins, tracking
 from emorec.data.dataset import Dataset
 from emorec.display import format_params
 from emorec.errors import EmorecError
@@ -57,6 +57,7 @@ class StudyPlan:
     storage: str
     timeout: float | None = None   # seconds per worker, after which it starts no new trial
     first_worker: int = 0          # this machine's first worker number (sampler seed offset)
+    plugins: tuple[str, ...] = ()  # plugins whose models the workers need (emorec.plugins)
 
 
 class SurplusTrial(EmorecError):
@@ -231,6 +232,8 @@ def work(plan: StudyPlan, worker: int) -> None:
 
 def _worker_process(plan: StudyPlan, worker: int) -> None:
     die_with_parent()
+    for name in plan.plugins:   # a spawned process starts with emorec's own models only
+        plugins.load(name)
     work(plan, worker)
 
 
