@@ -1,0 +1,94 @@
+"""Sequence models and the window models' training target."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from emorec.data import views
+from emorec.evaluation import evaluate_cell
+from emorec.models import MODELS, nets, training
+from emorec.models.seq import segments, whole_sessions
+
+
+def test_segments_cover_every_frame_and_pad_only_short_sessions():
+    sessions = np.array(["a"] * 5 + ["b"] * 12 + ["c"] * 3)
+    rows = segments(sessions, length=4, hop=3)
+    assert set(rows[rows >= 0]) == set(range(20))
+    for row in rows:   # a segment never crosses a session border
+        assert len(set(sessions[row[row >= 0]])) == 1
+    assert (rows[:, :3] >= 0).all()
+    assert (rows == -1).sum() == 1   # only session c (3 frames) is shorter than a segment
+    assert list(rows[-1]) == [17, 18, 19, -1]
+    assert list(rows[rows[:, 0] >= 5][:, 0][:4]) == [5, 8, 11, 13]   # the last one ends at the end
+
+
+def test_whole_sessions_put_every_frame_back_in_order():
+    sessions = np.array(["x"] * 2 + ["y"] * 4 + ["z"])
+    rows, frames = whole_sessions(sessions)
+    assert rows.shape == (3, 4)
+    assert list(rows.reshape(-1)[frames]) == list(range(7))
+
+
+def test_ccc_loss_is_zero_for_a_perfect_fit_and_skips_padding():
+    target = torch.tensor([[[0.1, 0.2], [0.3, -0.1], [float("nan"), float("nan")]]])
+    prediction = torch.tensor([[[0.1, 0.2], [0.3, -0.1], [9.0, 9.0]]])
+    assert float(training.ccc_loss(prediction, target)) == pytest.approx(0.0, abs=1e-6)
+    assert float(training.rmse_loss(prediction, target)) == pytest.approx(0.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["seq_video", "seq_audio", "seq_fusion"])
+def test_a_sequence_model_is_scored_on_the_frames_every_model_is(tiny_sewa, name):
+    spec = MODELS.get(name)
+    result = evaluate_cell(tiny_sewa, spec, spec.params({"epochs": 2}), 0)
+    frames = views.frame_view(tiny_sewa, "test").frames
+    assert list(result.predictions["session"]) == list(frames.session)
+    assert np.array_equal(result.predictions["timestamp"], frames.timestamp)
+    predicted = result.predictions[["valence_pred", "arousal_pred"]].to_numpy()
+    assert np.isfinite(predicted).all() and np.abs(predicted).max() <= 1
+    assert len(result.epochs) >= 1 and "dev_mean_ccc" in result.epochs[0]
+
+
+def test_causal_sees_only_the_past_and_bidirectional_the_whole_session(tiny_sewa):
+    spec = MODELS.get("seq_video")
+    for direction, future_matters in (("causal", False), ("bidirectional", True)):
+        params = spec.params({"epochs": 1, "direction": direction})
+        train, dev, test = (spec.build_view(tiny_sewa, params, p) for p in
+                            ("train", "dev", "test"))
+        model = spec.build(params, 0).fit(train, dev)
+        first = test.frames.session == test.frames.session[0]
+        cut = int(first.sum()) // 2
+        changed = test.features.copy()
+        changed[cut:int(first.sum())] = -changed[cut:int(first.sum())]   # the session's future
+        before = model.predict(test)[:cut]
+        after = model.predict(replace(test, features=changed))[:cut]
+        assert (not np.allclose(before, after)) == future_matters, direction
+
+
+def test_a_sequence_run_is_reproducible(tiny_sewa):
+    spec = MODELS.get("seq_video")
+    params = spec.params({"epochs": 2})
+    first, second = (evaluate_cell(tiny_sewa, spec, params, 3).metrics for _ in range(2))
+    assert first == second
+
+
+def test_window_mean_target_is_the_mean_label_of_the_frames_in_the_window(tiny_sewa):
+    view = views.video_window_view(tiny_sewa, "train", 2.0)
+    labels = tiny_sewa.video[["valence", "arousal"]].to_numpy()
+    expected = np.stack([labels[row[row >= 0]].mean(axis=0) for row in view.rows[:50]])
+    assert np.allclose(nets.training_labels(view, "window_mean")[:50], expected)
+    assert nets.training_labels(view, "frame") is view.frames.labels
+    fused = views.fused_view(tiny_sewa, "train", 2.0)
+    assert np.allclose(nets.training_labels(fused, "window_mean"),
+                       nets.training_labels(view, "window_mean"))
+
+
+def test_the_target_changes_what_a_window_model_learns_not_what_it_is_scored_on(tiny_sewa):
+    spec = MODELS.get("gru")
+    results = {target: evaluate_cell(tiny_sewa, spec, spec.params(
+        {"epochs": 2, "window": 2.0, "target": target}), 0) for target in nets.TRAINING_TARGETS}
+    frame, mean = results["frame"], results["window_mean"]
+    assert frame.predictions[["valence", "arousal"]].equals(
+        mean.predictions[["valence", "arousal"]])
+    assert frame.metrics["test_mean_rmse"] != mean.metrics["test_mean_rmse"]
