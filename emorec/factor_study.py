@@ -20,6 +20,9 @@ from emorec import figures, uncertainty
 from emorec.data import synth
 from emorec.display import describe_variant
 
+FLOOR_NAMES = {"chance": "chance floor (training mean)",
+               "oracle": "noise ceiling (noise-free rating)"}
+
 
 @dataclass(frozen=True)
 class Study:
@@ -65,12 +68,14 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
             low = high = float("nan")
             if entry["label"] in board.draws:
                 low, high = uncertainty.interval(board.draws[entry["label"]].ccc)
-            points.append({"row": _describe(entry), "value": value,
+            points.append({"row": FLOOR_NAMES.get(entry["model"], _describe(entry)),
+                           "value": value,
                            "ccc": row["test_mean_ccc_mean"], "low": low, "high": high,
                            "rmse": row["test_mean_rmse_mean"], "seeds": int(row["seeds"])})
     table = pd.DataFrame(points)
     figure = f"figures/{study.name}.png"
-    figures.ccc_by_factor(table, study.factor, synth.FACTORS[study.factor].meaning,
+    unit = synth.FACTORS[study.factor].unit
+    figures.ccc_by_factor(table, f"{study.factor} ({unit})" if unit else study.factor,
                           study.base, Path(out_dir) / figure)
     path = Path(out_dir) / f"{study.name}.md"
     path.write_text(_page(study, table, figure))
@@ -85,7 +90,8 @@ def _describe(entry) -> str:
 
 def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
     values = list(study.datasets)
-    header = [f"{study.factor} = {value:g}" for value in values]
+    unit = synth.FACTORS[study.factor].unit
+    header = [f"{study.factor} = {value:g}{' ' + unit if unit else ''}" for value in values]
 
     def wide(cell) -> list[list[str]]:
         return [[row, *(cell(group[group["value"] == value].iloc[0]) for value in values)]

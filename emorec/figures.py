@@ -67,8 +67,7 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
     return True
 
 
-def ccc_by_factor(table: pd.DataFrame, factor: str, meaning: str, dataset: str,
-                  path: Path) -> None:
+def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, path: Path) -> None:
     """Test CCC against a generator factor's value, one line per row, 95% interval bars."""
     figure, axis = plt.subplots(figsize=(7.2, 4.4))
     for row, group in table.groupby("row", sort=False):
@@ -78,12 +77,13 @@ def ccc_by_factor(table: pd.DataFrame, factor: str, meaning: str, dataset: str,
         above = (group["high"] - group["ccc"]).fillna(0.0).clip(lower=0.0)
         axis.errorbar(group["value"], group["ccc"], yerr=[below, above], marker="o",
                       capsize=3, label=row)
-    axis.set_xlabel(f"{factor}: {meaning}" if len(meaning) < 60 else factor)
+    axis.set_xlabel(factor)
     axis.set_ylabel("test CCC (mean of V and A)")
     axis.set_xticks(sorted(table["value"].unique()))
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
-    figure.suptitle(f"{dataset} (STAND-IN data): test CCC against {factor}\nmean over seeds, "
+    figure.suptitle(f"{dataset} (STAND-IN data): test CCC against "
+                    f"{factor.split(' ')[0]}\nmean over seeds, "
                     "bars: 95% bootstrap interval over test sessions and seeds", fontsize=10)
     _save(figure, path)
 

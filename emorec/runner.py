@@ -151,6 +151,12 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int
         log.info("shard %d/%d: %d cells of the suite", *shard, len(cells))
     recorded = results.load(path)
     done = set(recorded["cell_key"])
+    older = ((recorded["fingerprint"] != dataset.manifest.fingerprint)
+             | (recorded["split_hash"] != dataset.split().hash)).sum()
+    if older:
+        log.info("%d rows of %s are of other data or another split (fingerprint or split "
+                 "differs: an older stand-in generator, other features): kept as history, "
+                 "never reused, not shown on the leaderboard", older, path)
     if missing_store(tracking_uri) and (recorded["mlflow_run_id"] != "").any():
         log.info("%d rows of %s link to MLflow runs in a store this machine does not have "
                  "(%s): normal in a fresh clone, whose committed rows were logged where they "

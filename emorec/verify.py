@@ -40,6 +40,7 @@ class Report:
     stale: list[str] = field(default_factory=list)       # one line per stale row
     missing: list[str] = field(default_factory=list)     # one line per cell without a row
     rerun: list[Cell] = field(default_factory=list)
+    other_data: int = 0    # rows of other data or another split: history, not checked
     mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
@@ -53,9 +54,10 @@ def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
     path = results.results_path(results_dir, dataset.name)
     split_hash = dataset.split().hash
     rows = results.load(path)
-    rows = results.current(rows[(rows["fingerprint"] == dataset.manifest.fingerprint)
-                                & (rows["split_hash"] == split_hash)])
-    report = Report(path)
+    same_data = ((rows["fingerprint"] == dataset.manifest.fingerprint)
+                 & (rows["split_hash"] == split_hash))
+    report = Report(path, other_data=int((~same_data).sum()))
+    rows = results.current(rows[same_data])
     for number, row in rows.iterrows():
         problem = _staleness(row, dataset.manifest.fingerprint, split_hash)
         if problem:

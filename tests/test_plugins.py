@@ -24,7 +24,7 @@ def emorec(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.
 
 def test_the_readme_example_is_the_tested_one():
     readme = (ROOT / "README.md").read_text()
-    for name in ("my_model.py", "suite.toml"):
+    for name in ("my_model.py", "frame_ridge.py", "suite.toml"):
         assert (EXAMPLE / name).read_text().strip() in readme, f"README shows {name} as it is"
 
 
@@ -38,17 +38,22 @@ def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path):
     plugged = rows[rows["model"] == "face_voice_ffnn"]
     assert len(plugged) == 2 and plugged["test_mean_ccc"].notna().all()
     assert plugged["model_source"].str.match(r"file my_model\.py sha256:[0-9a-f]{12}$").all()
-    assert set(rows.loc[rows["model"] != "face_voice_ffnn", "model_source"]) == {"emorec"}
+    ridge = rows[rows["model"] == "frame_ridge"]
+    assert len(ridge) == 4 and ridge["model_source"].str.startswith("file frame_ridge.py").all()
+    assert set(rows.loc[~rows["model"].isin(["face_voice_ffnn", "frame_ridge"]),
+                        "model_source"]) == {"emorec"}
     assert emorec("leaderboard", "--results-dir", str(results), "--out", str(board)
                   ).returncode == 0
     text = (board / "sewa-synth-tiny.md").read_text()
-    assert "| face_voice_ffnn (plugin) |" in text
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    for name in ("face_voice_ffnn", "frame_ridge"):
+        assert any(f"| {name} (plugin) " in line for line in table), name
     assert "`face_voice_ffnn` from file my_model.py sha256:" in text
     # the same suite again: every cell is found done, nothing runs twice
     again = emorec("bench", str(EXAMPLE / "suite.toml"), "--results-dir", str(results),
                    "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
                    "--data-dir", str(tmp_path / "data"))
-    assert again.returncode == 0 and "6 already in" in again.stderr
+    assert again.returncode == 0 and "10 already in" in again.stderr
 
 
 def test_models_lists_a_plugin_model_with_its_source():

@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     except EmorecError as error:
         print(f"emorec: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("emorec: interrupted; what finished is kept (a bench resumes where it stopped "
+              "when run again)", file=sys.stderr)
+        return 130
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,10 +39,11 @@ def _add_synth(data_commands) -> None:
                             "at 15%% length (at least 6 sessions)")
     synth.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     synth.add_argument("--set", action="append", default=[], metavar="FACTOR=VALUE",
-                       help="set a generator factor (repeat for several): lag (s), rater_noise, "
-                            "face_baseline, audio_emotion, missing_face (per minute); changed "
-                            "factors extend the dataset's name, e.g. sewa-synth-lag0 (README: "
-                            "Stand-ins)")
+                       help="set a generator factor (repeat for several): lag (s, 0-4), "
+                            "rater_noise (0-0.5), face_baseline (0-1), audio_emotion (0-5), "
+                            "missing_face (bursts per minute, 0-20); factors that differ from "
+                            "the kind's own extend the dataset's name, e.g. --set lag=2 makes "
+                            "sewa-synth-lag2 (README: Stand-ins)")
     synth.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     synth.set_defaults(handler=_synth)
 

@@ -413,9 +413,13 @@ def _verify_one(suite, args) -> bool:
     print(f"verify {suite.name} ({report.path}): {len(report.stale)} stale rows, "
           f"{len(report.missing)} missing cells, {len(report.rerun)} cells rerun of which "
           f"{len(differing)} differ")
+    if report.other_data:
+        print(f"{report.other_data} rows of {report.path} are of other data or another split "
+              "(an older stand-in generator, other features): history, not checked")
     if report.stale or report.missing:
-        print(f"To refresh: emorec bench {suite.source} fits the missing cells; their new rows "
-              "supersede the stale ones (then make leaderboard, and commit results with code)")
+        print(f"To refresh: emorec bench {suite.source} fits the missing cells"
+              + ("; their new rows supersede the stale ones" if report.stale else "")
+              + " (then make leaderboard, and commit results with code)")
     if differing:
         print("A differing cell does not reproduce here with the same code: check that the "
               "libraries are constraints.txt's (make install); emorec bench --force refits it")

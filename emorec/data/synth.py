@@ -124,6 +124,7 @@ class Factor:
     (a suite's ``stand_in.set``, ``emorec data synth --set``) can vary it."""
 
     meaning: str
+    unit: str      # of the value, for axes and tables ("" for a pure number)
     low: float
     high: float
     get: Callable[[StandInSpec], float]
@@ -133,27 +134,27 @@ class Factor:
 FACTORS = {
     "lag": Factor(
         "seconds the raters lag the face (mean over sessions; its spread across sessions is "
-        f"{LAG_SPREAD:g} of the mean)", 0.0, MAX_LAG_S,
+        f"{LAG_SPREAD:g} of the mean)", "s", 0.0, MAX_LAG_S,
         lambda spec: spec.rater_lag_s[0],
         lambda spec, v: replace(spec, rater_lag_s=(v, v * LAG_SPREAD))),
     "rater_noise": Factor(
         "std of the raters' slow noise on the label scale (their fast noise keeps its share of "
-        "it)", 0.0, 0.5,
+        "it)", "", 0.0, 0.5,
         lambda spec: spec.rater_noise_slow,
         lambda spec, v: replace(spec, rater_noise_slow=v, rater_noise_fast=v * _share(
             spec.rater_noise_slow, spec.rater_noise_fast))),
     "face_baseline": Factor(
         "share of a subject's emotional baseline that the face shows (pooled CCC credits "
-        "predicting it)", 0.0, 1.0,
+        "predicting it)", "", 0.0, 1.0,
         lambda spec: spec.baseline_in_face,
         lambda spec, v: replace(spec, baseline_in_face=v)),
     "audio_emotion": Factor(
         "gain of the subject's emotion in the voice (1: as specified; 0: audio carries none)",
-        0.0, 5.0,
+        "", 0.0, 5.0,
         lambda spec: spec.audio_emotion,
         lambda spec, v: replace(spec, audio_emotion=v)),
     "missing_face": Factor(
-        "bursts of frames without a detected face, per minute", 0.0, 20.0,
+        "bursts of frames without a detected face, per minute", "per minute", 0.0, 20.0,
         lambda spec: spec.face_loss_rate_per_min,
         lambda spec, v: replace(spec, face_loss_rate_per_min=v)),
 }
