@@ -153,7 +153,7 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
               "resamples, seed 0): each resample draws the test sessions and the seeds with "
               "replacement and recomputes pooled CCC and RMSE exactly from per-session sums."
               + (f" With only {sessions} test session{'s' if sessions > 1 else ''} these "
-                 "intervals are coarse (one session: no spread at all)." if
+                 "intervals are coarse (one session: only the seeds vary)." if
                  0 < sessions < COARSE_BELOW else ""),
               "- **rank**: `1=` marks a row that a paired bootstrap (the same session "
               "resamples) cannot tell from rank 1 at 95%: its difference to rank 1 has an "
@@ -242,7 +242,8 @@ def _best_of_each_model(board: Board) -> list[str]:
         return []
     body = [[_model_cell(entry, json.loads(entry["params"])), _variant(entry),
              f"{entry['dev_mean_ccc_mean']:.3f}",
-             _with_interval(entry, board, "ccc"), board.versus_top(entry["label"]) or "—"]
+             _with_interval(entry, board, "ccc"),
+             "rank 1" if entry["label"] == board.top else board.versus_top(entry["label"]) or "—"]
             for _, entry in best.iterrows()]
     return ["## Best of each model (chosen on dev)", "",
             "For each model, the untuned variant (window, pooling) with the highest "
