@@ -82,6 +82,11 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
     return path
 
 
+def _number(value: float) -> str:
+    """3 decimals, and no "-0.000"."""
+    return f"{round(float(value), 3) + 0.0:.3f}"
+
+
 def _describe(entry) -> str:
     params = json.loads(entry["params"])
     return describe_variant(entry["model"], entry["variant"], params.get("window"),
@@ -98,10 +103,10 @@ def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
                 for row, group in table.groupby("row", sort=False)]
 
     def ccc(point) -> str:
-        text = f"{point['ccc']:.3f}"
+        text = _number(point["ccc"])
         if pd.isna(point["low"]):
             return text
-        return f"{text} [{point['low']:.3f}, {point['high']:.3f}]"
+        return f"{text} [{_number(point['low'])}, {_number(point['high'])}]"
 
     seeds = sorted(set(table["seeds"])) if len(table) else []
     own = next(value for value, dataset in study.datasets.items() if dataset == study.base)
@@ -119,7 +124,7 @@ def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
              tabulate(wide(ccc), headers=["row", *header], tablefmt="github",
                       disable_numparse=True), "",
              "Test RMSE (mean of valence and arousal), mean over seeds:", "",
-             tabulate(wide(lambda point: f"{point['rmse']:.3f}"), headers=["row", *header],
+             tabulate(wide(lambda point: _number(point["rmse"])), headers=["row", *header],
                       tablefmt="github", disable_numparse=True), "",
              f"![test CCC against {study.factor}]({figure})", ""]
     return "\n".join(lines)

@@ -69,7 +69,7 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
 
 def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, path: Path) -> None:
     """Test CCC against a generator factor's value, one line per row, 95% interval bars."""
-    figure, axis = plt.subplots(figsize=(7.2, 4.4))
+    figure, axis = plt.subplots(figsize=(9.0, 4.4))
     for row, group in table.groupby("row", sort=False):
         group = group.sort_values("value")
         # a percentile interval need not hold the mean: clip, do not draw bars backwards
@@ -81,7 +81,7 @@ def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, path: Path) ->
     axis.set_ylabel("test CCC (mean of V and A)")
     axis.set_xticks(sorted(table["value"].unique()))
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.suptitle(f"{dataset} (STAND-IN data): test CCC against "
                     f"{factor.split(' ')[0]}\nmean over seeds, "
                     "bars: 95% bootstrap interval over test sessions and seeds", fontsize=10)
