@@ -194,3 +194,24 @@ def test_a_suite_varies_a_factor_over_one_stand_in_each(tmp_path):
                      '[[experiments]]\nmodel = "chance"\n')
     with pytest.raises(EmorecError, match=r"dataset.stand_in.vary.lag: stand-in factor lag"):
         load_suite(suite)
+
+
+def test_a_stand_in_cached_by_an_older_generator_is_made_again(tmp_path, caplog):
+    import json
+
+    from emorec.runner import resolve_dataset
+    from emorec.suites import load_suite
+
+    suite = tmp_path / "s.toml"
+    suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny" }\n'
+                     '[[experiments]]\nmodel = "chance"\n')
+    folder = resolve_dataset(load_suite(suite), tmp_path / "data")
+    fresh = Dataset.load(folder).manifest.fingerprint
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["source"]["generator_version"] = synth.GENERATOR_VERSION - 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert resolve_dataset(load_suite(suite), tmp_path / "data") == folder
+    assert "generating it again" in caplog.text
+    reloaded = Dataset.load(folder).manifest
+    assert reloaded.source["generator_version"] == synth.GENERATOR_VERSION
+    assert reloaded.fingerprint == fresh
