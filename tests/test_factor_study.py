@@ -1,10 +1,13 @@
 """A suite that varies a stand-in factor gets a factor-study page: CCC per value, a figure."""
 
+import pytest
+
 from emorec.leaderboard import render_all
 from emorec.runner import run_suite
 from emorec.suites import load_suite
 
 
+@pytest.mark.slow
 def test_a_lag_study_renders_one_page_across_its_stand_ins(tmp_path):
     suite = tmp_path / "lags.toml"
     suite.write_text('name = "lags"\nseeds = [0, 1]\n[dataset]\n'

@@ -1,7 +1,8 @@
 """Models from outside emorec: the README's example, suites naming plugins, entry points.
 
 Each scenario runs the `emorec` command in a subprocess, so plugin models never enter this test
-process's registry.
+process's registry. They are the slow tier (subprocesses, a whole suite); the README check is
+fast.
 """
 
 import json
@@ -28,6 +29,7 @@ def test_the_readme_example_is_the_tested_one():
         assert (EXAMPLE / name).read_text().strip() in readme, f"README shows {name} as it is"
 
 
+@pytest.mark.slow
 def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path):
     results, board = tmp_path / "results", tmp_path / "board"
     run = emorec("bench", str(EXAMPLE / "suite.toml"), "--results-dir", str(results),
@@ -56,6 +58,7 @@ def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path):
     assert again.returncode == 0 and "10 already in" in again.stderr
 
 
+@pytest.mark.slow
 def test_models_lists_a_plugin_model_with_its_source():
     run = emorec("models", "--json", "--plugin", str(EXAMPLE / "my_model.py"))
     assert run.returncode == 0, run.stderr
@@ -64,6 +67,7 @@ def test_models_lists_a_plugin_model_with_its_source():
     assert record["params"]["hidden"]["tune"] == {"low": 16, "high": 256, "log": False}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suite_plugins, message", [
     ('["nope.py"]', "plugins: plugin nope.py: no such file"),
     ('["no_such_module_anywhere"]', "plugin no_such_module_anywhere: cannot import it"),
@@ -77,6 +81,7 @@ def test_a_missing_plugin_is_one_clear_error(tmp_path, suite_plugins, message):
     assert run.stderr.strip().count("\n") == 0 and message in run.stderr
 
 
+@pytest.mark.slow
 def test_a_plugin_that_breaks_or_clashes_is_named(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("raise RuntimeError('my bug')\n")
@@ -91,6 +96,7 @@ def test_a_plugin_that_breaks_or_clashes_is_named(tmp_path):
     assert run.returncode == 2 and "model 'gru' is registered twice" in run.stderr
 
 
+@pytest.mark.slow
 def test_an_installed_package_registers_through_its_entry_point(tmp_path):
     site = tmp_path / "site"
     (site / "lab_models").mkdir(parents=True)
@@ -107,6 +113,7 @@ def test_an_installed_package_registers_through_its_entry_point(tmp_path):
     assert record["source"] == "package lab-models 0.3 (lab_models)"
 
 
+@pytest.mark.slow
 def test_a_plugin_models_fingerprint_follows_its_code(tmp_path):
     script = ("import sys; from emorec import plugins; from emorec.models import MODELS; "
               "plugins.load(sys.argv[1]); print(MODELS.get('face_voice_ffnn').code_fingerprint)")

@@ -110,6 +110,7 @@ def test_default_sewa_stand_in_is_calibrated_to_the_thesis(full_sewa):
     assert scores["window"]["mean_rmse"] >= frame["mean_rmse"]
 
 
+@pytest.mark.slow
 def test_a_rating_lag_makes_context_pay(full_sewa):
     lagged = _scores(synth.generate("sewa", "full", seed=0, factors={"lag": 2}))
     assert lagged["window"]["mean_ccc"] > lagged["frame"]["mean_ccc"] + 0.05
