@@ -5,6 +5,22 @@ from __future__ import annotations
 
 import json
 
+# The reference rows, as every table names them.
+FLOOR_NAMES = {"chance": "chance floor (training mean)",
+               "oracle": "noise ceiling (noise-free rating)"}
+
+
+def format_number(value: float) -> str:
+    """3 decimals, and no "-0.000"."""
+    return f"{round(float(value), 3) + 0.0:.3f}"
+
+
+def describe_row(entry) -> str:
+    """:func:`describe_variant` of a results row or leaderboard entry (model, params, variant)."""
+    params = json.loads(entry["params"])
+    return describe_variant(entry["model"], entry["variant"], params.get("window"),
+                            params.get("pooling"))
+
 
 def format_value(value) -> str:
     """Floats to 3 significant digits (1.0 as 1), everything else as written."""

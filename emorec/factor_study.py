@@ -9,7 +9,6 @@ the factor. It is drawn from the per-dataset boards, so its numbers are theirs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +17,7 @@ from tabulate import tabulate
 
 from emorec import figures, uncertainty
 from emorec.data import synth
-from emorec.display import describe_variant
-
-FLOOR_NAMES = {"chance": "chance floor (training mean)",
-               "oracle": "noise ceiling (noise-free rating)"}
+from emorec.display import FLOOR_NAMES, describe_row, format_number
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
             low = high = float("nan")
             if entry["label"] in board.draws:
                 low, high = uncertainty.interval(board.draws[entry["label"]].ccc)
-            points.append({"row": FLOOR_NAMES.get(entry["model"], _describe(entry)),
+            points.append({"row": FLOOR_NAMES.get(entry["model"], describe_row(entry)),
                            "value": value,
                            "ccc": row["test_mean_ccc_mean"], "low": low, "high": high,
                            "rmse": row["test_mean_rmse_mean"], "seeds": int(row["seeds"])})
@@ -82,17 +78,6 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
     return path
 
 
-def _number(value: float) -> str:
-    """3 decimals, and no "-0.000"."""
-    return f"{round(float(value), 3) + 0.0:.3f}"
-
-
-def _describe(entry) -> str:
-    params = json.loads(entry["params"])
-    return describe_variant(entry["model"], entry["variant"], params.get("window"),
-                            params.get("pooling"))
-
-
 def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
     values = list(study.datasets)
     unit = synth.FACTORS[study.factor].unit
@@ -103,10 +88,10 @@ def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
                 for row, group in table.groupby("row", sort=False)]
 
     def ccc(point) -> str:
-        text = _number(point["ccc"])
+        text = format_number(point["ccc"])
         if pd.isna(point["low"]):
             return text
-        return f"{text} [{_number(point['low'])}, {_number(point['high'])}]"
+        return f"{text} [{format_number(point['low'])}, {format_number(point['high'])}]"
 
     seeds = sorted(set(table["seeds"])) if len(table) else []
     own = next(value for value, dataset in study.datasets.items() if dataset == study.base)
@@ -124,7 +109,7 @@ def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
              tabulate(wide(ccc), headers=["row", *header], tablefmt="github",
                       disable_numparse=True), "",
              "Test RMSE (mean of valence and arousal), mean over seeds:", "",
-             tabulate(wide(lambda point: _number(point["rmse"])), headers=["row", *header],
+             tabulate(wide(lambda point: format_number(point["rmse"])), headers=["row", *header],
                       tablefmt="github", disable_numparse=True), "",
              f"![test CCC against {study.factor}]({figure})", ""]
     return "\n".join(lines)

@@ -19,11 +19,16 @@ import pandas as pd
 from tabulate import tabulate
 
 from emorec import factor_study, figures, results, traces, uncertainty
-from emorec.display import describe_variant, format_params, format_window
+from emorec.display import (
+    FLOOR_NAMES,
+    describe_row,
+    format_number,
+    format_params,
+    format_window,
+)
 from emorec.metrics import higher_is_better
 
-FLOORS = {"chance": "chance floor (training mean)",
-          "oracle": "noise ceiling (noise-free rating)"}
+FLOORS = FLOOR_NAMES
 COLUMNS = [  # (header, results column); "best" follows each metric's direction
     ("CCC V", "test_valence_ccc"), ("CCC A", "test_arousal_ccc"),
     ("CCC/session", "test_mean_ccc_session"),
@@ -285,22 +290,17 @@ def _model_cell(entry, params: dict) -> str:
 
 def _with_interval(entry, board: Board, metric: str, ranked: pd.DataFrame | None = None) -> str:
     column = {"ccc": "test_mean_ccc", "rmse": "test_mean_rmse"}[metric]
-    text = _number(entry[f"{column}_mean"])
+    text = format_number(entry[f"{column}_mean"])
     draws = board.draws.get(entry["label"])
     if draws is not None:
         low, high = uncertainty.interval(getattr(draws, metric))
-        text += f" [{_number(low)}, {_number(high)}]"
+        text += f" [{format_number(low)}, {format_number(high)}]"
     return _bold_if_best(text, entry, column, ranked)
-
-
-def _number(value: float) -> str:
-    """3 decimals, and no "-0.000"."""
-    return f"{round(float(value), 3) + 0.0:.3f}"
 
 
 def _mean_std(entry, column: str, ranked: pd.DataFrame | None) -> str:
     mean, std = entry[f"{column}_mean"], entry[f"{column}_std"]
-    text = f"{_number(mean)} ± {_number(0.0 if np.isnan(std) else std)}"
+    text = f"{format_number(mean)} ± {format_number(0.0 if np.isnan(std) else std)}"
     return _bold_if_best(text, entry, column, ranked)
 
 
@@ -314,10 +314,7 @@ def _bold_if_best(text: str, entry, column: str, ranked: pd.DataFrame | None) ->
 
 def _variant(entry) -> str:
     """Window and pooling (always) and the other non-default params."""
-    params = json.loads(entry["params"])
-    text = describe_variant(entry["model"], entry["variant"], params.get("window"),
-                            params.get("pooling"))
-    return text.removeprefix(entry["model"]).strip()
+    return describe_row(entry).removeprefix(entry["model"]).strip()
 
 
 def _draw_figures(board: Board, traces: pd.DataFrame,
