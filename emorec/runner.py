@@ -156,8 +156,9 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int
         log.info("shard %d/%d: %d cells of the suite", *shard, len(cells))
     recorded = results.load(path)
     done = set(recorded["cell_key"])
+    split = dataset.split()
     older = ((recorded["fingerprint"] != dataset.manifest.fingerprint)
-             | (recorded["split_hash"] != dataset.split().hash)).sum()
+             | (recorded["split_hash"] != split.hash)).sum()
     if older:
         log.info("%d rows of %s are of other data or another split (fingerprint or split "
                  "differs: an older stand-in generator, other features): kept as history, "
@@ -172,7 +173,6 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path, *, jobs: int
     log.info("%s on %s [%s]: %d cells, %d already in %s, %d to run with %d job(s) "
              "(one thread each)", suite.name, dataset.name, dataset.manifest.origin, len(cells),
              len(cells) - len(todo), path, len(todo), jobs)
-    split = dataset.split()
     version = code_version()
     tags = {"dataset": dataset.name, "fingerprint": dataset.manifest.fingerprint,
             "origin": dataset.manifest.origin, "split_hash": split.hash,
