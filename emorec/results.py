@@ -22,16 +22,17 @@ no code fingerprint, so ``emorec verify`` reports them stale.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from emorec import traces
+from emorec.cells import Cell, canonical_params
 from emorec.data.splits import GUARD_STATES
 from emorec.errors import DataError, EmorecError
 from emorec.files import replace_file, writable_folder
@@ -52,18 +53,36 @@ COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "fit_core_seconds"
 STAT_NAMES = ("n", "sum_y", "sum_p", "sum_yy", "sum_pp", "sum_yp")
 
 
-def canonical_params(params: dict) -> str:
-    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+@dataclass(frozen=True)
+class RowContext:
+    """What every row one bench writes shares: its suite, data, split, code and guard."""
+    suite: str
+    dataset: str
+    origin: str
+    fingerprint: str
+    split_hash: str
+    code_version: str
+    extractor_guard: str
 
 
-def cell_key(fingerprint: str, split_hash: str, model: str, params: dict, seed: int,
-             code_fingerprint: str, tuned_by: str = "") -> str:
-    """What a cell's numbers depend on: data, split, model, params, seed and code."""
-    text = (f"{fingerprint}|{split_hash}|{model}|{canonical_params(params)}|{seed}"
-            f"|code {code_fingerprint}")
-    if tuned_by:
-        text += f"|tuned by {tuned_by}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def build_row(context: RowContext, cell: Cell, spec, result, mlflow_run_id: str) -> dict:
+    """The results row of ``cell`` fitted by model ``spec`` (a registered ModelSpec) with
+    ``result`` (an :class:`emorec.evaluation.CellResult`), linked to its MLflow run."""
+    predictions = result.predictions
+    return {"schema_version": SCHEMA_VERSION, **asdict(context),
+            "model": spec.name, "family": spec.family, "modality": spec.modality,
+            "model_source": spec.source, "params": canonical_params(cell.params),
+            "variant": canonical_params(spec.changed(cell.params)),
+            "tuned_by": cell.tuned_by, "tuning_trials": cell.tuning_trials,
+            "window": cell.params.get("window"), "seed": cell.seed,
+            "code_fingerprint": spec.code_fingerprint, "cell_key": cell.key,
+            **result.metrics, "fit_seconds": result.fit_seconds,
+            "fit_core_seconds": result.fit_core_seconds,
+            "test_session_stats": session_stats(
+                predictions[list(TARGETS)].to_numpy(),
+                predictions[[f"{t}_pred" for t in TARGETS]].to_numpy(),
+                predictions["session"].to_numpy()),
+            "mlflow_run_id": mlflow_run_id}
 
 
 def session_stats(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray) -> str:

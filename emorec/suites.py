@@ -25,6 +25,7 @@ from pathlib import Path
 
 from emorec import plugins
 from emorec.data import synth
+from emorec.data.resolve import resolve_dataset
 from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
@@ -54,6 +55,11 @@ class Suite:
         return [replace(self, vary=(), stand_in={**self.stand_in, "set": {
                     **self.stand_in.get("set", {}), **dict(zip(names, point, strict=True))}})
                 for point in itertools.product(*(values for _, values in self.vary))]
+
+    def dataset_path(self, data_dir: Path) -> Path:
+        """The folder this suite runs on: its real dataset when present, else its stand-in
+        (generated once under ``data_dir``)."""
+        return resolve_dataset(self.real_dataset, self.stand_in, data_dir, f"suite {self.name}")
 
 
 def load_suite(path: str | Path) -> Suite:

@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from emorec import results
+from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.runner import Cell, plan, resolve_dataset, run_cell
+from emorec.runner import plan, run_cell
 from emorec.suites import Suite
 
 
@@ -50,7 +51,7 @@ class Report:
 
 def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
            tolerance: float = 0.0) -> Report:
-    dataset = Dataset.load(resolve_dataset(suite, data_dir))
+    dataset = Dataset.load(suite.dataset_path(data_dir))
     path = results.results_path(results_dir, dataset.name)
     split_hash = dataset.split().hash
     rows = results.load(path)
@@ -69,12 +70,12 @@ def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
                       for cell in cells if cell.key not in committed.index]
     report.rerun = sample(cells, set(committed.index), per_family)
     for cell in report.rerun:
-        record = run_cell(dataset, cell)[0]
+        scores = run_cell(dataset, cell).metrics
         row = committed.loc[cell.key]
         for column in results.METRIC_COLUMNS:
-            if abs(float(record[column]) - float(row[column])) > tolerance:
+            if abs(float(scores[column]) - float(row[column])) > tolerance:
                 report.mismatches.append(Mismatch(_cell_label(cell), cell.key, column,
-                                                  float(row[column]), float(record[column])))
+                                                  float(row[column]), float(scores[column])))
     return report
 
 
@@ -99,8 +100,8 @@ def _staleness(row: pd.Series, fingerprint: str, split_hash: str) -> str:
         params = spec.params(json.loads(row["params"]))
     except EmorecError as error:
         return f"its params are no longer valid ({error})"
-    key = results.cell_key(fingerprint, split_hash, spec.name, params, int(row["seed"]),
-                           spec.code_fingerprint, row["tuned_by"])
+    key = cell_key(fingerprint, split_hash, spec.name, params, int(row["seed"]),
+                   spec.code_fingerprint, row["tuned_by"])
     if key == row["cell_key"]:
         return ""
     if row["code_fingerprint"] != spec.code_fingerprint:

@@ -15,7 +15,6 @@ import optuna
 from optuna.trial import TrialState
 
 from emorec import results
-from emorec.runner import resolve_dataset
 from emorec.suites import load_suite
 from emorec.tuning.study import FINISHED, StudyPlan, open_storage, run_study
 
@@ -151,7 +150,7 @@ def sweep_in_two_shards(tracking_uri: str, suite: Path, results_dirs: tuple[Path
                         merged: Path, cwd: Path, data_dir: Path) -> None:
     """Two `emorec bench --shard i/2` processes logging to one tracking store: every cell once
     in MLflow and once in the merged results."""
-    resolve_dataset(load_suite(suite), data_dir)   # the stand-in, made once before the shards
+    load_suite(suite).dataset_path(data_dir)   # the stand-in, made once before the shards
     shards = [subprocess.Popen(emorec("-q", "bench", str(suite), "--shard", f"{i}/2",
                                       "--tracking-uri", tracking_uri,
                                       "--results-dir", str(folder), "--data-dir", str(data_dir),

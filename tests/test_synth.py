@@ -165,13 +165,12 @@ def test_a_bad_factor_is_a_clear_error(factors, message):
 
 
 def test_a_suite_sets_factors_and_runs_on_its_own_stand_in(tmp_path):
-    from emorec.runner import resolve_dataset
     from emorec.suites import load_suite
 
     suite = tmp_path / "lag.toml"
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny", set = { lag = 1 } }\n'
                      '[[experiments]]\nmodel = "chance"\n')
-    folder = resolve_dataset(load_suite(suite), tmp_path / "data")
+    folder = load_suite(suite).dataset_path(tmp_path / "data")
     assert folder.name == "sewa-synth-tiny-seed0-lag1"
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", set = { lag = -1 } }\n'
                      '[[experiments]]\nmodel = "chance"\n')
@@ -200,18 +199,17 @@ def test_a_suite_varies_a_factor_over_one_stand_in_each(tmp_path):
 def test_a_stand_in_cached_by_an_older_generator_is_made_again(tmp_path, caplog):
     import json
 
-    from emorec.runner import resolve_dataset
     from emorec.suites import load_suite
 
     suite = tmp_path / "s.toml"
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny" }\n'
                      '[[experiments]]\nmodel = "chance"\n')
-    folder = resolve_dataset(load_suite(suite), tmp_path / "data")
+    folder = load_suite(suite).dataset_path(tmp_path / "data")
     fresh = Dataset.load(folder).manifest.fingerprint
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["source"]["generator_version"] = synth.GENERATOR_VERSION - 1
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    assert resolve_dataset(load_suite(suite), tmp_path / "data") == folder
+    assert load_suite(suite).dataset_path(tmp_path / "data") == folder
     assert "generating it again" in caplog.text
     reloaded = Dataset.load(folder).manifest
     assert reloaded.source["generator_version"] == synth.GENERATOR_VERSION

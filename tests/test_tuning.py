@@ -10,7 +10,7 @@ import optuna
 import pytest
 from scenarios import TRIAL_PARAMS, kill_a_worker_and_rerun, study_with_two_workers, trial_runs
 
-from emorec import results
+from emorec.cells import canonical_params
 from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.processes import alive, worker_id
@@ -158,7 +158,7 @@ def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
     run_suite(load_suite(suite), **places)
     rows = run_suite(load_suite(suite), **places, tuned=tuned)
     assert list(rows["tuned_by"]) == ["t", "t"] and list(rows["seed"]) == [0, 1]
-    assert {r for r in rows["params"]} == {results.canonical_params(tuned.params)}
+    assert {r for r in rows["params"]} == {canonical_params(tuned.params)}
     # the seed-0 tuned row repeats the study's training of the best trial exactly
     assert rows["dev_mean_ccc"].iloc[0] == pytest.approx(tuned.dev_mean_ccc, abs=1e-12)
     runs = mlflow.search_runs(experiment_names=["emorec/tq"],

@@ -290,7 +290,6 @@ def _tune(args) -> None:
 
     from emorec import plugins
     from emorec.mlflow_store import DEFAULT_TRACKING_URI
-    from emorec.runner import resolve_dataset
     from emorec.suites import load_suite
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.study import StudyPlan, run_study
@@ -312,7 +311,7 @@ def _tune(args) -> None:
         if suite.vary:
             raise EmorecError(f"{args.dataset} varies its stand-in over several datasets; tune "
                               "on one (a suite with set instead of vary, or a dataset folder)")
-        dataset = resolve_dataset(suite, args.data_dir)
+        dataset = suite.dataset_path(args.data_dir)
     else:
         dataset = Path(args.dataset)
     plan = StudyPlan(model=args.model, dataset=dataset, fixed=fixed, trials=args.trials,
@@ -368,8 +367,8 @@ def _add_results(commands) -> None:
 
 def _results_check(args) -> int:
     from emorec import results
-    from emorec.links import broken_links
     from emorec.mlflow_store import DEFAULT_TRACKING_URI
+    from emorec.run_links import broken_links
 
     uri = args.tracking_uri or DEFAULT_TRACKING_URI
     checked, problems = broken_links(args.results_dir or results.RESULTS_DIR, uri,

@@ -151,7 +151,7 @@ class Dataset:
     audio: dict[float, pd.DataFrame]
     split_table: pd.DataFrame | None = None
     root: Path | None = None
-    _matrices: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _computed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -237,7 +237,7 @@ class Dataset:
         """The embeddings of ``"video"`` or of the audio table of that window length, as one
         C-contiguous float32 array of ``rows + 1`` rows, computed once. The extra last row is
         zeros, so that gathering with row index -1 (a masked slot) yields zeros."""
-        if table not in self._matrices:
+        if table not in self._computed:
             if table == "video":
                 values = self.video[self.embedding_columns()]
             else:
@@ -245,17 +245,20 @@ class Dataset:
                     validation.audio_columns(self.manifest.audio_dim)]
             padded = np.zeros((len(values) + 1, values.shape[1]), dtype=np.float32)
             padded[:-1] = values.to_numpy(np.float32)
-            self._matrices[table] = padded
-        return self._matrices[table]
+            self._computed[table] = padded
+        return self._computed[table]
 
     def embedding_columns(self) -> list[str]:
         return validation.embedding_columns(self.manifest.embedding_dim)
 
     def split(self) -> Split:
-        """The dataset's split file, or the default seed-0 70/15/15 split by session."""
-        if self.split_table is not None:
-            return Split(self.split_table, origin="split file")
-        return default_split(self.sessions)
+        """The dataset's split file, or the default seed-0 70/15/15 split by session (computed
+        once)."""
+        if "split" not in self._computed:
+            self._computed["split"] = (Split(self.split_table, origin="split file")
+                                       if self.split_table is not None
+                                       else default_split(self.sessions))
+        return self._computed["split"]
 
     def with_split(self, split_table: pd.DataFrame, source: str) -> Dataset:
         checked = validation.check_split_table(split_table, source, self.sessions)

@@ -1,0 +1,69 @@
+"""The one writer of a sweep's records: for each fitted cell, in this order, its MLflow run
+(left RUNNING), its trace, its results row, then the run set FINISHED. A kill between any two
+steps (the named checkpoints) leaves a state the next sweep settles: a cell without a row runs
+again, a RUNNING run of a killed sweep is set FINISHED if its row was written and KILLED if
+not, and a FINISHED run without a row is reused rather than logged twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emorec import results, traces
+from emorec.cells import Cell
+from emorec.display import describe_variant
+from emorec.evaluation import CellResult
+from emorec.faults import checkpoint
+from emorec.mlflow_store import connect
+from emorec.models import MODELS
+from emorec.tracking import Tracker
+
+
+class Recorder:
+    """Records the cells of one sweep of one dataset. Opening it connects to the tracking store
+    (bounded by ``timeout``: a store that does not answer stops the sweep before any fit) and
+    settles what killed sweeps left."""
+
+    def __init__(self, context: results.RowContext, results_dir: Path, *, tracking_uri: str,
+                 timeout: float, tags: dict, recorded: set[str]):
+        self.context = context
+        self.rows = results.results_path(results_dir, context.dataset)
+        self.trace = traces.trace_path(results_dir, context.dataset)
+        self.recorded = recorded
+        self.tags = tags
+        connect(tracking_uri, timeout)
+        self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded)
+
+    @property
+    def experiment(self) -> str:
+        return self.tracker.experiment
+
+    def record(self, cell: Cell, result: CellResult) -> None:
+        checkpoint("fitted")
+        spec = MODELS.get(cell.model)
+        device = {} if result.device is None else {"device": result.device}
+        run_id = self.tracker.log_cell(
+            key=cell.key, name=run_name(cell), params={**cell.params, "seed": cell.seed},
+            metrics={**result.metrics, "fit_seconds": result.fit_seconds,
+                     "fit_core_seconds": result.fit_core_seconds},
+            fit_started=result.fit_started, fit_seconds=result.fit_seconds,
+            epochs=result.epochs,
+            tags={**self.tags, **device, "model": cell.model,
+                  "code_fingerprint": spec.code_fingerprint},
+            predictions=result.predictions, reuse=cell.key not in self.recorded)
+        checkpoint("mlflow-logged")
+        traces.append(self.trace, cell.key, result.predictions)
+        checkpoint("trace-written")
+        results.append(self.rows, results.build_row(self.context, cell, spec, result, run_id))
+        checkpoint("row-written")
+        self.tracker.finish(cell.key, run_id)
+        checkpoint("run-finished")
+
+    def close(self, status: str) -> None:
+        self.tracker.close(status)
+
+
+def run_name(cell: Cell) -> str:
+    """``gru 2 s avg epochs=5 seed 0``: what a person reads first in MLflow's run list."""
+    label = describe_variant(cell.model, MODELS.get(cell.model).changed(cell.params),
+                             cell.params.get("window"), cell.params.get("pooling"))
+    return f"{label}{' tuned' if cell.tuned_by else ''} seed {cell.seed}"
