@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,13 @@ from scipy.stats import spearmanr
 from tabulate import tabulate
 
 from emorec import results
+from emorec.report.thesis import thesis_numbers
 
 TEMPORAL = ("gru", "fusion1", "fusion2", "fusion3", "fusion4_v1", "fusion4_v2", "fusion4_v3")
 
 
 def thesis_configurations() -> pd.DataFrame:
-    table = pd.read_csv(resources.files("emorec") / "reference" / "thesis_results.csv")
+    table = thesis_numbers()
     table = table[(table["dataset"] == "sewa") & table["table"].isin(
         ["4.2", "4.4", "A.2", "4.7", "A.3"]) & (table["pooling"] != "conv1d")]
     model = table["model"].str.replace(r"^gru_(avg|max)$", "gru", regex=True)
@@ -40,7 +40,8 @@ def file_configurations(path: Path) -> pd.DataFrame:
     rows = results.current(results.load(path))
     rows = rows[rows["tuned_by"] == ""]
     params = rows["params"].map(json.loads)
-    rows = rows.assign(pooling=params.map(lambda p: p.get("pooling")),
+    rows = rows.assign(window=params.map(lambda p: p.get("window")),
+                       pooling=params.map(lambda p: p.get("pooling")),
                        target=params.map(lambda p: p.get("target", "frame")),
                        direction=params.map(lambda p: p.get("direction")))
     rows = rows[rows["target"] == "frame"]

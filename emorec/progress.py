@@ -4,6 +4,8 @@ named."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from tqdm import tqdm
 
@@ -13,7 +15,8 @@ from emorec.models import MODELS
 def estimated_seconds(cells: list, history: pd.DataFrame, dataset: str) -> dict:
     """Each cell's expected fit time from earlier results: the cell's own row, else the same
     model and window on this dataset, else that model anywhere, else its family's mean."""
-    history = history.assign(window=history["window"].fillna(-1.0))
+    history = history.assign(window=[float(json.loads(p).get("window") or -1.0)
+                                     for p in history["params"]])
     own = history.drop_duplicates("cell_key", keep="last").set_index("cell_key")["fit_seconds"]
     same = (history[history["dataset"] == dataset]
             .groupby(["model", "window"])["fit_seconds"].mean())

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emorec import results, traces
+from emorec import model_facts, results, traces
 from emorec.cells import Cell
-from emorec.display import describe_variant
 from emorec.evaluation import CellResult
 from emorec.faults import checkpoint
 from emorec.mlflow_store import connect
 from emorec.models import MODELS
+from emorec.models.shown import facts, shown_columns
+from emorec.report.display import describe_variant
 from emorec.tracking import Tracker
 
 
@@ -31,6 +32,7 @@ class Recorder:
         self.recorded = recorded
         self.tags = tags
         connect(tracking_uri, timeout)
+        model_facts.write(results_dir, {name: facts(MODELS.get(name)) for name in MODELS})
         self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded)
 
     @property
@@ -64,6 +66,13 @@ class Recorder:
 
 def run_name(cell: Cell) -> str:
     """``gru 2 s avg epochs=5 seed 0``: what a person reads first in MLflow's run list."""
-    label = describe_variant(cell.model, MODELS.get(cell.model).changed(cell.params),
-                             cell.params.get("window"), cell.params.get("pooling"))
-    return f"{label}{' tuned' if cell.tuned_by else ''} seed {cell.seed}"
+    tuned = " tuned" if cell.tuned_by else ""
+    return f"{describe(cell.model, cell.params)}{tuned} seed {cell.seed}"
+
+
+def describe(model: str, params: dict) -> str:
+    """``gru 2 s avg epochs=5``: a registered model with its shown params and the others that
+    differ from its defaults."""
+    spec = MODELS.get(model)
+    return describe_variant(model, spec.changed(params),
+                            {name: params.get(name) for name in shown_columns(spec)})

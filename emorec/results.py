@@ -14,7 +14,8 @@ differ from the model's defaults, so a row describes itself without the model zo
 enough to recompute pooled CCC and RMSE on any resample of sessions); v5 added
 ``extractor_guard`` (real data: whether the feature extractor's training sessions were given and
 kept out of test; empty for stand-ins); v6 added ``model_source`` (``emorec``, or the plugin a
-model came from: package and version, or file and content hash). Older files are read as
+model came from: package and version, or file and content hash); v7 dropped ``window`` (a copy
+of the window in ``params``, which alone holds it now). Older files are read as
 the current schema and rewritten as it when a row is appended to them; rows older than v4 have
 no code fingerprint, so ``emorec verify`` reports them stale.
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import traces
+from emorec import model_facts, traces
 from emorec.cells import Cell, canonical_params
 from emorec.data.splits import GUARD_STATES
 from emorec.errors import DataError, EmorecError
@@ -39,12 +40,12 @@ from emorec.files import replace_file, writable_folder
 from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "extractor_guard",
                     "fingerprint", "split_hash",
                     "model", "family", "modality", "model_source", "params", "variant", "tuned_by",
-                    "tuning_trials", "window", "seed", "code_fingerprint", "cell_key",
+                    "tuning_trials", "seed", "code_fingerprint", "cell_key",
                     "code_version"]
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in SCORED_PARTITIONS
                   for target in (*TARGETS, "mean") for name in METRIC_NAMES]
@@ -74,7 +75,7 @@ def build_row(context: RowContext, cell: Cell, spec, result, mlflow_run_id: str)
             "model_source": spec.source, "params": canonical_params(cell.params),
             "variant": canonical_params(spec.changed(cell.params)),
             "tuned_by": cell.tuned_by, "tuning_trials": cell.tuning_trials,
-            "window": cell.params.get("window"), "seed": cell.seed,
+            "seed": cell.seed,
             "code_fingerprint": spec.code_fingerprint, "cell_key": cell.key,
             **result.metrics, "fit_seconds": result.fit_seconds,
             "fit_core_seconds": result.fit_core_seconds,
@@ -144,11 +145,17 @@ def write(path: Path, frame: pd.DataFrame) -> None:
 def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
     """Merge the results (and trace) files of several folders, e.g. the shards of a sweep run
     on several machines, into ``out``: one row per cell key (the first one seen; ``out``'s own
-    files count as the first source). Returns dataset -> (rows read, rows kept)."""
+    files count as the first source), and the model facts beside them likewise.
+    Returns dataset -> (rows read, rows kept)."""
     out = Path(out)
     folders = [out, *(Path(s) for s in sources if Path(s).resolve() != out.resolve())]
     names = sorted({p.stem for folder in folders for p in Path(folder).glob("*.csv")})
     summary = {}
+    facts = {}
+    for folder in reversed(folders):   # the first folder's facts win, as its rows do
+        facts.update(model_facts.read_raw(folder))
+    if facts:
+        model_facts.write(out, facts)
     for name in names:
         frames = [load(results_path(folder, name)) for folder in folders]
         frames = [f for f in frames if not f.empty]
@@ -178,7 +185,7 @@ def load(path: Path) -> pd.DataFrame:
                                          "extractor_guard": str, "test_session_stats": str,
                                          "model_source": str},
                             keep_default_na=False,
-                            na_values={c: [""] for c in METRIC_COLUMNS + ["window"]})
+                            na_values={c: [""] for c in METRIC_COLUMNS})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(path, f"cannot read results CSV ({error})") from None
     return validate(_upgrade(frame), str(path), first_row=2)
@@ -189,11 +196,11 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     ``variant`` (worked out from the registered model's defaults, the one time the results layer
     reads the model zoo), v3 no code fingerprint, trial count or session statistics (left
     empty: such rows are stale and have no intervals), v4 no extractor guard, v5 no model source
-    (emorec's own models only)."""
+    (emorec's own models only); v6 and older kept a copy of the window (dropped)."""
     if "schema_version" not in frame.columns or frame.empty:
         return frame
     versions = set(frame["schema_version"].astype(str))
-    if versions - {"1", "2", "3", "4", "5"}:
+    if versions - {"1", "2", "3", "4", "5", "6"}:
         return frame   # the current version, or validate names the bad row
     if "tuned_by" not in frame.columns:
         frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
@@ -203,7 +210,7 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
             for model, params in zip(frame["model"], frame["params"], strict=True)])
     if "code_fingerprint" not in frame.columns:
         frame.insert(list(frame.columns).index("cell_key"), "code_fingerprint", "")
-        frame.insert(list(frame.columns).index("window"), "tuning_trials", 0)
+        frame.insert(list(frame.columns).index("seed"), "tuning_trials", 0)
         frame.insert(list(frame.columns).index("mlflow_run_id"), "fit_core_seconds",
                      frame["fit_seconds"])   # wall time is the best estimate left
         frame.insert(list(frame.columns).index("mlflow_run_id"), "test_session_stats", "")
@@ -212,7 +219,7 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
                      ["" if origin == "stand-in" else "not given" for origin in frame["origin"]])
     if "model_source" not in frame.columns:   # v5 and older: emorec's own models only
         frame.insert(list(frame.columns).index("modality") + 1, "model_source", "emorec")
-    return frame.assign(schema_version=SCHEMA_VERSION)
+    return frame.drop(columns="window", errors="ignore").assign(schema_version=SCHEMA_VERSION)
 
 
 def variant(model: str, params: dict) -> str:

@@ -22,10 +22,10 @@ from emorec.models import MODELS
 from emorec.processes import die_with_parent, exit_on_sigterm
 from emorec.progress import Progress, estimated_seconds
 from emorec.provenance import code_version
-from emorec.recorder import Recorder, run_name
+from emorec.recorder import Recorder, describe, run_name
+from emorec.report.sweep import reuse_note, summary
 from emorec.run_links import missing_store
 from emorec.suites import Suite
-from emorec.sweep_report import reuse_note, summary
 from emorec.tracking import suite_experiment
 from emorec.tuning.tuned import Tuned
 
@@ -139,7 +139,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
     finished = finished.drop_duplicates("cell_key", keep="last")
-    print(summary(finished, {cell.key for cell in todo}))
+    print(summary(finished, {cell.key for cell in todo}, describe))
     if len(todo) < len(cells):
         print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
                          sum(costs[cell.key] for cell in cells)))

@@ -19,9 +19,10 @@ import pandas as pd
 from emorec import results
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
-from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.models import MODELS
+from emorec.recorder import describe
+from emorec.report.display import describe_variant
 from emorec.runner import plan, run_cell
 from emorec.suites import Suite
 
@@ -113,9 +114,10 @@ def _staleness(row: pd.Series, fingerprint: str, split_hash: str) -> str:
 
 def _label(row: pd.Series) -> str:
     tuned = f" tuned by {row['tuned_by']}" if row["tuned_by"] else ""
-    return f"{describe_variant(row['model'], row['variant'])}{tuned} seed {row['seed']}"
+    described = (describe(row["model"], json.loads(row["params"])) if row["model"] in MODELS
+                 else describe_variant(row["model"], row["variant"]))
+    return f"{described}{tuned} seed {row['seed']}"
 
 
 def _cell_label(cell: Cell) -> str:
-    variant = MODELS.get(cell.model).changed(cell.params)
-    return f"{describe_variant(cell.model, variant)} seed {cell.seed}"
+    return f"{describe(cell.model, cell.params)} seed {cell.seed}"

@@ -7,16 +7,16 @@ side (a frame ridge, the noise ceiling, the lag) is in tests/test_synth.py.
 """
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from emorec import results
+from emorec.report.thesis import thesis_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
-THESIS = pd.read_csv(resources.files("emorec") / "reference" / "thesis_results.csv")
+THESIS = thesis_numbers()
 FRAME_BAND = 0.25      # frame BayesianRidge and the audio FFNN: within ±25% of the thesis
 TEMPORAL_BAND = 0.10   # best GRU and best fusion: within ±10% of the frame ridge's RMSE
 # Published SEWA figures (AVEC 2018, German test): baselines CCC about 0.52-0.58, the best

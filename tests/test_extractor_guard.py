@@ -135,7 +135,7 @@ def test_export_then_import_keeps_the_list_and_a_tampered_list_is_refused(guarde
 
 
 def test_a_real_data_leaderboard_says_whether_the_guard_was_given(guarded, tmp_path):
-    from emorec.leaderboard import render_all
+    from emorec.report.pages import render_all
 
     folder, _, _ = guarded
     suite = tmp_path / "suite.toml"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from emorec.leaderboard import render_all
+from emorec.report.pages import render_all
 from emorec.runner import run_suite
 from emorec.suites import load_suite
 

@@ -134,7 +134,7 @@ def test_bad_suite_files(workspace, experiment, message):
 def test_leaderboard_matches_the_golden_file(tmp_path):
     from pathlib import Path
 
-    from emorec.leaderboard import render_all
+    from emorec.report.pages import render_all
 
     golden = Path(__file__).parent / "golden"
     written = render_all(golden, tmp_path)
@@ -165,7 +165,7 @@ grid = { window = [1.0, 2.0], pooling = ["max"] }
 def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from emorec.leaderboard import render_all
+    from emorec.report.pages import render_all
 
     suite, places = workspace
     finished = run_suite(load_suite(suite(name="nets", text=NET_SUITE)), **places)
@@ -189,7 +189,7 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
 
 @pytest.mark.slow
 def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspace, tmp_path):
-    from emorec.leaderboard import render_all
+    from emorec.report.pages import render_all
     from emorec.runner import parse_shard
 
     suite, places = workspace

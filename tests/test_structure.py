@@ -47,8 +47,8 @@ def test_the_module_import_graph_has_no_cycles():
 
 
 @pytest.mark.parametrize("module, forbidden", [
-    ("emorec.leaderboard", ["torch", "emorec.models", "optuna"]),
-    ("emorec.figures", ["torch", "emorec.models", "optuna"]),
+    ("emorec.report.pages", ["torch", "emorec.models", "optuna"]),
+    ("emorec.report.figures", ["torch", "emorec.models", "optuna"]),
     ("emorec.runner", ["optuna"]),
     ("emorec.data.dataset", ["torch", "emorec.models", "emorec.metrics"]),
 ])
@@ -61,7 +61,7 @@ def test_a_layer_does_not_import_what_it_does_not_need(module, forbidden):
 
 def test_rendering_a_leaderboard_imports_no_torch(tmp_path):
     golden = Path(__file__).parent / "golden"
-    code = ("import sys; from pathlib import Path; from emorec.leaderboard import render_all; "
+    code = ("import sys; from pathlib import Path; from emorec.report.pages import render_all; "
             f"render_all(Path({str(golden)!r}), Path({str(tmp_path)!r})); "
             "print(sorted(m for m in ('torch', 'emorec.models', 'optuna') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -138,7 +138,7 @@ def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, t
 @pytest.mark.slow
 def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
         tmp_path, tiny_sewa_dir, tiny_sewa, monkeypatch):
-    from emorec.leaderboard import render_all
+    from emorec.report.pages import render_all
     from emorec.runner import run_suite
     from emorec.suites import load_suite
 

@@ -427,7 +427,7 @@ def _verify_one(suite, args) -> bool:
 
 def _leaderboard(args) -> None:
     from emorec import results
-    from emorec.leaderboard import render_all
+    from emorec.report.pages import render_all
 
     for path in render_all(args.results_dir or results.RESULTS_DIR, args.out):
         log.info("wrote %s", path)

@@ -20,13 +20,13 @@ from optuna.trial import TrialState
 
 from emorec import plugins, tracking
 from emorec.data.dataset import Dataset
-from emorec.display import format_params
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
 from emorec.files import writable_folder
 from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, connect
 from emorec.models import MODELS
 from emorec.processes import die_with_parent, gone_from_this_host, worker_id
+from emorec.report.display import format_params
 from emorec.tuning.liveness import fail_dead_trials, retry_callback
 from emorec.tuning.space import require_search_space, suggest
 from emorec.vocabulary import TARGETS

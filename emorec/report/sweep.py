@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
-from emorec.display import describe_variant
 
-
-def summary(finished: pd.DataFrame, ran_now: set[str]) -> str:
-    """One line per model and variant: seeds, test CCC and RMSE, and the mean fit time of the
-    seeds trained in this run ("reused" when none was)."""
+def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, dict], str]
+            ) -> str:
+    """One line per model and variant (``describe(model, params)`` names it): seeds, test CCC
+    and RMSE, and the mean fit time of the seeds trained in this run ("reused" when none
+    was)."""
     if finished.empty:
         return "no results"
     finished = finished.assign(
         fit_now=finished["fit_seconds"].where(finished["cell_key"].isin(ran_now)),
-        variant=[describe_variant(m, json.loads(v)) for m, v in
-                 zip(finished["model"], finished["variant"], strict=True)])
+        variant=[describe(m, json.loads(p)) for m, p in
+                 zip(finished["model"], finished["params"], strict=True)])
     grouped = finished.groupby(["variant", "tuned_by"], sort=False).agg(
         seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
         test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-# The reference rows, as every table names them.
+# The chance and oracle rows, as every table names them.
 FLOOR_NAMES = {"chance": "chance floor (training mean)",
                "oracle": "noise ceiling (noise-free rating)"}
 
@@ -13,13 +13,6 @@ FLOOR_NAMES = {"chance": "chance floor (training mean)",
 def format_number(value: float) -> str:
     """3 decimals, and no "-0.000"."""
     return f"{round(float(value), 3) + 0.0:.3f}"
-
-
-def describe_row(entry) -> str:
-    """:func:`describe_variant` of a results row or leaderboard entry (model, params, variant)."""
-    params = json.loads(entry["params"])
-    return describe_variant(entry["model"], entry["variant"], params.get("window"),
-                            params.get("pooling"))
 
 
 def format_value(value) -> str:
@@ -39,12 +32,20 @@ def format_window(window) -> str:
     return "" if window is None or window != window else f"{float(window):g} s"
 
 
-def describe_variant(model: str, variant: dict | str, window=None, pooling=None) -> str:
-    """``gru 2 s avg epochs=5``: model, window, pooling and the other non-default params."""
+def format_shown(name: str, value) -> str:
+    """A shown param's value as its column writes it: a window in seconds, else as written."""
+    if name == "window":
+        return format_window(value)
+    return "" if value is None else str(value)
+
+
+def describe_variant(model: str, variant: dict | str, shown: dict | None = None) -> str:
+    """``gru 2 s avg epochs=5``: the model, its shown params' values (``shown``: name -> value,
+    as the model's facts list them), then the other params that differ from the defaults."""
     if isinstance(variant, str):
         variant = json.loads(variant)
-    window = variant.get("window") if window is None else window
-    pooling = variant.get("pooling") if pooling is None else pooling
-    others = format_params(variant, omit=("window", "pooling"))
-    return " ".join(part for part in (model, format_window(window), pooling or "", others)
+    shown = shown or {}
+    others = format_params(variant, omit=tuple(shown))
+    return " ".join(part for part in (model, *(format_shown(name, value)
+                                               for name, value in shown.items()), others)
                     if part)

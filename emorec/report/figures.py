@@ -17,7 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from emorec.display import format_params  # noqa: E402
+from emorec.model_facts import ModelFacts  # noqa: E402
+from emorec.report.display import format_params  # noqa: E402
 from emorec.vocabulary import TARGETS  # noqa: E402
 
 WINDOW_FAMILIES = ("video", "audio", "fusion")
@@ -25,16 +26,26 @@ FRAME_REFERENCES = ("ffnn", "bayesian_ridge")
 PNG_METADATA = {"Software": None}   # byte-stable files: no version stamp
 
 
-def variant(row) -> str:
-    """``model (pooling) changed=params``: one line per distinct model and non-window params."""
-    pooling = json.loads(row["params"]).get("pooling")
-    label = row["model"] if pooling is None else f"{row['model']} ({pooling})"
-    changed = format_params(row["variant"], omit=("window", "pooling"))
+def line_label(row, facts: ModelFacts) -> str:
+    """``model (pooling) changed=params``: one line per model and params other than the window
+    (the x axis): the shown params other than the window in brackets, then the rest."""
+    shown = {name: value for name, value in facts.shown(json.loads(row["params"])).items()
+             if name != "window" and value is not None}
+    label = " ".join([row["model"], *(f"({value})" for value in shown.values())])
+    changed = format_params(row["variant"], omit=facts.columns)
     return f"{label} {changed}" if changed else label
 
 
-def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) -> bool:
+def window_of(row) -> float:
+    """The row's window in seconds (NaN for a model without one)."""
+    window = json.loads(row["params"]).get("window")
+    return float("nan") if window is None else float(window)
+
+
+def ccc_by_window(rows: pd.DataFrame, facts: dict[str, ModelFacts], dataset: str,
+                  stand_in: bool, path: Path) -> bool:
     """Draw the figure into ``path``; False (nothing drawn) if no model has windows."""
+    rows = rows.assign(window=rows.apply(window_of, axis=1) if len(rows) else [])
     windowed = rows[rows["family"].isin(WINDOW_FAMILIES) & rows["window"].notna()
                     & (rows["tuned_by"] == "")]   # tuned rows sit at one window only
     if windowed.empty:
@@ -46,7 +57,8 @@ def ccc_by_window(rows: pd.DataFrame, dataset: str, stand_in: bool, path: Path) 
                                 sharey=True, squeeze=False)
     for axis, family in zip(axes[0], families, strict=True):
         subset = windowed[windowed["family"] == family]
-        labels = subset.apply(variant, axis=1)
+        labels = subset.apply(lambda row: line_label(row, facts.get(row["model"], ModelFacts())),
+                              axis=1)
         for label, group in subset.groupby(labels, sort=True):
             stats = group.groupby("window")["test_mean_ccc"].agg(["mean", "std"]).fillna(0.0)
             axis.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o",

@@ -9,15 +9,17 @@ the factor. It is drawn from the per-dataset boards, so its numbers are theirs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
-from emorec import figures, uncertainty
+from emorec import uncertainty
 from emorec.data import synth
-from emorec.display import FLOOR_NAMES, describe_row, format_number
+from emorec.report import figures
+from emorec.report.display import FLOOR_NAMES, describe_variant, format_number
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
             low = high = float("nan")
             if entry["label"] in board.draws:
                 low, high = uncertainty.interval(board.draws[entry["label"]].ccc)
-            points.append({"row": FLOOR_NAMES.get(entry["model"], describe_row(entry)),
+            shown = first.model_facts(entry["model"]).shown(json.loads(entry["params"]))
+            points.append({"row": FLOOR_NAMES.get(entry["model"], describe_variant(
+                               entry["model"], entry["variant"], shown)),
                            "value": value,
                            "ccc": row["test_mean_ccc_mean"], "low": low, "high": high,
                            "rmse": row["test_mean_rmse_mean"], "seeds": int(row["seeds"])})

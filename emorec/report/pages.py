@@ -1,0 +1,111 @@
+"""A dataset's leaderboard page, and every page of a results folder.
+
+Default-params rows are ranked by pooled test CCC (mean of valence and arousal) with a 95%
+bootstrap interval over test sessions and seeds (:mod:`emorec.uncertainty`); rows that a paired
+bootstrap cannot tell from rank 1 share its rank. Rows tuned by an Optuna study
+(``emorec bench --params-from STUDY``) had more budget and sit in a table of their own. Every
+row shows its fit budget. A table of each model's best variant, chosen on dev, follows; then
+the floors, the figures and the thesis's reported numbers for orientation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from emorec import model_facts, results, traces
+from emorec.report import factor_study, figures, prose, tables
+from emorec.report.board import Board
+from emorec.report.thesis import thesis_section
+
+
+def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
+    """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset,
+    and a factor-study page for stand-ins that differ in one generator factor."""
+    table = results.load_all(results_dir)
+    facts = model_facts.load(results_dir)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    written, boards = [], {}
+    for dataset in sorted(table["dataset"].unique()):
+        board = boards[dataset] = Board(table[table["dataset"] == dataset], facts)
+        links = _draw_figures(board, traces.load(traces.trace_path(results_dir, dataset)),
+                              Path(out_dir))
+        path = Path(out_dir) / f"{dataset}.md"
+        path.write_text(render(board, links))
+        written.append(path)
+    for study in factor_study.find_studies(list(boards)):
+        written.append(factor_study.render_study(study, boards, Path(out_dir)))
+    return written
+
+
+def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
+    """One dataset's leaderboard from its board (the newest data, split and code)."""
+    rows = board.all_rows
+    last = rows.iloc[-1]
+    dataset, stand_in = last["dataset"], last["origin"] == "stand-in"
+    lines = [f"# Leaderboard: {dataset}", ""]
+    lines += ([prose.STAND_IN_NOTE.format(dataset=dataset), ""] if stand_in
+              else [prose.GUARD_LINES[board.guard()], ""])
+    hidden = len(rows) - len(board.rows)
+    sessions = len(board.sessions)
+    lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
+              f"{len(board.rows)} runs (rows x seeds), {sessions} test sessions."
+              + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
+                 else ""), ""]
+    lines += prose.how_to_read(sessions, _mark_notes(board), has_tuned=len(board.tuned) > 0)
+    lines += tables.ranked_table(board)
+    if len(board.tuned):
+        lines += tables.tuned_table(board)
+    lines += tables.best_of_each_table(board)
+    if figure_links:
+        lines += ["## Figures", "", prose.FIGURES_INTRO, ""]
+        lines += [f"![{title}]({link})" for title, link in figure_links]
+        lines.append("")
+    lines += prose.fidelity_section()
+    lines += thesis_section(dataset, _thesis_names(board))
+    return "\n".join(lines) + "\n"
+
+
+def _mark_notes(board: Board) -> list[str]:
+    """What the model column's marks mean, for the marks this board has."""
+    notes = []
+    if any(board.offline(entry) for _, entry in board.entries.iterrows()):
+        notes.append(prose.OFFLINE_NOTE)
+    plugged = board.entries[board.entries["model_source"] != "emorec"]
+    if len(plugged):
+        notes.append(prose.plugin_note(sorted(set(zip(plugged["model"],
+                                                      plugged["model_source"], strict=True)))))
+    return notes
+
+
+def _thesis_names(board: Board) -> dict[str, str]:
+    """The thesis's model names -> emorec's, from the models' facts."""
+    return {thesis: model for model, facts in sorted(board.facts.items())
+            for thesis in facts.thesis_names}
+
+
+def _draw_figures(board: Board, trace_rows: pd.DataFrame,
+                  out_dir: Path) -> list[tuple[str, str]]:
+    rows = board.rows
+    dataset, stand_in = rows["dataset"].iloc[-1], rows["origin"].iloc[-1] == "stand-in"
+    links = []
+    name = f"figures/{dataset}-ccc-by-window.png"
+    if figures.ccc_by_window(rows, board.facts, dataset, stand_in, out_dir / name):
+        links.append(("test CCC against window length", name))
+    best = board.best_on_dev()
+    if not best.empty:
+        chosen = best.sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
+                                  kind="stable").iloc[0]
+        cells = rows[rows["model"].eq(chosen["model"]) & rows["params"].eq(chosen["params"])
+                     & rows["tuned_by"].eq("")]
+        keys = [k for k in cells.sort_values("seed")["cell_key"]
+                if k in set(trace_rows["cell_key"])]
+        oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
+        name = f"figures/{dataset}-trace.png"
+        label = figures.line_label(chosen, board.model_facts(chosen["model"]))
+        if keys and figures.trace(trace_rows, keys[0],
+                                  f"{dataset}: {label} (best dev CCC), seed 0", stand_in,
+                                  out_dir / name, oracle.iloc[0] if len(oracle) else None):
+            links.append((f"rating vs prediction, {label}", name))
+    return links
