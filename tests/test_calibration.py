@@ -1,9 +1,9 @@
 """The default SEWA stand-in is calibrated to the thesis's data, measured on the committed rows.
 
-The generator's factors were set with a reason each (README, "The SEWA stand-in"); these tests
-check that the trained models then land where the thesis's data put them, on the fixed split.
-`make verify` checks in CI that these rows are what today's code gives. The generator's own
-side (a frame ridge, the noise ceiling, the lag) is in tests/test_synth.py.
+The generator's factors were set with a reason each (docs/stand-ins.md, "The SEWA stand-in");
+these tests check that the trained models then land where the thesis's data put them, on the
+fixed split. `make verify` checks in CI that these rows are what today's code gives. The
+generator's own side (a frame ridge, the noise ceiling, the lag) is in tests/test_synth.py.
 """
 
 import json

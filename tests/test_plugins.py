@@ -1,8 +1,8 @@
-"""Models from outside emorec: the README's example, suites naming plugins, entry points.
+"""Models from outside emorec: docs/own-model.md's example, suites naming plugins, entry points.
 
 Each scenario runs the `emorec` command in a subprocess, so plugin models never enter this test
-process's registry. They are the slow tier (subprocesses, a whole suite); the README check is
-fast.
+process's registry. They are the slow tier (subprocesses, a whole suite); the check that the
+docs page shows the example as it is is fast.
 """
 
 import json
@@ -23,10 +23,11 @@ def emorec(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.
                           capture_output=True, env={**os.environ, **(env or {})}, timeout=600)
 
 
-def test_the_readme_example_is_the_tested_one():
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_example_is_the_tested_one():
+    page = (ROOT / "docs" / "own-model.md").read_text()
     for name in ("my_model.py", "frame_ridge.py", "suite.toml"):
-        assert (EXAMPLE / name).read_text().strip() in readme, f"README shows {name} as it is"
+        assert (EXAMPLE / name).read_text().strip() in page, \
+            f"docs/own-model.md shows {name} as it is"
 
 
 @pytest.mark.slow

@@ -97,7 +97,7 @@ def _scores(dataset):
 
 
 def test_default_sewa_stand_in_is_calibrated_to_the_thesis(full_sewa):
-    """The generator's side of the calibration (README, "The SEWA stand-in"); the trained
+    """The generator's side of the calibration (docs/stand-ins.md, "The SEWA stand-in"); the trained
     models' side is tests/test_calibration.py."""
     scores = _scores(full_sewa)
     oracle, frame, chance = scores["oracle"], scores["frame"], scores["chance"]

@@ -43,7 +43,7 @@ def _add_synth(data_commands) -> None:
                             "rater_noise (0-0.5), face_baseline (0-1), audio_emotion (0-5), "
                             "missing_face (bursts per minute, 0-20); factors that differ from "
                             "the kind's own extend the dataset's name, e.g. --set lag=2 makes "
-                            "sewa-synth-lag2 (README: Stand-ins)")
+                            "sewa-synth-lag2 (docs/stand-ins.md)")
     synth.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     synth.set_defaults(handler=_synth)
 
