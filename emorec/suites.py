@@ -120,7 +120,7 @@ def load_suite(path: str | Path) -> Suite:
                  experiments=tuple(e for e, _ in experiments), source=path, vary=vary)
 
 
-def _dataset(dataset, fail) -> tuple[Path | None, dict]:
+def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple[tuple[str, tuple], ...]]:
     if not isinstance(dataset, dict):
         fail("dataset", f"expected a table with real and stand_in, found {dataset!r}")
     unknown = sorted(set(dataset) - {"real", "stand_in"})

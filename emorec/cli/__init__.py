@@ -1,10 +1,11 @@
 """`emorec ...` command line. User errors print one clear line and exit 2, never a traceback.
 
-The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-results,
-leaderboard) and :mod:`~emorec.cli.data_commands` (data ...); each module adds its parsers and
-handlers, and imports what a verb needs only when it runs, so ``emorec --help`` stays fast.
-Every verb's parser is a :class:`CommandParser`: its help shows each option's default, and text
-that needs the registry (``epilog_from``) is computed only when that help is printed.
+The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-results, verify,
+results, leaderboard) and :mod:`~emorec.cli.data_commands` (data ...); each module adds its
+parsers and handlers, and imports what a verb needs only when it runs, so ``emorec --help``
+stays fast. Every verb's parser is a :class:`CommandParser`: its help shows each option's
+default, and text that needs the registry (``epilog_from``) is computed only when that help is
+printed.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except EmorecError as error:
         print(f"emorec: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:   # output piped into a reader that stopped (head, less): done
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("emorec: interrupted; what finished is kept (a bench resumes where it stopped "
               "when run again)", file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import textwrap
 from pathlib import Path
 
 from emorec.errors import EmorecError
@@ -182,7 +181,7 @@ def _add_leaderboard(commands) -> None:
         "leaderboard", help="render leaderboard/<dataset>.md",
         description="Render a markdown leaderboard, <dataset>.md, and its figures for every "
                     "dataset with results: rows ranked by test CCC, mean +- std over seeds, "
-                    "then the chance floor (on stand-ins also the noise floor) and the thesis's "
+                    "then the chance floor (on stand-ins also the noise ceiling) and the thesis's "
                     "numbers.")
     board.add_argument("--results-dir", type=Path, default=None,
                        help="folder of result files (default: leaderboard/results)")
@@ -193,66 +192,14 @@ def _add_leaderboard(commands) -> None:
 
 def _models(args) -> None:
     from emorec.models import MODELS
+    from emorec.models.describe import model_record, render_model
 
     _load_plugins(args)
-    records = [_model_record(MODELS.get(name)) for name in MODELS]
+    records = [model_record(MODELS.get(name)) for name in MODELS]
     if args.json:
         print(json.dumps(records, indent=2))
     else:
-        print("\n\n".join(_render_model(record) for record in records))
-
-
-def _model_record(spec) -> dict:
-    """A model's metadata, defaults and search space as plain data."""
-    return {"name": spec.name, "family": spec.family, "modality": spec.modality,
-            "view": spec.view, "source": spec.source, "description": spec.description,
-            "params": {name: {"default": param.default, "accepts": param.describe(),
-                              "tune": _search_range(param)}
-                       for name, param in spec.declared.items()},
-            "grid": spec.grid}
-
-
-def _search_range(param) -> dict | None:
-    """What a tuning study samples: {low, high, log} for numbers, {choices} for a choice."""
-    if param.tune in (None, False):
-        return None
-    if param.kind == "choice":
-        return {"choices": list(param.choices if param.tune is True else param.tune)}
-    low, high = param.tune
-    return {"low": low, "high": high, "log": param.log}
-
-
-def _render_model(record: dict) -> str:
-    """One model's block: a header, its description and grid, and a table of its params."""
-    from tabulate import tabulate
-
-    origin = "" if record["source"] == "emorec" else f", from {record['source']}"
-    lines = [f"{record['name']}  (family {record['family']}, modality {record['modality']}, "
-             f"input {record['view']}{origin})",
-             textwrap.fill(record["description"], width=100, initial_indent="  ",
-                           subsequent_indent="  ")]
-    if record["grid"]:
-        lines.append("  suite grid: " + "; ".join(
-            f"{name} = {', '.join(map(_text, values))}" for name, values in record["grid"].items()))
-    if not record["params"]:
-        return "\n".join([*lines, "  no parameters"])
-    rows = [[name, _text(p["default"]), p["accepts"], _range_text(p["tune"])]
-            for name, p in record["params"].items()]
-    table = tabulate(rows, headers=["param", "default", "accepts", "tuned range"],
-                     disable_numparse=True)
-    return "\n".join([*lines, "", textwrap.indent(table, "  ")])
-
-
-def _range_text(search: dict | None) -> str:
-    if search is None:
-        return "-"
-    if "choices" in search:
-        return ", ".join(map(_text, search["choices"]))
-    return f"{search['low']:g} .. {search['high']:g}" + (" (log)" if search["log"] else "")
-
-
-def _text(value) -> str:
-    return "null" if value is None else str(value)
+        print("\n\n".join(render_model(record) for record in records))
 
 
 def _bench(args) -> None:

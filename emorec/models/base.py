@@ -63,7 +63,7 @@ VIEW_PARAMS = ("window",)   # parameters that choose the input view, not the est
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    family: str                 # classic, ffnn, video, audio, fusion, reference
+    family: str                 # classic, ffnn, video, audio, fusion, seq, reference
     modality: str               # video, audio, audio-visual, none
     view: str                   # a key of VIEWS
     factory: Callable[..., Estimator]

@@ -1,4 +1,5 @@
-"""Reference rows of every leaderboard: the chance floor and (stand-ins) the noise floor."""
+"""The floor and ceiling rows of every leaderboard: the chance floor (the training mean) and, on
+stand-ins, the noise ceiling (the noise-free rating, the best any model could do)."""
 
 from __future__ import annotations
 
@@ -44,5 +45,5 @@ def chance(seed: int) -> TrainingMean:
 
 @model("oracle", family="reference", modality="none", view="frame", stand_in_only=True)
 def oracle(seed: int) -> Oracle:
-    """Noise floor: the noise-free rating of a stand-in."""
+    """Noise ceiling: the noise-free rating of a stand-in."""
     return Oracle()
