@@ -12,10 +12,9 @@ from emorec import results, uncertainty
 from emorec.model_facts import ModelFacts
 from emorec.report.display import FLOOR_NAMES
 
-# The results columns aggregated over seeds (mean and std) for every entry.
-AGGREGATED = ("test_valence_ccc", "test_arousal_ccc", "test_mean_ccc_session",
-              "test_valence_rmse", "test_arousal_rmse", "test_valence_mae", "test_arousal_mae",
-              "test_mean_ccc", "test_mean_rmse", "dev_mean_ccc", "fit_core_seconds")
+# The results columns aggregated over seeds (mean and std) for every entry: every metric, so a
+# table column can show any of them.
+AGGREGATED = (*results.METRIC_COLUMNS, "fit_core_seconds")
 
 
 class Board:
