@@ -15,8 +15,8 @@ def main() -> None:
     try:
         socket.create_connection((parts.hostname, port), timeout=seconds).close()
     except OSError as error:
-        print(f"make: {url} cannot be reached ({error}); PyTorch comes from pip's own "
-              "configuration (pip config list): check the build make install reports",
+        print(f"make: {url} cannot be reached ({error}), so it is left out: PyTorch comes "
+              "from pip's own configuration (pip config list), whichever build that holds",
               file=sys.stderr)
         return
     print(f"--extra-index-url {url}")

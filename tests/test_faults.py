@@ -233,7 +233,7 @@ def test_a_second_bench_on_the_same_results_folder_stops_naming_the_first(place)
 
 @pytest.mark.slow
 def test_two_benches_starting_on_a_fresh_mlflow_database_both_run(place, tmp_path):
-    others = {**place, "results": tmp_path / "results-2"}
+    others = {**place, "results_dir": tmp_path / "results-2"}
     both = [emorec(*bench_args(place)), emorec(*bench_args(others))]
     for process in both:
         _, err = process.communicate(timeout=300)
