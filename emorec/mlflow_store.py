@@ -12,6 +12,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from emorec import extras
 from emorec.errors import EmorecError
 from emorec.files import file_lock, writable_folder
 
@@ -31,6 +32,7 @@ def connect(tracking_uri: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None
     if scheme not in SCHEMES:
         raise EmorecError(f"--tracking-uri {tracking_uri}: not an MLflow store (expected "
                           "sqlite:///FILE, http(s)://HOST:PORT or a database URL)")
+    extras.require_for_url(tracking_uri, f"--tracking-uri {tracking_uri}")
     if scheme in ("http", "https"):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout))))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")

@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import frame_table
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset, Manifest
 from emorec.data.info import describe
 from emorec.data.thesis_csv import export_thesis_csv, import_thesis_csv
 from emorec.errors import DataError
-from tests.conftest import frame_table
 
 MANIFEST = Manifest(name="t", origin="real", fps=5.0, embedding_dim=256, audio_dim=768,
                     audio_windows=())

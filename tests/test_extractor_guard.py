@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 import pytest
+from helpers import DIM, embeddings_csv, sewa_frames
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset
@@ -12,7 +13,6 @@ from emorec.data.info import describe, render
 from emorec.data.splits import check_extractor_overlap, make_split
 from emorec.data.thesis_csv import export_thesis_csv, import_thesis_csv
 from emorec.errors import DataError
-from tests.test_extractor_import import DIM, embeddings_csv, sewa_frames
 
 SESSIONS = tuple(f"SEW11{n:02d}" for n in range(1, 9))
 
@@ -75,15 +75,15 @@ def test_data_split_refuses_a_test_partition_the_extractor_trained_on(guarded, t
     assert sorted(Dataset.load(folder).split().sessions("test")) == outside
 
 
-def test_bench_refuses_before_any_cell_runs(guarded, tmp_path, capsys):
+def test_bench_refuses_before_any_cell_runs(guarded, tmp_path, capsys, places):
     folder, _, _ = guarded
     suite = tmp_path / "suite.toml"
     suite.write_text(f'name = "guarded"\nseeds = [0]\n[dataset]\nreal = "{folder}"\n'
                      'stand_in = { kind = "sewa", size = "tiny", seed = 0 }\n'
                      '[[experiments]]\nmodel = "chance"\n')
-    results = tmp_path / "results"
+    results = places["results_dir"]
     assert main(["bench", str(suite), "--results-dir", str(results), "--tracking-uri",
-                 f"sqlite:///{tmp_path / 'mlflow.db'}", "--data-dir", str(tmp_path)]) == 2
+                 places["tracking_uri"], "--data-dir", str(tmp_path)]) == 2
     assert "the test partition holds sessions the feature extractor was trained on" in \
         capsys.readouterr().err
     assert not results.exists() and not (tmp_path / "mlflow.db").exists()
@@ -134,7 +134,7 @@ def test_export_then_import_keeps_the_list_and_a_tampered_list_is_refused(guarde
         Dataset.load(folder)
 
 
-def test_a_real_data_leaderboard_says_whether_the_guard_was_given(guarded, tmp_path):
+def test_a_real_data_leaderboard_says_whether_the_guard_was_given(guarded, tmp_path, places):
     from emorec.report.pages import render_all
 
     folder, _, _ = guarded
@@ -143,9 +143,9 @@ def test_a_real_data_leaderboard_says_whether_the_guard_was_given(guarded, tmp_p
                      'stand_in = { kind = "sewa", size = "tiny", seed = 0 }\n'
                      '[[experiments]]\nmodel = "chance"\n[[experiments]]\n'
                      'model = "bayesian_ridge"\n')
-    results = tmp_path / "results"
+    results = places["results_dir"]
     assert main(["-q", "bench", str(suite), "--results-dir", str(results), "--tracking-uri",
-                 f"sqlite:///{tmp_path / 'mlflow.db'}", "--allow-extractor-overlap"]) == 0
+                 places["tracking_uri"], "--allow-extractor-overlap"]) == 0
     rows = pd.read_csv(next(results.glob("*.csv")), keep_default_na=False)
     assert set(rows["extractor_guard"]) == {"overlap allowed"}
     board = render_all(results, tmp_path / "board")[0].read_text()

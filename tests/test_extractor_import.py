@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import AUDIO_DIM, DIM, SEWA, embeddings_csv, face_name, sewa_frames
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset
@@ -15,45 +16,7 @@ from emorec.data.info import describe, render
 from emorec.data.thesis_csv import import_thesis_csv
 from emorec.errors import DataError
 
-DIM, AUDIO_DIM = 4, 3
 SMALL = {"embedding_dim": DIM, "audio_dim": AUDIO_DIM}
-SEWA = ("SEW1103", "SEW1104", "SEW1105")
-
-
-def face_name(video: str, seconds: float, folder: str = "C:\\SEWA\\faces") -> str:
-    """As the extractor names a SEWA face: the time rounded to 2 digits, '.' written as '_'."""
-    return f"{folder}\\{video}_{str(round(seconds, 2)).replace('.', '_')}.png"
-
-
-def sewa_frames(seconds: float = 4.0, fps: float = 5.0, missing: dict | None = None,
-                sessions=SEWA) -> pd.DataFrame:
-    """Frames of SEWA sessions at ``fps`` (times as the extractor rounds them), without the
-    frames ``missing`` names (session -> frame numbers without a face)."""
-    rows = []
-    for session in sessions:
-        for k in range(int(seconds * fps)):
-            if k not in (missing or {}).get(session, ()):
-                t = round(k / fps, 2)
-                rows.append({"session": session, "t": t, "path": face_name(session, t)})
-    return pd.DataFrame(rows)
-
-
-def embeddings_csv(frames: pd.DataFrame, path, *, labels=True, timestamp=False,
-                   shuffle=False) -> pd.DataFrame:
-    """The extractor's embeddings CSV: path, embedding_0..D-1 [, labels] [, timestamp]."""
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame({"path": frames["path"]})
-    for i in range(DIM):
-        table[f"embedding_{i}"] = rng.uniform(-0.9, 0.9, len(frames))
-    if labels:
-        table["arousal"] = rng.uniform(-0.5, 0.5, len(frames))
-        table["valence"] = rng.uniform(-0.5, 0.5, len(frames))
-    if timestamp:
-        table["timestamp"] = frames["t"].to_numpy()
-    if shuffle:
-        table = table.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    table.to_csv(path, index=False)
-    return table
 
 
 def times_of(dataset: Dataset, session: str) -> np.ndarray:

@@ -8,16 +8,15 @@ from emorec.suites import load_suite
 
 
 @pytest.mark.slow
-def test_a_lag_study_renders_one_page_across_its_stand_ins(tmp_path):
+def test_a_lag_study_renders_one_page_across_its_stand_ins(tmp_path, places):
     suite = tmp_path / "lags.toml"
     suite.write_text('name = "lags"\nseeds = [0, 1]\n[dataset]\n'
                      'stand_in = { kind = "sewa", size = "tiny", vary = { lag = [0, 2] } }\n'
                      '[[experiments]]\nmodel = "bayesian_ridge"\n'
                      '[[experiments]]\nmodel = "oracle"\n')
-    results = tmp_path / "results"
+    results = places["results_dir"]
     for one in load_suite(suite).each_dataset():
-        run_suite(one, results_dir=results, data_dir=tmp_path / "data",
-                  tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+        run_suite(one, **places)
     assert sorted(p.name for p in results.glob("*.csv")) == [
         "sewa-synth-tiny-lag2.csv", "sewa-synth-tiny.csv"]
     written = render_all(results, tmp_path / "board")

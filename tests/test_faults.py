@@ -33,16 +33,16 @@ def emorec(*args: str, env: dict | None = None, **options) -> subprocess.Popen:
 
 
 @pytest.fixture
-def place(tmp_path):
+def place(tmp_path, places):
+    """The shared result places and a cheap suite file."""
     suite = tmp_path / "f.toml"
     suite.write_text(CHEAP.format(epochs=2))
-    return {"suite": suite, "results": tmp_path / "results", "data": tmp_path / "data",
-            "uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    return {"suite": suite, **places}
 
 
 def bench_args(place, *extra) -> list[str]:
-    return ["bench", str(place["suite"]), "--results-dir", str(place["results"]), "--data-dir",
-            str(place["data"]), "--tracking-uri", place["uri"], "--jobs", "1", *extra]
+    return ["bench", str(place["suite"]), "--results-dir", str(place["results_dir"]), "--data-dir",
+            str(place["data_dir"]), "--tracking-uri", place["tracking_uri"], "--jobs", "1", *extra]
 
 
 def user_error(capsys, args) -> str:
@@ -86,7 +86,7 @@ def test_a_bad_suite_is_one_line_before_any_cell_runs(case, place, capsys):
     place["suite"].write_text(text)
     err = user_error(capsys, bench_args(place))
     assert expected in err and str(place["suite"]) in err
-    assert not place["results"].exists()   # nothing ran
+    assert not place["results_dir"].exists()   # nothing ran
 
 
 def test_a_suite_that_is_not_utf8(place, capsys):
@@ -98,26 +98,26 @@ def test_bad_places_for_data_results_and_tracking_are_one_line_before_any_fit(pl
     a_file = place["suite"].parent / "a-file"
     a_file.write_text("x")
     assert "is a file" in user_error(capsys, [*bench_args(place)[:-6], "--data-dir",
-                                              str(a_file), "--tracking-uri", place["uri"]])
+                                              str(a_file), "--tracking-uri", place["tracking_uri"]])
     assert "is a file" in user_error(capsys, bench_args(place, "--results-dir", str(a_file)))
     assert "not an MLflow store" in user_error(capsys, bench_args(place, "--tracking-uri",
                                                                  "foo://bar"))
-    assert not Path(place["uri"].removeprefix("sqlite:///")).exists()
+    assert not Path(place["tracking_uri"].removeprefix("sqlite:///")).exists()
 
 
 def test_an_unwritable_results_folder_stops_before_any_fit(place, capsys):
     if os.geteuid() == 0:   # root writes into read-only folders, but not into /proc
-        place["results"] = Path("/proc/emorec-results")
+        place["results_dir"] = Path("/proc/emorec-results")
     else:
-        place["results"].mkdir()
-        place["results"].chmod(0o500)
+        place["results_dir"].mkdir()
+        place["results_dir"].chmod(0o500)
     try:
         err = user_error(capsys, bench_args(place))
         assert "cannot write" in err or "not writable" in err
     finally:
         if os.geteuid() != 0:
-            place["results"].chmod(0o700)
-    assert not Path(place["uri"].removeprefix("sqlite:///")).exists()   # no run was logged
+            place["results_dir"].chmod(0o700)
+    assert not Path(place["tracking_uri"].removeprefix("sqlite:///")).exists()   # no run was logged
 
 
 def test_tune_storage_in_a_folder_or_under_a_file_is_one_line(place, capsys):
@@ -127,7 +127,7 @@ def test_tune_storage_in_a_folder_or_under_a_file_is_one_line(place, capsys):
                               (str(a_file / "optuna.journal"), "is a file")):
         err = user_error(capsys, ["tune", "ffnn", "--dataset", str(place["suite"]), "--trials",
                                   "1", "--study", "s", "--storage", storage, "--data-dir",
-                                  str(place["data"]), "--tracking-uri", place["uri"]])
+                                  str(place["data_dir"]), "--tracking-uri", place["tracking_uri"]])
         assert expected in err
 
 
@@ -199,7 +199,7 @@ def test_a_folder_that_is_not_a_dataset_is_never_replaced(tiny_sewa, tmp_path):
 def test_a_results_file_cut_mid_row_is_refused_naming_the_row(place, capsys):
     assert main(["-q", *bench_args(place)]) == 0
     capsys.readouterr()
-    path = results.results_path(place["results"], "sewa-synth-tiny")
+    path = results.results_path(place["results_dir"], "sewa-synth-tiny")
     text = path.read_text()
     path.write_text(text[:-40])   # the last row loses its end
     err = user_error(capsys, bench_args(place))
@@ -222,7 +222,7 @@ def wait_for(condition, seconds: float = 60):
 def test_a_second_bench_on_the_same_results_folder_stops_naming_the_first(place):
     place["suite"].write_text(SLOW.format(epochs=200))
     first = emorec(*bench_args(place))
-    lock = place["results"] / ".emorec.lock"
+    lock = place["results_dir"] / ".emorec.lock"
     wait_for(lambda: lock.exists() and f"pid {first.pid}" in lock.read_text())
     second = emorec(*bench_args(place))
     _, err = second.communicate(timeout=60)
@@ -233,7 +233,7 @@ def test_a_second_bench_on_the_same_results_folder_stops_naming_the_first(place)
 
 @pytest.mark.slow
 def test_two_benches_starting_on_a_fresh_mlflow_database_both_run(place, tmp_path):
-    others = {**place, "results": tmp_path / "results-2"}
+    others = {**place, "results_dir": tmp_path / "results-2"}
     both = [emorec(*bench_args(place)), emorec(*bench_args(others))]
     for process in both:
         _, err = process.communicate(timeout=300)
@@ -260,7 +260,7 @@ def test_killing_a_bench_leaves_no_worker_behind(place, signum):
                              for pid in children), seconds=20)
     if signum == signal.SIGTERM:
         assert main_process.returncode == 128 + signal.SIGTERM
-        mlflow.set_tracking_uri(place["uri"])
+        mlflow.set_tracking_uri(place["tracking_uri"])
         sweeps = mlflow.search_runs(experiment_names=["emorec/f"],
                                     filter_string="tags.kind = 'sweep'")
         assert list(sweeps["status"]) == ["KILLED"]
@@ -268,8 +268,8 @@ def test_killing_a_bench_leaves_no_worker_behind(place, signum):
 
 # --------------------------------------------------------------------------- exactly once
 def cells_in_both_stores(place) -> tuple[pd.Series, pd.DataFrame]:
-    rows = results.load(results.results_path(place["results"], "sewa-synth-tiny"))
-    mlflow.set_tracking_uri(place["uri"])
+    rows = results.load(results.results_path(place["results_dir"], "sewa-synth-tiny"))
+    mlflow.set_tracking_uri(place["tracking_uri"])
     runs = mlflow.search_runs(experiment_names=["emorec/f"])
     return rows["cell_key"], runs[runs["tags.cell_key"].notna()]
 
@@ -288,11 +288,11 @@ def test_a_sweep_killed_at_any_point_ends_with_every_cell_exactly_once(place, po
     finished = runs[runs["status"] == "FINISHED"]
     assert sorted(finished["tags.cell_key"]) == sorted(keys)   # one FINISHED run per cell
     assert set(runs["status"]) <= {"FINISHED", "KILLED"}       # nothing left RUNNING
-    rows = results.load(results.results_path(place["results"], "sewa-synth-tiny"))
+    rows = results.load(results.results_path(place["results_dir"], "sewa-synth-tiny"))
     linked = dict(zip(rows["cell_key"], rows["mlflow_run_id"], strict=True))
     assert all(linked[key] == run for key, run in zip(finished["tags.cell_key"],
                                                       finished["run_id"], strict=True))
-    mlflow.set_tracking_uri(place["uri"])
+    mlflow.set_tracking_uri(place["tracking_uri"])
     sweeps = mlflow.search_runs(experiment_names=["emorec/f"],
                                 filter_string="tags.kind = 'sweep'")
     assert sorted(sweeps["status"]) == ["FINISHED", "KILLED"]
@@ -300,10 +300,10 @@ def test_a_sweep_killed_at_any_point_ends_with_every_cell_exactly_once(place, po
 
 def test_a_deleted_mlflow_database_is_reported_not_crashed_on(place, capsys):
     assert main(["-q", *bench_args(place)]) == 0
-    Path(place["uri"].removeprefix("sqlite:///")).unlink()
+    Path(place["tracking_uri"].removeprefix("sqlite:///")).unlink()
     capsys.readouterr()
-    assert main(["-q", "results", "check", "--results-dir", str(place["results"]),
-                 "--tracking-uri", place["uri"]]) == 1
+    assert main(["-q", "results", "check", "--results-dir", str(place["results_dir"]),
+                 "--tracking-uri", place["tracking_uri"]]) == 1
     out = capsys.readouterr().out
     assert "no such MLflow database; all 6 rows" in out
 
@@ -322,7 +322,7 @@ def test_import_errors_are_one_line(tiny_sewa_dir, tmp_path, capsys):
 
 
 def test_a_negative_frame_time_is_refused_naming_the_row():
-    from conftest import hand_dataset
+    from helpers import hand_dataset
 
     from emorec.errors import DataError
 

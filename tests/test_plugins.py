@@ -31,11 +31,11 @@ def test_the_docs_example_is_the_tested_one():
 
 
 @pytest.mark.slow
-def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path):
-    results, board = tmp_path / "results", tmp_path / "board"
+def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path, places):
+    results, board = places["results_dir"], tmp_path / "board"
     run = emorec("bench", str(EXAMPLE / "suite.toml"), "--results-dir", str(results),
-                 "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                 "--data-dir", str(tmp_path / "data"), "--jobs", "2")
+                 "--tracking-uri", places["tracking_uri"],
+                 "--data-dir", str(places["data_dir"]), "--jobs", "2")
     assert run.returncode == 0, run.stderr
     rows = pd.read_csv(results / "sewa-synth-tiny.csv")
     plugged = rows[rows["model"] == "face_voice_ffnn"]
@@ -54,8 +54,8 @@ def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path):
     assert "`face_voice_ffnn` from file my_model.py sha256:" in text
     # the same suite again: every cell is found done, nothing runs twice
     again = emorec("bench", str(EXAMPLE / "suite.toml"), "--results-dir", str(results),
-                   "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                   "--data-dir", str(tmp_path / "data"))
+                   "--tracking-uri", places["tracking_uri"],
+                   "--data-dir", str(places["data_dir"]))
     assert again.returncode == 0 and "10 already in" in again.stderr
 
 

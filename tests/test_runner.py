@@ -17,14 +17,12 @@ from emorec.suites import load_suite
 
 
 @pytest.fixture
-def workspace(tmp_path):
+def workspace(tmp_path, places):
     def suite(name="t", epochs=3, text=None):
         path = tmp_path / f"{name}.toml"
         path.write_text(text if text is not None else SUITE.format(name=name, epochs=epochs))
         return path
 
-    places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
-              "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     return suite, places
 
 

@@ -29,12 +29,10 @@ def emorec_from(package_parent: Path, *args: str, cwd: Path) -> subprocess.Compl
 
 
 @pytest.fixture
-def committed(tmp_path):
+def committed(tmp_path, places):
     """A tiny suite run with today's code into a results folder, as if committed."""
     suite = tmp_path / "trust.toml"
     suite.write_text(SUITE.format(name="trust", epochs=2))
-    places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
-              "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     run_suite(load_suite(suite), jobs=1, **places)
     return suite, places
 

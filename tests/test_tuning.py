@@ -76,7 +76,8 @@ def test_a_trial_beyond_the_study_size_does_no_work(tmp_path, tiny_sewa_dir):
 
 
 @pytest.mark.parametrize("storage_type", ["journal", "sqlite"])
-def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir, storage_type):
+def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir, storage_type,
+                                                         places):
     def storage(name):
         if storage_type == "journal":
             return str(tmp_path / f"{name}.journal")
@@ -85,7 +86,7 @@ def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir
     def sampled(name, seed):
         study = run_study(plan(tmp_path, tiny_sewa_dir, study=name, trials=4, seed=seed,
                                storage=storage(name)),
-                          tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+                          tracking_uri=places["tracking_uri"])
         return [t.params for t in study.trials]
 
     first, again, other = sampled("a", 7), sampled("b", 7), sampled("c", 8)
@@ -94,9 +95,9 @@ def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir
 
 
 def test_nets_report_every_epoch_for_pruning_and_each_trial_prints_a_line(
-        tmp_path, tiny_sewa_dir, capsys):
+        tmp_path, tiny_sewa_dir, capsys, places):
     study = run_study(plan(tmp_path, tiny_sewa_dir, trials=3),
-                      tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+                      tracking_uri=places["tracking_uri"])
     for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
         assert sorted(trial.intermediate_values) == [0, 1, 2]
         assert trial.value == pytest.approx(trial.user_attrs["dev_metrics"]["dev_mean_ccc"])
@@ -121,8 +122,9 @@ def test_a_saturated_or_constant_net_fails_its_trial(predictions, problem):
         saturated(pd.DataFrame(predictions)) == ""
 
 
-def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, tiny_sewa_dir):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, tiny_sewa_dir,
+                                                                     places):
+    uri = places["tracking_uri"]
     run_study(plan(tmp_path, tiny_sewa_dir, trials=1), tracking_uri=uri)
     with pytest.raises(EmorecError, match="tunes 'gru', not 'fusion1'"):
         run_study(plan(tmp_path, tiny_sewa_dir, trials=1, model="fusion1"), tracking_uri=uri)
@@ -137,14 +139,14 @@ def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, t
 
 @pytest.mark.slow
 def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
-        tmp_path, tiny_sewa_dir, tiny_sewa, monkeypatch):
+        tmp_path, tiny_sewa_dir, tiny_sewa, monkeypatch, places):
     from emorec.report.pages import render_all
     from emorec.runner import run_suite
     from emorec.suites import load_suite
 
     storage = str(tmp_path / "optuna.journal")
     study = run_study(plan(tmp_path, tiny_sewa_dir, study="t", trials=3, storage=storage),
-                      tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+                      tracking_uri=places["tracking_uri"])
     tuned = tuned_params("t", storage)
     assert tuned.model == "gru" and tuned.trial == study.best_trial.number
     assert tuned.params == study.best_trial.user_attrs["params"]
@@ -153,8 +155,6 @@ def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
     suite.write_text('name = "tq"\nseeds = [0, 1]\n[dataset]\n'
                      'stand_in = { kind = "sewa", size = "tiny", seed = 0 }\n'
                      '[[experiments]]\nmodel = "chance"\n')
-    places = {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
-              "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     run_suite(load_suite(suite), **places)
     rows = run_suite(load_suite(suite), **places, tuned=tuned)
     assert list(rows["tuned_by"]) == ["t", "t"] and list(rows["seed"]) == [0, 1]
@@ -182,7 +182,7 @@ def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
 
 
 @pytest.mark.slow
-def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir):
+def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir, places):
     """`make dashboard` runs optuna-dashboard on the journal file emorec writes."""
     import json
     import sys
@@ -192,7 +192,7 @@ def test_optuna_dashboard_reads_the_journal_storage(tmp_path, tiny_sewa_dir):
 
     storage = str(tmp_path / "optuna.journal")
     run_study(plan(tmp_path, tiny_sewa_dir, study="shown", trials=1, storage=storage),
-              tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+              tracking_uri=places["tracking_uri"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

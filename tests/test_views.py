@@ -1,11 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import hand_dataset
 
 from emorec.data import loop_views, views
 from emorec.data.splits import PARTITIONS, Split
 from emorec.errors import EmorecError
-from tests.conftest import hand_dataset
 
 
 @pytest.mark.parametrize("seconds", [1, 2, 3, 4])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 from emorec.errors import EmorecError
@@ -36,6 +37,15 @@ def _add_models(commands) -> None:
                              "modality, view, source, description, params {name: {default, "
                              "accepts, "
                              "tune}} and grid")
+    models.add_argument("--check", metavar="NAME",
+                        help="instead of listing, check that model NAME does what emorec needs "
+                             "(params validate, the factory takes its declared params and "
+                             "seed, fit and predict on every frame of a tiny stand-in, the "
+                             "same numbers for the same seed); exit 1 naming the first "
+                             "failure. From Python: emorec.models.check.check_model")
+    models.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --check: a parameter value (JSON), e.g. --param epochs=1 "
+                             "for a quick check of a net; repeat for several")
     _add_plugin_option(models)
     models.set_defaults(handler=_models)
 
@@ -123,7 +133,7 @@ def _add_plugin_option(parser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
                         help="register the models of a plugin: a .py file or an importable "
                              "module (repeat for several); installed packages' emorec.models "
-                             "entry points load without it (docs/own-model.md)")
+                             "entry points load without it (README: Benchmark your own model)")
 
 
 def _load_plugins(args) -> None:
@@ -190,16 +200,47 @@ def _add_leaderboard(commands) -> None:
     board.set_defaults(handler=_leaderboard)
 
 
-def _models(args) -> None:
+def _parse_params(items: list[str]) -> dict:
+    """--param NAME=VALUE options: each value read as JSON, else kept as text."""
+    fixed = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise EmorecError(f"--param expects NAME=VALUE, found {item!r}")
+        try:
+            fixed[name] = json.loads(value)
+        except ValueError:
+            fixed[name] = value
+    return fixed
+
+
+def _models(args) -> int | None:
     from emorec.models import MODELS
     from emorec.models.describe import model_record, render_model
 
     _load_plugins(args)
+    if args.param and not args.check:
+        raise EmorecError("--param is only used with --check")
+    if args.check:
+        return _check_model(args.check, _parse_params(args.param))
     records = [model_record(MODELS.get(name)) for name in MODELS]
     if args.json:
         print(json.dumps(records, indent=2))
     else:
         print("\n\n".join(render_model(record) for record in records))
+
+
+def _check_model(name: str, params: dict) -> int:
+    from emorec.models.check import ModelCheckError, check_model
+
+    try:
+        done = check_model(name, params)
+    except ModelCheckError as error:
+        print(f"emorec models --check: FAILED: {error}", file=sys.stderr)
+        return 1
+    print(f"model {name!r} passes emorec's checks:")
+    print("\n".join(f"  ok  {line}" for line in done))
+    return 0
 
 
 def _bench(args) -> None:
@@ -244,15 +285,7 @@ def _tune(args) -> None:
     if not args.tracking_timeout > 0:
         raise EmorecError("--tracking-timeout must be more than 0 seconds")
     _load_plugins(args)
-    fixed = {}
-    for item in args.param:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise EmorecError(f"--param expects NAME=VALUE, found {item!r}")
-        try:
-            fixed[name] = json.loads(value)
-        except ValueError:
-            fixed[name] = value
+    fixed = _parse_params(args.param)
     if args.dataset.endswith(".toml"):
         suite = load_suite(args.dataset)
         if suite.vary:

@@ -18,7 +18,7 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from emorec import plugins, tracking
+from emorec import extras, plugins, tracking
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
@@ -72,6 +72,7 @@ def is_database_url(storage: str) -> bool:
 
 def open_storage(storage: str):
     if is_database_url(storage):
+        extras.require_for_url(storage, f"--storage {storage}")
         try:
             return RDBStorage(storage, **HEARTBEAT,
                               heartbeat_stale_trial_callback=retry_callback())

@@ -1,0 +1,30 @@
+"""Optional dependencies: pyproject's extras, imported only where a feature needs them.
+
+``scale`` (psycopg) drives PostgreSQL stores (``postgresql+psycopg://...``) for several machines;
+``dashboard`` (optuna-dashboard) serves ``make dashboard``. ``make install`` installs both; a
+plain ``pip install emorec`` does not, and the feature then stops with one line naming the extra.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from emorec.errors import EmorecError
+
+# import name -> the extra that installs it
+EXTRAS = {"psycopg": "scale", "optuna_dashboard": "dashboard"}
+
+
+def require(module: str, purpose: str) -> None:
+    """EmorecError, in one line, when the optional ``module`` is not installed."""
+    if importlib.util.find_spec(module) is None:
+        extra = EXTRAS[module]
+        raise EmorecError(f"{purpose} needs {module}, from emorec's {extra!r} extra: "
+                          f"pip install 'emorec[{extra}]' (make install installs it)")
+
+
+def require_for_url(url: str, purpose: str) -> None:
+    """A database URL whose driver is psycopg (``postgresql+psycopg://...``) needs the scale
+    extra."""
+    if url.partition("://")[0].endswith("+psycopg"):
+        require("psycopg", purpose)
