@@ -18,14 +18,14 @@ $(BIN)/emorec: pyproject.toml constraints.txt
 	@echo "make install: creating $(VENV) and installing emorec with the pinned versions of"
 	@echo "constraints.txt (PyTorch CPU, scikit-learn, MLflow, Optuna, ...): 1-5 minutes"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev,extract]'
 	@touch $@
 
 # Re-resolve the newest versions pyproject.toml allows into constraints.txt (then rerun the
 # results: library versions change numbers in their last digits).
 lock:
 	rm -rf /tmp/emorec-lock && $(PYTHON) -m venv /tmp/emorec-lock
-	/tmp/emorec-lock/bin/python -m pip install --quiet -e '.[dev]'
+	/tmp/emorec-lock/bin/python -m pip install --quiet -e '.[dev,extract]'
 	{ sed -n '1,3p' constraints.txt; /tmp/emorec-lock/bin/pip freeze --exclude-editable \
 		| sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > constraints.new
 	mv constraints.new constraints.txt
