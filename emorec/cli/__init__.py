@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from emorec import __version__
-from emorec.cli import data_commands, run_commands
+from emorec.cli import data_commands, extract_commands, run_commands
 from emorec.errors import EmorecError
 
 
@@ -83,4 +83,5 @@ def build_parser() -> argparse.ArgumentParser:
                                      metavar="VERB", help="what to do")
     run_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
+    extract_commands.add_parsers(commands)
     return parser
