@@ -10,7 +10,7 @@ RESULTS ?= leaderboard/results
 BOARD ?= $(if $(filter leaderboard/results,$(RESULTS)),leaderboard,$(RESULTS))
 
 .PHONY: install lock test test-slow test-all lint verify bench-quick bench-sewa bench-sewa-lag bench-afew-va leaderboard ui dashboard servers \
-	stop-servers calibrate bench-perf clean
+	stop-servers calibrate bench-perf bench-media clean
 
 install: $(BIN)/emorec
 
@@ -61,6 +61,20 @@ bench-sewa-lag: install
 bench-afew-va: install
 	$(BIN)/emorec bench benchmarks/afew_va.toml --results-dir $(RESULTS)
 	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
+
+# Recordings end to end on generated stand-in media (needs espeak-ng): synth-media -> tiny
+# random-weight models -> extract -> bench benchmarks/media.toml -> leaderboard, all under
+# $(MEDIA) (not the committed leaderboard: the extracted features depend on the machine's
+# library builds, so CI cannot re-render them byte for byte).
+MEDIA ?= runs/media
+bench-media: install
+	$(BIN)/emorec data synth-media --out $(MEDIA)/recordings --sessions 12 --duration 40 --seed 0
+	$(BIN)/emorec data tiny-models $(MEDIA)/models --seed 0
+	HF_HUB_OFFLINE=1 $(BIN)/emorec extract $(MEDIA)/recordings --layout sewa --out $(MEDIA)/dataset \
+		--face-model $(MEDIA)/models/face --audio-model $(MEDIA)/models/voice --windows 1,2
+	$(BIN)/emorec bench benchmarks/media.toml --results-dir $(MEDIA)/results \
+		--tracking-uri sqlite:///$(MEDIA)/mlflow.db
+	$(BIN)/emorec leaderboard --results-dir $(MEDIA)/results --out $(MEDIA)/board
 
 # Committed results against today's code (CI runs it): keys and completeness of every suite, and
 # one cell per model family of the quick suite fitted again, metric by metric.

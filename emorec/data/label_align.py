@@ -10,14 +10,16 @@ made at ``t + d``.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from emorec.data.dataset import Dataset, format_seconds
-from emorec.errors import DataError
+from emorec.data.dataset import MANIFEST_FILE, Dataset, format_seconds
+from emorec.errors import DataError, EmorecError
 from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)
@@ -83,3 +85,31 @@ def with_label_delay(dataset: Dataset, delay: float) -> Dataset:
     derived = Dataset.create(manifest, video.reset_index(drop=True), dataset.audio,
                              dataset.split_table, source=f"{dataset.name} at delay {delay:g} s")
     return replace(derived, labels_raw=raw)
+
+
+def delayed_datasets(base: Path | None, delays: tuple[float, ...], source: str) -> list[Path]:
+    """The folders of ``base`` aligned at each delay (``base`` itself at its own delay; others
+    ``<base>-delay<d>`` beside it, written when missing or out of date). No delays: [base]."""
+    if base is None or not (Path(base) / MANIFEST_FILE).is_file():
+        raise EmorecError(f"{source}: no dataset at {base}; make it first with `emorec extract "
+                          f"... --out {base}`")
+    base = Path(base)
+    if not delays:
+        return [base]
+    dataset = Dataset.load(base)
+    own = float(dataset.manifest.source.get("extraction", {}).get("labels", {})
+                .get("delay_s", -1))
+    folders = []
+    for delay in delays:
+        if delay == own:
+            folders.append(base)
+            continue
+        derived = with_label_delay(dataset, delay)
+        folder = base.with_name(f"{base.name}-delay{format_seconds(delay)}")
+        written = folder / MANIFEST_FILE
+        if (not written.is_file() or json.loads(written.read_text()).get("fingerprint")
+                != derived.manifest.fingerprint):
+            derived.save(folder)
+            log.info("wrote %s: %s with ratings %g s later", folder, dataset.name, delay)
+        folders.append(folder)
+    return folders

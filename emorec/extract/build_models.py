@@ -63,7 +63,7 @@ def build(out: str | Path, geometry: str = "tiny", seed: int = 0) -> Path:
     def write(folder: Path) -> None:
         torch.manual_seed(seed)
         face = face_config(geometry)
-        EfficientNetModel(face).eval().save_pretrained(folder / FACE_FOLDER)
+        _calibrated(EfficientNetModel(face), face.image_size).save_pretrained(folder / FACE_FOLDER)
         EfficientNetImageProcessor(
             size={"height": face.image_size, "width": face.image_size}, do_center_crop=False,
             image_mean=EFFICIENTNET_MEAN, image_std=EFFICIENTNET_STD, include_top=True,
@@ -76,3 +76,28 @@ def build(out: str | Path, geometry: str = "tiny", seed: int = 0) -> Path:
 
     replace_folder(Path(out), write, keep_if=MARKER)
     return Path(out)
+
+
+def _calibrated(model, image_size: int):
+    """The network with He-normal convolutions and batch-norm statistics measured on random
+    images, as a trained network's are on its data. transformers' own random initialisation
+    (batch-norm scales from N(0, 0.02), running statistics 0 and 1) lets a random network's
+    activations vanish to zero by its last block, so every face would embed alike."""
+    import torch
+    from torch import nn
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_in")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+                module.reset_running_stats()
+                module.momentum = None   # a plain average over the calibration batches
+        model.train()
+        for _ in range(4):
+            model(pixel_values=torch.randn(8, 3, image_size, image_size))
+    return model.eval()
