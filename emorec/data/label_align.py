@@ -50,7 +50,8 @@ def align(sessions: np.ndarray, times: np.ndarray, raw: pd.DataFrame,
         right = np.clip(np.searchsorted(tau, t, side="right"), 1, len(tau) - 1)
         left = right - 1
         span = tau[right] - tau[left]
-        inside = (t >= tau[0]) & (t <= tau[-1]) & (span <= GAP_FACTOR * period)
+        on_sample = np.isclose(t, tau[left]) | np.isclose(t, tau[right])
+        inside = (t >= tau[0]) & (t <= tau[-1]) & ((span <= GAP_FACTOR * period) | on_sample)
         weight = np.where(span > 0, (t - tau[left]) / np.where(span > 0, span, 1), 0)[:, None]
         interpolated = (1 - weight) * values[left] + weight * values[right]
         out[rows[inside]] = interpolated[inside]

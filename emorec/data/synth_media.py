@@ -146,13 +146,13 @@ def _frames(rng, photo, spec: MediaSpec, rating_times, valence):
     scale = rng.uniform(0.95, 1.15)
     head = cv2.resize(photo[y:y + h, x:x + w], (round(w * scale), round(h * scale)),
                       interpolation=cv2.INTER_AREA).astype(np.float32)
-    background = rng.uniform(40, 200, 3).astype(np.float32)
+    background = rng.uniform(30, 110, 3).astype(np.float32)   # Haar finds faces on these
     gain = rng.uniform(0.92, 1.08)
     count = int(spec.duration_s * spec.video_fps)
     times = np.arange(count) / spec.video_fps
     gaps = np.zeros(count, bool)
     for _ in range(spec.gaps_per_session):
-        start = rng.uniform(2, spec.duration_s - 3)
+        start = rng.uniform(1, max(spec.duration_s - 3, 1.5))
         gaps |= (times >= start) & (times < start + rng.uniform(0.8, 2.0))
     room_x, room_y = spec.width - head.shape[1], spec.height - head.shape[0]
     phase = rng.uniform(0, 2 * np.pi, 2)
@@ -189,7 +189,7 @@ def _expression(head: np.ndarray, valence: float, scale: float) -> np.ndarray:
     across = np.clip((cols - (mx + mw / 2)) / (mw / 2), -1.5, 1.5)
     inside = np.exp(-(((rows - (my + mh / 2)) / mh) ** 2)) * (np.abs(across) <= 1.5)
     shift = 6 * scale * valence * across ** 2 * inside
-    return cv2.remap(face, cols, rows + shift, cv2.INTER_LINEAR,
+    return cv2.remap(face, cols, (rows + shift).astype(np.float32), cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT)
 
 
