@@ -237,3 +237,23 @@ def test_media_suite_beats_the_chance_floor(tmp_path):
     face = means.loc[["bayesian_ridge", "ffnn"]]
     assert (face["test_valence_ccc"] > chance["test_valence_ccc"]).all()
     assert (face["test_valence_rmse"] < chance["test_valence_rmse"]).any()
+
+
+def test_a_suite_sweeps_the_rating_delay_over_derived_datasets(extracted, tmp_path):
+    from emorec.errors import EmorecError
+    from emorec.suites import load_suite
+
+    suite_file = tmp_path / "delay.toml"
+    suite_file.write_text(f'[dataset]\nreal = "{extracted}"\ndelay = [0, 1]\n\n'
+                          '[[experiments]]\nmodel = "chance"\n')
+    suites = load_suite(suite_file).each_dataset()
+    assert [s.real_dataset for s in suites] == [extracted,
+                                                extracted.with_name(f"{extracted.name}-delay1")]
+    derived = Dataset.load(suites[1].real_dataset)
+    assert derived.name == "media-synth-delay1"
+    assert derived.manifest.fingerprint != Dataset.load(extracted).manifest.fingerprint
+    missing = tmp_path / "missing.toml"
+    missing.write_text(f'[dataset]\nreal = "{tmp_path / "none"}"\n\n'
+                       '[[experiments]]\nmodel = "chance"\n')
+    with pytest.raises(EmorecError, match="no dataset at .*emorec extract"):
+        load_suite(missing).each_dataset()

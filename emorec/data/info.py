@@ -101,7 +101,7 @@ def render(summary: dict) -> str:
     if origin != "stand-in":
         lines += ["", _guard_line(summary["extractor_train"])]
     if summary["extraction"]:
-        from emorec.extract.describe import extraction_lines
+        from emorec.data.extraction_info import extraction_lines
 
         lines += ["", *extraction_lines(summary["extraction"])]
     return "\n".join(lines)
