@@ -17,8 +17,9 @@ REFIT_SUITES := quick
 BENCH_TARGETS := $(addprefix bench-,$(subst _,-,$(SUITES)))
 
 # pyproject's extras that make install and make lock install (space-separated): dev (pytest,
-# ruff), scale (psycopg, for PostgreSQL stores), dashboard (optuna-dashboard).
-EXTRAS := dev scale dashboard
+# ruff), scale (psycopg, for PostgreSQL stores), dashboard (optuna-dashboard), extract (PyAV,
+# OpenCV, transformers, scikit-image: emorec extract and data synth-media).
+EXTRAS := dev scale dashboard extract
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -34,7 +35,7 @@ PACKAGE := .[$(subst $(space),$(comma),$(strip $(EXTRAS)))]
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 torch_index = $(shell $(PYTHON) scripts/pip_index.py $(TORCH_INDEX))
 
-.PHONY: install lock test test-slow test-all lint verify $(BENCH_TARGETS) golden leaderboard ui \
+.PHONY: install lock test test-slow test-all lint verify $(BENCH_TARGETS) bench-media golden leaderboard ui \
 	dashboard servers stop-servers calibrate bench-perf clean
 
 install: $(BIN)/emorec
@@ -76,6 +77,20 @@ lint: install
 $(BENCH_TARGETS): bench-%: install
 	$(BIN)/emorec bench benchmarks/$(subst -,_,$*).toml --results-dir $(RESULTS)
 	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
+
+# Recordings end to end on generated stand-in media (needs espeak-ng): synth-media -> tiny
+# random-weight models -> extract -> bench benchmarks/media.toml -> leaderboard, all under
+# $(MEDIA) (not the committed leaderboard: the extracted features depend on the machine's
+# library builds, so CI cannot re-render them byte for byte).
+MEDIA ?= runs/media
+bench-media: install
+	$(BIN)/emorec data synth-media --out $(MEDIA)/recordings --sessions 12 --duration 40 --seed 0
+	$(BIN)/emorec data tiny-models $(MEDIA)/models --seed 0
+	HF_HUB_OFFLINE=1 $(BIN)/emorec extract $(MEDIA)/recordings --layout sewa --out $(MEDIA)/dataset \
+		--face-model $(MEDIA)/models/face --audio-model $(MEDIA)/models/voice --windows 1,2
+	$(BIN)/emorec bench benchmarks/media.toml --results-dir $(MEDIA)/results \
+		--tracking-uri sqlite:///$(MEDIA)/mlflow.db
+	$(BIN)/emorec leaderboard --results-dir $(MEDIA)/results --out $(MEDIA)/board
 
 # Committed results against today's code (CI runs it): keys and completeness of every suite, and
 # one cell per model family of REFIT_SUITES fitted again, metric by metric. The nets train in

@@ -7,6 +7,8 @@
     stand_in = { kind = "sewa", size = "tiny", seed = 0 }  # generated otherwise
     # set = { lag = 2 } sets generator factors; vary = { lag = [0, 1, 2] } runs every cell on
     # one stand-in per value (stand-ins only: a study of what the generator decides)
+    # delay = [0, 1, 2] (with real = an `emorec extract` dataset, stand_in optional) runs
+    # every cell on the dataset's ratings aligned again at each rating delay (seconds)
     [[experiments]]
     model = "audio_ffnn"
     params = { epochs = 5 }          # fixed parameters
@@ -46,9 +48,17 @@ class Suite:
     experiments: tuple[Experiment, ...]
     source: Path
     vary: tuple[tuple[str, tuple[float, ...]], ...] = ()   # factor -> values, one stand-in each
+    delays: tuple[float, ...] = ()   # rating delays, one dataset derived from the real one each
 
     def each_dataset(self) -> list[Suite]:
-        """One suite per stand-in the suite varies over (itself when it varies nothing)."""
+        """One suite per stand-in the suite varies over, or per rating delay (the delayed
+        datasets are derived beside the real one now, when missing or out of date); itself
+        when it varies nothing."""
+        if self.delays or not self.stand_in:
+            from emorec.data.label_align import delayed_datasets
+
+            return [replace(self, delays=(), real_dataset=path) for path in
+                    delayed_datasets(self.real_dataset, self.delays, f"{self.source}")]
         if not self.vary:
             return [self]
         names = [name for name, _ in self.vary]
@@ -100,7 +110,7 @@ def load_suite(path: str | Path) -> Suite:
         fail("seeds", f"expected a non-empty list of whole numbers >= 0, found {seeds!r}")
     if len(set(seeds)) < len(seeds):
         fail("seeds", f"a seed is listed twice: {seeds!r}")
-    real, stand_in, vary = _dataset(raw.get("dataset", {}), fail)
+    real, stand_in, vary, delays = _dataset(raw.get("dataset", {}), fail)
     entries = raw.get("experiments", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         fail("experiments", "expected [[experiments]] tables")
@@ -117,18 +127,32 @@ def load_suite(path: str | Path) -> Suite:
                         "params): it would run twice")
         seen[cell] = where
     return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
-                 experiments=tuple(e for e, _ in experiments), source=path, vary=vary)
+                 experiments=tuple(e for e, _ in experiments), source=path, vary=vary,
+                 delays=delays)
 
 
-def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple[tuple[str, tuple], ...]]:
+def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple]:
     if not isinstance(dataset, dict):
         fail("dataset", f"expected a table with real and stand_in, found {dataset!r}")
-    unknown = sorted(set(dataset) - {"real", "stand_in"})
+    unknown = sorted(set(dataset) - {"real", "stand_in", "delay"})
     if unknown:
-        fail("dataset", f"unknown keys {unknown} (expected real, stand_in)")
+        fail("dataset", f"unknown keys {unknown} (expected real, stand_in, delay)")
     real = dataset.get("real")
     if real is not None and (not isinstance(real, str) or not real):
         fail("dataset.real", f"expected a folder path as text, found {real!r}")
+    delays = dataset.get("delay", [])
+    if (not isinstance(delays, list) or not all(isinstance(d, int | float)
+                                                and not isinstance(d, bool) and 0 <= d <= 30
+                                                for d in delays)
+            or len(set(delays)) < len(delays)):
+        fail("dataset.delay", f"expected a list of distinct delays in seconds (0-30), found "
+                              f"{delays!r}")
+    if (delays or "stand_in" not in dataset) and not real:
+        fail("dataset", "delay, or no stand_in, needs real = the folder of an extracted dataset")
+    if "stand_in" not in dataset or delays:
+        if "stand_in" in dataset:
+            fail("dataset.stand_in", "a suite with delay runs on its real dataset only")
+        return Path(real), {}, (), tuple(float(d) for d in delays)
     stand_in = dataset.get("stand_in", {})
     if not isinstance(stand_in, dict):
         fail("dataset.stand_in", f"expected a table, found {stand_in!r}")
@@ -170,7 +194,7 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple[tuple[str, tuple],
             except EmorecError as error:
                 fail(f"dataset.stand_in.vary.{name}", str(error))
     return ((Path(real) if real else None), stand_in,
-            tuple((name, tuple(values)) for name, values in sorted(vary.items())))
+            tuple((name, tuple(values)) for name, values in sorted(vary.items())), ())
 
 
 def _experiments(entry: dict, where: str, fail) -> list[tuple[Experiment, str]]:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 
 from emorec import __version__
-from emorec.cli import data_commands, run_commands
+from emorec.cli import data_commands, extract_commands, run_commands
 from emorec.errors import EmorecError
 
 
@@ -87,4 +87,5 @@ def build_parser() -> argparse.ArgumentParser:
                                      metavar="VERB", help="what to do")
     run_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
+    extract_commands.add_parsers(commands)
     return parser

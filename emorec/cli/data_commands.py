@@ -6,6 +6,7 @@ import logging
 import math
 from pathlib import Path
 
+from emorec.cli.extract_commands import add_synth_media, add_tiny_models
 from emorec.errors import EmorecError
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
 
@@ -21,7 +22,8 @@ def add_parsers(commands) -> None:
                     "length L, and an optional split.csv.")
     data_commands = data.add_subparsers(title="data verbs", dest="data_command", required=True,
                                         metavar="DATA_VERB", help="what to do")
-    for add in (_add_synth, _add_import, _add_export, _add_validate, _add_info, _add_split):
+    for add in (_add_synth, _add_import, _add_export, _add_validate, _add_info, _add_split,
+                add_synth_media, add_tiny_models):
         add(data_commands)
 
 

@@ -8,6 +8,8 @@ On disk::
                            [valence_oracle, arousal_oracle]
     DIR/audio_<L>s.parquet session, start, end, [filename], x_0..x_{K-1}   (one per window L)
     DIR/split.csv          session,partition   (optional; else the seed-0 70/15/15 split)
+    DIR/labels_raw.parquet session, time, valence, arousal: the ratings before alignment
+                           (optional; datasets made by `emorec extract`)
 
 Tables are validated when they are built or loaded (``emorec.data.validation``), kept sorted by
 session and time, and fingerprinted from their content.
@@ -39,6 +41,7 @@ SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 VIDEO_FILE = "video.parquet"
 SPLIT_FILE = "split.csv"
+LABELS_RAW_FILE = "labels_raw.parquet"
 ORACLE_COLUMNS = tuple(f"{target}_oracle" for target in TARGETS)
 
 
@@ -151,6 +154,7 @@ class Dataset:
     audio: dict[float, pd.DataFrame]
     split_table: pd.DataFrame | None = None
     root: Path | None = None
+    labels_raw: pd.DataFrame | None = None   # ratings before alignment (extracted datasets)
     _computed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ----------------------------------------------------------------- construction
@@ -183,7 +187,8 @@ class Dataset:
             audio_windows=tuple(audio),
             has_oracle=all(column in video.columns for column in ORACLE_COLUMNS),
         )
-        manifest = replace(manifest, fingerprint=fingerprint(video, audio))
+        manifest = replace(manifest, fingerprint=fingerprint(
+            video, audio, manifest.source.get("extraction")))
         return cls(manifest, video, audio, split_table)
 
     @classmethod
@@ -201,6 +206,8 @@ class Dataset:
         split_path = root / SPLIT_FILE
         split_table = read_split_file(split_path) if split_path.is_file() else None
         dataset = cls.create(manifest, video, audio, split_table, source=str(root))
+        if (root / LABELS_RAW_FILE).is_file():
+            dataset = replace(dataset, labels_raw=_read_parquet(root / LABELS_RAW_FILE))
         if manifest.fingerprint and dataset.manifest.fingerprint != manifest.fingerprint:
             raise DataError(manifest_path, "the tables do not match the manifest's fingerprint "
                             "(files changed after the dataset was written?)",
@@ -222,6 +229,8 @@ class Dataset:
             _write_parquet(table, folder / audio_file_name(length))
         if self.split_table is not None:
             self.split_table.to_csv(folder / SPLIT_FILE, index=False, lineterminator="\n")
+        if self.labels_raw is not None:
+            _write_parquet(self.labels_raw, folder / LABELS_RAW_FILE)
         (folder / MANIFEST_FILE).write_text(self.manifest.to_json())
 
     # ----------------------------------------------------------------- access
@@ -265,9 +274,14 @@ class Dataset:
         return replace(self, split_table=checked)
 
 
-def fingerprint(video: pd.DataFrame, audio: dict[float, pd.DataFrame]) -> str:
-    """A content hash of the tables (column names, order and values)."""
+def fingerprint(video: pd.DataFrame, audio: dict[float, pd.DataFrame],
+                extraction: dict | None = None) -> str:
+    """A content hash of the tables (column names, order and values) and, for a dataset made by
+    `emorec extract`, of how it was made (models and their weights, detector, rates, windows,
+    label delay, library versions)."""
     digest = hashlib.sha256()
+    if extraction:
+        digest.update(json.dumps(extraction, sort_keys=True).encode())
     for label, table in [("video", video), *((f"audio_{k:g}", t) for k, t in audio.items())]:
         digest.update(label.encode())
         digest.update("\x1f".join(table.columns).encode())

@@ -61,6 +61,7 @@ def describe(dataset: Dataset) -> dict:
         "split": {"origin": split.origin, "hash": split.hash, "partitions": partitions},
         "extractor_train": {"sessions": len(manifest.extractor_train),
                             "in_test": extractor_overlap(split, manifest.extractor_train)},
+        "extraction": manifest.source.get("extraction"),
     }
 
 
@@ -99,6 +100,10 @@ def render(summary: dict) -> str:
                        headers=["partition", "sessions", "frames"])]
     if origin != "stand-in":
         lines += ["", _guard_line(summary["extractor_train"])]
+    if summary["extraction"]:
+        from emorec.data.extraction_info import extraction_lines
+
+        lines += ["", *extraction_lines(summary["extraction"])]
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
+from emorec.errors import EmorecError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ def resolve_dataset(real: Path | None, stand_in: dict, data_dir: Path, who: str)
     if real is not None and (real / MANIFEST_FILE).is_file():
         log.info("using real features at %s", real)
         return real
+    if not stand_in:
+        raise EmorecError(f"{real}: no emorec dataset there, and {who} names no stand-in to run "
+                          "on instead (make it first: emorec extract or emorec data import)")
     folder = stand_in_folder(stand_in, data_dir)
     kind, size = stand_in["kind"], stand_in.get("size", "full")
     seed = int(stand_in.get("seed", 0))

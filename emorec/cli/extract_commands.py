@@ -1,0 +1,167 @@
+"""`emorec extract` (recordings -> dataset folder), `emorec data synth-media` (generated media
+to test it on) and `emorec data tiny-models` (random-weight models saved locally)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+from emorec.errors import EmorecError
+
+log = logging.getLogger("emorec")
+
+
+def add_parsers(commands) -> None:
+    from emorec.extract.embed import AUDIO_PASSES, DEFAULT_AUDIO_MODEL, DEFAULT_FACE_MODEL
+    from emorec.extract.faces import DETECTORS
+    from emorec.extract.layouts import LAYOUTS
+
+    ex = commands.add_parser(
+        "extract", help="turn recordings into a dataset folder (faces and speech embedded)",
+        description="Turn a folder of recordings into a dataset folder that bench, tune and "
+                    "data info use like an imported one. Frames are decoded at their "
+                    "timestamps and sampled at --fps; the largest face of each frame is "
+                    "detected, cropped and embedded (a frame without a face is a gap: counted, "
+                    "no row); the sound is resampled to the speech model's rate and embedded "
+                    "per window (hop L/2); ratings are interpolated at the frame times within "
+                    "their sample period.\n\n"
+                    "Models: a local folder (save_pretrained) or a hub id, downloaded on first "
+                    "use where there is a network. Each recording's result is cached in "
+                    "OUT/.cache, so a killed run resumes and a rerun with the same settings "
+                    "does nothing. The manifest records every model's weights hash, the "
+                    "detector, rates, windows and library versions (emorec data info shows "
+                    "them); they are part of the dataset's fingerprint.")
+    ex.add_argument("input", type=Path, help="folder of recordings")
+    ex.add_argument("--layout", choices=LAYOUTS, required=True,
+                    help="sewa: videos + one annotation file per recording (labels/); "
+                         "afew-va: one folder per clip with PNG frames and <clip>.json; files: "
+                         "videos and/or frame folders + one CSV session,time,valence,arousal "
+                         "(--labels)")
+    ex.add_argument("--out", type=Path, required=True, help="dataset folder to write")
+    ex.add_argument("--labels", type=Path, default=None,
+                    help="sewa: the folder of annotation files (default INPUT/labels, else "
+                         "INPUT); files: the ratings CSV")
+    ex.add_argument("--label-scale", type=float, default=None,
+                    help="divide ratings by this (default: 10 for afew-va, else 1)")
+    ex.add_argument("--label-delay", type=float, default=0.0, metavar="SECONDS",
+                    help="raters were this late: the frame at t gets the rating made at t + S")
+    ex.add_argument("--fps", type=float, default=5.0, help="frames sampled per second")
+    ex.add_argument("--source-fps", type=float, default=None,
+                    help="frame-image folders: the rate their frames were taken at (default 25, "
+                         "AFEW-VA's)")
+    ex.add_argument("--detector", default="haar",
+                    help=f"face detector: {', '.join(DETECTORS)} or module:function")
+    ex.add_argument("--margin", type=float, default=0.2,
+                    help="widen the face box by this share of its size on each side")
+    ex.add_argument("--face-model", default=DEFAULT_FACE_MODEL,
+                    help="image model (local folder or hub id); its pooled output is the face "
+                         "embedding")
+    ex.add_argument("--audio-model", default=DEFAULT_AUDIO_MODEL,
+                    help="speech model (local folder or hub id)")
+    ex.add_argument("--layer", type=int, default=-1,
+                    help="hidden state of the speech model to pool (0 = before the transformer, "
+                         "-1 = the last)")
+    ex.add_argument("--windows", default="1,2,3,4", help="audio window lengths in seconds")
+    ex.add_argument("--audio-pass", choices=AUDIO_PASSES, default="per-window",
+                    help="per-window: the model hears each window alone (the thesis's "
+                         "features); whole: one pass over the recording, windows pooled from "
+                         "its frames (faster; docs/recordings.md)")
+    ex.add_argument("--no-audio", action="store_true", help="faces only")
+    ex.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="where the models run (auto: CUDA when present)")
+    ex.add_argument("--batch-size", type=int, default=32, help="crops or windows per batch")
+    ex.add_argument("--jobs", type=int, default=2,
+                    help="recordings decoded (and their faces detected) at once")
+    ex.add_argument("--name", default=None,
+                    help="dataset name (default: the input folder's; media-synth for "
+                         "synth-media's)")
+    ex.add_argument("--extractor-train", type=Path, metavar="CSV", default=None,
+                    help="CSV with a session column: the recordings the face/speech models "
+                         "were trained on; bench refuses a split that tests on them")
+    ex.set_defaults(handler=_extract)
+
+
+def add_synth_media(data_commands) -> None:
+    from emorec.data.synth_media import AUDIO_MODES, MediaSpec
+
+    spec = MediaSpec()
+    media = data_commands.add_parser(
+        "synth-media", help="generate stand-in media files (video + speech + ratings)",
+        description="Write a small set of real media files made from known valence/arousal "
+                    "traces: mp4 videos of a real face (scikit-image's public-domain "
+                    "astronaut photograph) whose look follows valence, with espeak-ng speech "
+                    "whose pitch, rate and loudness follow arousal, and SEWA-layout ratings. "
+                    "A stand-in: datasets extracted from it are named media-synth and "
+                    "labelled stand-in. Needs Debian's espeak-ng. The same --seed gives the "
+                    "same files.")
+    media.add_argument("--out", type=Path, required=True, help="folder to write")
+    media.add_argument("--sessions", type=int, default=spec.sessions, help="recordings")
+    media.add_argument("--duration", type=float, default=spec.duration_s,
+                       help="seconds per recording")
+    media.add_argument("--audio", choices=AUDIO_MODES, default=spec.audio,
+                       help="speech muxed into the mp4, as <recording>.wav beside it, or none")
+    media.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    media.set_defaults(handler=_synth_media)
+
+
+def add_tiny_models(data_commands) -> None:
+    from emorec.extract.build_models import GEOMETRIES
+
+    tiny = data_commands.add_parser(
+        "tiny-models", help="save random-weight face and speech models to a folder",
+        description="Save an EfficientNet (OUT/face) and a Wav2Vec2 (OUT/voice) with random "
+                    "weights, as save_pretrained writes them, for `emorec extract "
+                    "--face-model OUT/face --audio-model OUT/voice` without a download: tiny "
+                    "(for tests and the media suite) or full (EfficientNet-B1 and "
+                    "wav2vec2-base geometry, for speed measurements).")
+    tiny.add_argument("out", type=Path, help="folder to write")
+    tiny.add_argument("--geometry", choices=GEOMETRIES, default="tiny", help="model sizes")
+    tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    tiny.set_defaults(handler=_tiny_models)
+
+
+def _windows(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise EmorecError(f"--windows: expected seconds separated by commas, e.g. 1,2,3,4; "
+                          f"found {text!r}")
+    return tuple(sorted(set(values)))
+
+
+def _extract(args) -> None:
+    from emorec.extract.pipeline import Settings, extract
+
+    settings = Settings(
+        layout=args.layout, fps=args.fps, detector=args.detector, margin=args.margin,
+        face_model=args.face_model, audio_model=args.audio_model, layer=args.layer,
+        windows=_windows(args.windows), audio_pass=args.audio_pass, audio=not args.no_audio,
+        batch_size=args.batch_size, device=args.device, labels=args.labels,
+        label_scale=args.label_scale, label_delay=args.label_delay,
+        source_fps=args.source_fps)
+    dataset = extract(args.input, args.out, settings, name=args.name,
+                      extractor_train=args.extractor_train, jobs=args.jobs)
+    log.info("wrote %s (%s) to %s: %d frames, %d sessions, %d-d faces, audio windows %s, "
+             "fingerprint %s", dataset.name, dataset.manifest.origin, args.out,
+             len(dataset.video), len(dataset.sessions), dataset.manifest.embedding_dim,
+             [f"{w:g}" for w in dataset.audio] or "none", dataset.manifest.fingerprint)
+
+
+def _synth_media(args) -> None:
+    from emorec.data.synth_media import MediaSpec, generate
+
+    spec = MediaSpec(sessions=args.sessions, duration_s=args.duration, audio=args.audio)
+    generate(args.out, spec, args.seed)
+    log.info("wrote %d stand-in recordings of %g s (seed %d) to %s", args.sessions,
+             args.duration, args.seed, args.out)
+
+
+def _tiny_models(args) -> None:
+    from emorec.extract.build_models import FACE_FOLDER, VOICE_FOLDER, build
+
+    build(args.out, args.geometry, args.seed)
+    log.info("wrote random-weight %s models to %s/%s and %s/%s", args.geometry, args.out,
+             FACE_FOLDER, args.out, VOICE_FOLDER)

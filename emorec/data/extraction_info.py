@@ -1,0 +1,34 @@
+"""How an extracted dataset was made, as `emorec data info` shows it (from its manifest)."""
+
+from __future__ import annotations
+
+
+def _model(model: dict) -> str:
+    weights = model.get("sha256", {})
+    main = next((h for n, h in sorted(weights.items()) if not n.endswith(".json")), None)
+    revision = f" revision {model['revision'][:12]}" if model.get("revision") else ""
+    digest = f" weights sha256 {main[:16]}" if main else ""
+    return f"{model['id']} ({model.get('class', '?')}, {model.get('dim', '?')}-d){revision}{digest}"
+
+
+def extraction_lines(extraction: dict) -> list[str]:
+    face, audio, labels = extraction["face"], extraction.get("audio"), extraction["labels"]
+    detector = ", ".join(f"{k} {v}" for k, v in face["detector"].items() if k != "name")
+    lines = [
+        "extracted   by emorec extract at {fps:g} fps on {device}, batch {batch}".format(
+            fps=extraction["fps"], device=extraction["device"], batch=extraction["batch_size"]),
+        f"  faces     {_model(face['model'])}; largest face of each frame by "
+        f"{face['detector']['name']}" + (f" ({detector})" if detector else "")
+        + f", margin {face['margin']:g}",
+    ]
+    if audio:
+        lines.append(f"  speech    {_model(audio['model'])}; layer {audio['model']['layer']}, "
+                     f"windows {', '.join(f'{w:g}' for w in audio['windows'])} s (hop L/2), "
+                     f"{audio['pass']} pass, {audio['model']['rate']} Hz")
+    else:
+        lines.append("  speech    none")
+    lines.append(f"  labels    {labels['source']} ({labels['files']}), scale {labels['scale']:g}, "
+                 f"delay {labels['delay_s']:g} s")
+    lines.append("  libraries " + ", ".join(f"{k} {v}" for k, v in
+                                           sorted(extraction["libraries"].items())))
+    return lines

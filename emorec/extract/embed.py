@@ -1,0 +1,312 @@
+"""Face and speech embedding models, loaded from a local folder or a hub id through
+transformers, with their provenance (id, revision, sha256 of the weight files).
+
+Faces: an image model's pooled output (default EfficientNet-B1 as ``google/efficientnet-b1``),
+the crops normalised as the model's own preprocessing config says (size, rescale, mean/std;
+EfficientNet's ``include_top`` and ``rescale_offset``), without torchvision. Speech: a
+Wav2Vec2-style model's hidden states of one layer (default the last), mean over time, either
+per window (``per-window``: the model hears only the window, as the thesis's extractor did) or
+pooled per window from one pass over the whole recording (``whole``, in chunks with context).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emorec.errors import DataError, EmorecError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FACE_MODEL = "google/efficientnet-b1"
+DEFAULT_AUDIO_MODEL = "facebook/wav2vec2-base-960h"
+AUDIO_PASSES = ("per-window", "whole")
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt", "*.pth")
+CHUNK_S = 30.0      # whole pass: seconds of audio the model hears at once ...
+CONTEXT_S = 2.0     # ... plus this much on each side, whose frames are not kept
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise EmorecError("--device cuda: no CUDA device is available to torch here (use "
+                          "--device auto or cpu)")
+    if name not in ("cpu", "cuda"):
+        raise EmorecError(f"--device: expected auto, cpu or cuda, found {name!r}")
+    return name
+
+
+def _quiet_transformers() -> None:
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _load(reference: str, what: str, loader):
+    """``loader(reference)`` with a user error for a folder without weights or a hub id that
+    cannot be fetched."""
+    folder = Path(reference).expanduser()
+    local = folder.exists()
+    if local:
+        if not (folder / "config.json").is_file():
+            raise DataError(folder, f"no {what} model here", expected="a folder saved with "
+                            "save_pretrained (config.json and model.safetensors)",
+                            found=_listing(folder))
+        if not any(next(folder.glob(pattern), None) for pattern in WEIGHT_FILES):
+            raise DataError(folder, f"{what} model folder without weights",
+                            expected="model.safetensors or pytorch_model.bin beside config.json",
+                            found=_listing(folder))
+    elif reference.startswith((".", "/", "~")) or reference.count("/") != 1:
+        raise DataError(reference, f"{what} model not found",
+                        expected="a local model folder or a hub id like org/name")
+    try:
+        return loader(str(folder) if local else reference)
+    except (OSError, ValueError) as error:
+        if local:
+            raise DataError(folder, f"cannot load the {what} model ({_first_line(error)})",
+                            expected="a folder saved with save_pretrained") from None
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        raise DataError(reference, f"cannot get the {what} model from the hub"
+                        + (" (HF_HUB_OFFLINE is set)" if offline else " (no network?)"),
+                        expected="a hub id reachable from here, or pass a local path to a "
+                                 "folder saved with save_pretrained") from None
+
+
+def _listing(folder: Path) -> str:
+    names = sorted(p.name for p in folder.iterdir())[:6] if folder.is_dir() else []
+    return ", ".join(names) or "an empty folder" if folder.is_dir() else "a file"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+
+
+def provenance(reference: str, model) -> dict:
+    """The model's id, resolved revision and the sha256 of its weight and config files; a local
+    folder is named by its folder name (so that its place on disk does not change the
+    fingerprint) and identified by the hashes."""
+    folder = Path(reference).expanduser()
+    revision = getattr(model.config, "_commit_hash", None)
+    if not folder.exists():
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(reference, revision=revision, local_files_only=True))
+    files = sorted({p for pattern in (*WEIGHT_FILES, "config.json", "preprocessor_config.json")
+                    for p in folder.glob(pattern) if p.is_file()})
+    return {"id": reference if not Path(reference).expanduser().exists()
+            else f"local:{folder.resolve().name}",
+            "revision": revision, "class": type(model).__name__,
+            "sha256": {p.name: _sha256(p) for p in files}}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class FaceModel:
+    """An image model's pooled output for face crops."""
+
+    reference: str
+    device: str
+    batch_size: int = 32
+    model: object = field(init=False, repr=False)
+
+    def __post_init__(self):
+        _quiet_transformers()
+        from transformers import AutoImageProcessor, AutoModel
+
+        self.model = _load(self.reference, "face", lambda ref: AutoModel.from_pretrained(ref))
+        self.model.eval().to(self.device)
+        try:
+            processor = AutoImageProcessor.from_pretrained(
+                str(Path(self.reference).expanduser()) if Path(self.reference).expanduser()
+                .exists() else self.reference)
+        except (OSError, ValueError):
+            processor = None
+            log.warning("%s: no preprocessing config; crops are scaled to [0, 1] with ImageNet's "
+                        "mean and std", self.reference)
+        self.pixels = _pixel_settings(processor, self.model.config)
+        self.provenance = {**provenance(self.reference, self.model), "pixels": self.pixels}
+        self.dim = int(self.embed(np.zeros((1, *self.input_size, 3), np.uint8)).shape[1])
+        self.provenance["dim"] = self.dim
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(self.pixels["size"])
+
+    def normalise(self, crops: np.ndarray) -> np.ndarray:
+        """uint8 crops (n, h, w, 3) -> float32 (n, 3, h, w) as the model was trained on."""
+        p = self.pixels
+        x = crops.astype(np.float32)
+        if p["rescale"]:
+            x = x * p["rescale_factor"] - (1.0 if p["rescale_offset"] else 0.0)
+        if p["normalize"]:
+            mean, std = np.asarray(p["mean"], np.float32), np.asarray(p["std"], np.float32)
+            x = (x - mean) / std
+            if p["include_top"]:   # EfficientNet's processor divides by the std once more
+                x = x / std
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for begin in range(0, len(crops), self.batch_size):
+                batch = torch.from_numpy(self.normalise(crops[begin:begin + self.batch_size]))
+                result = self.model(pixel_values=batch.to(self.device))
+                pooled = getattr(result, "pooler_output", None)
+                if pooled is None:
+                    pooled = result.last_hidden_state.mean(dim=tuple(range(2, result
+                                                          .last_hidden_state.dim())))
+                out.append(pooled.reshape(len(batch), -1).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+
+def _pixel_settings(processor, config) -> dict:
+    size = getattr(processor, "size", None) or {}
+    if isinstance(size, dict) and "height" in size:
+        hw = [int(size["height"]), int(size["width"])]
+    elif isinstance(size, dict) and "shortest_edge" in size:
+        hw = [int(size["shortest_edge"])] * 2
+    else:
+        side = int(getattr(config, "image_size", 224))
+        hw = [side, side]
+    return {
+        "size": hw,
+        "rescale": bool(getattr(processor, "do_rescale", True)),
+        "rescale_factor": float(getattr(processor, "rescale_factor", 1 / 255)),
+        "rescale_offset": bool(getattr(processor, "rescale_offset", False)),
+        "normalize": bool(getattr(processor, "do_normalize", True)),
+        "mean": [float(v) for v in (getattr(processor, "image_mean", None)
+                                    or [0.485, 0.456, 0.406])],
+        "std": [float(v) for v in (getattr(processor, "image_std", None)
+                                   or [0.229, 0.224, 0.225])],
+        "include_top": bool(getattr(processor, "include_top", False)),
+    }
+
+
+@dataclass
+class VoiceModel:
+    """A speech model's hidden states of one layer, mean-pooled per window."""
+
+    reference: str
+    device: str
+    layer: int = -1
+    batch_size: int = 16
+    model: object = field(init=False, repr=False)
+
+    def __post_init__(self):
+        _quiet_transformers()
+        from transformers import AutoFeatureExtractor, AutoModel
+
+        self.model = _load(self.reference, "audio", lambda ref: AutoModel.from_pretrained(ref))
+        self.model.eval().to(self.device)
+        ref = (str(Path(self.reference).expanduser()) if Path(self.reference).expanduser()
+               .exists() else self.reference)
+        try:
+            self.features = AutoFeatureExtractor.from_pretrained(ref)
+        except (OSError, ValueError):
+            raise DataError(self.reference, "no audio preprocessing config",
+                            expected="preprocessor_config.json (sampling rate, normalisation) "
+                                     "beside the model") from None
+        self.rate = int(self.features.sampling_rate)
+        layers = int(self.model.config.num_hidden_layers)
+        if not -layers - 1 <= self.layer <= layers:
+            raise EmorecError(f"--layer {self.layer}: {self.reference} has hidden states 0 "
+                              f"(before the transformer) to {layers} (-1 = the last)")
+        self.stride, self.receptive = _conv_geometry(self.model.config)
+        self.dim = int(self.model.config.hidden_size)
+        self.provenance = {**provenance(self.reference, self.model), "rate": self.rate,
+                           "dim": self.dim,
+                           "layer": self.layer if self.layer >= 0 else layers + 1 + self.layer,
+                           "normalize": bool(getattr(self.features, "do_normalize", False))}
+
+    def _hidden(self, batch: np.ndarray) -> np.ndarray:
+        """(n, samples) float32 -> (n, frames, dim) hidden states of the chosen layer."""
+        import torch
+
+        with torch.inference_mode():
+            result = self.model(torch.from_numpy(batch).to(self.device),
+                                output_hidden_states=True)
+            return result.hidden_states[self.layer].float().cpu().numpy()
+
+    def _normalised(self, signals: list[np.ndarray]) -> list[np.ndarray]:
+        out = self.features(signals, sampling_rate=self.rate, return_tensors="np")
+        values = out["input_values"]
+        return [np.asarray(v, np.float32) for v in values]
+
+    def per_window(self, signal: np.ndarray, starts: np.ndarray, length: float) -> np.ndarray:
+        """Each window heard alone: mean of its hidden states."""
+        n = int(round(length * self.rate))
+        if len(starts) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        windows = [signal[int(round(s * self.rate)):int(round(s * self.rate)) + n]
+                   for s in starts]
+        out = []
+        for begin in range(0, len(windows), self.batch_size):
+            batch = np.stack(self._normalised(windows[begin:begin + self.batch_size]))
+            out.append(self._hidden(batch).mean(axis=1))
+        return np.concatenate(out).astype(np.float32)
+
+    def frames(self, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the recording (in chunks of CHUNK_S with CONTEXT_S on each side): the
+        hidden states of every model frame and each frame's centre time."""
+        (whole,) = self._normalised([signal])
+        chunk, context = int(CHUNK_S * self.rate), int(CONTEXT_S * self.rate)
+        states, centres = [], []
+        for begin in range(0, len(whole), chunk):
+            left = max(begin - context, 0)
+            piece = whole[left:min(begin + chunk + context, len(whole))]
+            if len(piece) < self.receptive:
+                continue
+            hidden = self._hidden(piece[None])[0]
+            centre = (left + np.arange(len(hidden)) * self.stride + self.receptive / 2) / self.rate
+            keep = (centre >= begin / self.rate) & (centre < (begin + chunk) / self.rate)
+            states.append(hidden[keep])
+            centres.append(centre[keep])
+        if not states:
+            return np.zeros((0, self.dim), np.float32), np.zeros(0)
+        return np.concatenate(states), np.concatenate(centres)
+
+    @staticmethod
+    def pool(states: np.ndarray, centres: np.ndarray, starts: np.ndarray,
+             length: float) -> np.ndarray:
+        """Mean of the frames whose centre lies in each window ``[start, start + length)``."""
+        first = np.searchsorted(centres, starts, side="left")
+        last = np.searchsorted(centres, starts + length, side="left")
+        cumulative = np.vstack([np.zeros((1, states.shape[1])), np.cumsum(states, axis=0,
+                                                                          dtype=np.float64)])
+        counts = np.maximum(last - first, 1)[:, None]
+        return ((cumulative[last] - cumulative[first]) / counts).astype(np.float32)
+
+
+def _conv_geometry(config) -> tuple[int, int]:
+    """The feature encoder's total stride and receptive field in samples."""
+    stride, receptive = 1, 1
+    for kernel, step in zip(config.conv_kernel, config.conv_stride, strict=True):
+        receptive += (kernel - 1) * stride
+        stride *= step
+    return stride, receptive
+
+
+def window_starts(duration: float, length: float) -> np.ndarray:
+    """Starts of the windows of ``length`` s with hop ``length / 2`` that fit in the
+    recording."""
+    hop = length / 2
+    count = int(np.floor((duration - length) / hop + 1e-9)) + 1 if duration >= length else 0
+    return np.round(np.arange(count) * hop, 6)
