@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import shutil
 import socket
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from emorec.errors import EmorecError
+from emorec.errors import DataError, EmorecError
 from emorec.processes import alive
 
 LOCK_FILE = ".emorec.lock"
@@ -132,3 +133,12 @@ def file_lock(path: Path) -> Iterator[None]:
 
 def _user_error(path: Path, error: OSError) -> EmorecError:
     return EmorecError(f"{path}: cannot write ({error.strerror or error}); nothing was changed")
+
+
+def read_json(path: Path, what: str):
+    """The JSON value in ``path``; DataError naming the file and ``what`` it should be when it is
+    not JSON text."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DataError(path, f"not valid JSON ({error})", expected=what) from None

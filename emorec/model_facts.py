@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emorec.errors import DataError
-from emorec.files import replace_file
+from emorec.files import read_json, replace_file
 
 FACTS_FILE = "models.json"
 
@@ -37,11 +37,7 @@ def read_raw(results_dir: Path) -> dict[str, dict]:
     path = facts_path(results_dir)
     if not path.is_file():
         return {}
-    try:
-        raw = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise DataError(path, f"not a model facts file ({error})",
-                        expected="JSON written by emorec bench") from None
+    raw = read_json(path, "a model facts file written by emorec bench")
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise DataError(path, "not a model facts file", expected="an object of model objects")
     return raw

@@ -43,6 +43,7 @@ from emorec.data.validation import (
     preview,
 )
 from emorec.errors import DataError
+from emorec.files import read_json
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
                                          str(audio_windows), audio_dim)
              for length, path in sorted((audio_csvs or {}).items())}
 
-    trained_on = (_extractor_sessions(extractor_train, video["session"].unique())
+    trained_on = (extractor_sessions(extractor_train, video["session"].unique())
                   if extractor_train is not None else tuple(sidecar.get("extractor_train", ())))
     split_table = read_split_file(split_csv) if split_csv is not None else None
     manifest = Manifest(
@@ -192,7 +193,7 @@ def _audio_table(path: Path, length: float, pattern: re.Pattern, windows: pd.Dat
                              first_row=CSV_FIRST_ROW)
 
 
-def _extractor_sessions(path: str | Path, sessions) -> tuple[str, ...]:
+def extractor_sessions(path: str | Path, sessions) -> tuple[str, ...]:
     """The listed sessions that are in the dataset; the others are named in a warning."""
     listed = read_extractor_train(path)
     known = set(sessions)
@@ -307,10 +308,7 @@ def _read_sidecar(path: Path) -> dict:
     """The export sidecar; its values are checked with the manifest they go into."""
     if not path.is_file():
         return {}
-    try:
-        sidecar = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataError(path, f"not valid JSON ({error})") from None
+    sidecar = read_json(path, "an emorec export sidecar")
     if not isinstance(sidecar, dict):
         raise DataError(path, "not an emorec export sidecar", expected="a JSON object",
                         found=type(sidecar).__name__)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from emorec.data.dataset import MANIFEST_FILE, Dataset, Manifest
 from emorec.data.label_align import align
-from emorec.data.thesis_csv import _extractor_sessions
+from emorec.data.thesis_csv import extractor_sessions
 from emorec.data.validation import audio_columns, embedding_columns
 from emorec.errors import DataError, EmorecError
 from emorec.extract import cache, faces, labels, layouts, media
@@ -40,7 +40,7 @@ from emorec.extract.embed import (
     resolve_device,
     window_starts,
 )
-from emorec.files import replace_folder
+from emorec.files import read_json, replace_folder
 from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
     results, entries = _extract_all(recordings, out, key, settings, face_model, voice_model,
                                     detector, jobs)
     video, audio, counts = _tables(recordings, results, raw, settings, face_model, voice_model)
-    trained_on = (_extractor_sessions(extractor_train, video["session"].unique())
+    trained_on = (extractor_sessions(extractor_train, video["session"].unique())
                   if extractor_train is not None else ())
     manifest = Manifest(
         name=name, origin=origin, fps=settings.fps, embedding_dim=face_model.dim,
@@ -142,10 +142,7 @@ def _check_out(out: Path) -> None:
 def _read_sidecar(path: Path) -> dict:
     if not path.is_file():
         return {}
-    try:
-        sidecar = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataError(path, f"not valid JSON ({error})") from None
+    sidecar = read_json(path, "a synth-media sidecar")
     if not isinstance(sidecar, dict) or sidecar.get("origin") != "stand-in":
         raise DataError(path, "not a synth-media sidecar", expected='{"origin": "stand-in", ...}')
     return sidecar
