@@ -9,13 +9,19 @@ rough guide to the trained model's. Media: `emorec data synth-media` (320x240 at
 at 22.05 kHz), sampled at 5 fps as `emorec extract` does.
 
     .venv/bin/python benchmarks/perf/extraction_speed.py [--sessions 2] [--duration 30]
-        [--device auto|cpu|cuda] [--batch-size 32]
+        [--device auto|cpu|cuda] [--batch-size 32] [--out REPORT.md]
+
+With ``--out`` the tables are also written as a markdown report with the machine they were
+measured on (processor, cores, load average at the start, torch and its device), the report the
+docs link: ``benchmarks/perf/results/extraction-<device>.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +45,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=None, help="also write a markdown report")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     device = resolve_device(args.device)
     import torch
 
@@ -100,9 +108,10 @@ def main() -> None:
                          "audio-s", seconds, per_window)
         pooled = timed(f"wav2vec2-base whole pass, pooled to {len(WINDOWS)} lengths ({device})",
                        "audio-s", seconds, whole)
-        print(f"device {device}, torch threads {torch.get_num_threads()}, {args.sessions} "
-              f"recordings of {args.duration:g} s ({sampled} frames sampled, {len(crops)} "
-              "with a face)")
+        setting = (f"device {device}, torch threads {torch.get_num_threads()}, {args.sessions} "
+                   f"recordings of {args.duration:g} s ({sampled} frames sampled, {len(crops)} "
+                   "with a face)")
+        print(setting)
         print(tabulate(rows, headers=["stage", "throughput", "seconds"]))
         print()
         differ = []
@@ -114,9 +123,37 @@ def main() -> None:
             differ.append([f"{length:g} s", len(a), f"{cosine.mean():.4f}",
                            f"{cosine.min():.4f}", f"{relative.mean():.3f}",
                            f"{relative.max():.3f}"])
+        differ_headers = ["window", "windows", "cosine mean", "cosine min", "rel. error mean",
+                          "rel. error max"]
         print("whole pass against per window, per window (random weights):")
-        print(tabulate(differ, headers=["window", "windows", "cosine mean", "cosine min",
-                                        "rel. error mean", "rel. error max"]))
+        print(tabulate(differ, headers=differ_headers))
+        if args.out:
+            write_report(args.out, setting, load, torch.__version__, rows,
+                         (differ_headers, differ))
+
+
+def write_report(path: Path, setting: str, load: float, torch_version: str, rows: list,
+                 differ: tuple[list, list]) -> None:
+    machine = (f"{_processor()}, {os.cpu_count()} cores, load average {load:.2f} at the start; "
+               f"Python {platform.python_version()}, torch {torch_version}")
+    text = "\n".join([
+        "# Extraction throughput", "",
+        f"Measured {datetime.date.today():%Y-%m-%d} by `benchmarks/perf/extraction_speed.py` "
+        "(EfficientNet-B1 and wav2vec2-base geometry, random weights; media from `emorec data "
+        "synth-media`).", "", f"Machine: {machine}.", "", f"Setting: {setting}.", "",
+        tabulate(rows, headers=["stage", "throughput", "seconds"], tablefmt="github"), "",
+        "Whole pass against per window, per window (random weights):", "",
+        tabulate(differ[1], headers=differ[0], tablefmt="github"), ""])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
+def _processor() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown processor"
 
 
 if __name__ == "__main__":
