@@ -133,7 +133,7 @@ def _add_plugin_option(parser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
                         help="register the models of a plugin: a .py file or an importable "
                              "module (repeat for several); installed packages' emorec.models "
-                             "entry points load without it (README: Benchmark your own model)")
+                             "entry points load without it (docs/own-model.md)")
 
 
 def _load_plugins(args) -> None:

@@ -62,6 +62,8 @@ def describe(dataset: Dataset) -> dict:
         "extractor_train": {"sessions": len(manifest.extractor_train),
                             "in_test": extractor_overlap(split, manifest.extractor_train)},
         "extraction": manifest.source.get("extraction"),
+        "generator": ({key: value for key, value in manifest.source.items() if key != "extraction"}
+                      if "generator" in manifest.source else None),
     }
 
 
@@ -100,6 +102,9 @@ def render(summary: dict) -> str:
                        headers=["partition", "sessions", "frames"])]
     if origin != "stand-in":
         lines += ["", _guard_line(summary["extractor_train"])]
+    if summary.get("generator"):
+        lines += ["", "generated   " + ", ".join(f"{key} {value}" for key, value in
+                                                 sorted(summary["generator"].items()))]
     if summary["extraction"]:
         from emorec.data.extraction_info import extraction_lines
 

@@ -92,8 +92,9 @@ def delayed_datasets(base: Path | None, delays: tuple[float, ...], source: str) 
     """The folders of ``base`` aligned at each delay (``base`` itself at its own delay; others
     ``<base>-delay<d>`` beside it, written when missing or out of date). No delays: [base]."""
     if base is None or not (Path(base) / MANIFEST_FILE).is_file():
-        raise EmorecError(f"{source}: no dataset at {base}; make it first with `emorec extract "
-                          f"... --out {base}`")
+        where = f" ({Path(base).resolve()}: a suite's real path is read from the current folder)"
+        raise EmorecError(f"{source}: no dataset at {base}{where if base else ''}; make it first "
+                          f"with `emorec extract ... --out {base}`")
     base = Path(base)
     if not delays:
         return [base]

@@ -25,7 +25,7 @@ def resolve_dataset(real: Path | None, stand_in: dict, data_dir: Path, who: str)
     """``real`` when it holds a dataset, else the stand-in (generated if needed). ``who`` names
     the suite in the stand-in warning."""
     if real is not None and (real / MANIFEST_FILE).is_file():
-        log.info("using real features at %s", real)
+        log.info("using the dataset at %s", real)
         return real
     if not stand_in:
         raise EmorecError(f"{real}: no emorec dataset there, and {who} names no stand-in to run "

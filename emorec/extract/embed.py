@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -68,17 +70,49 @@ def _load(reference: str, what: str, loader):
     elif reference.startswith((".", "/", "~")) or reference.count("/") != 1:
         raise DataError(reference, f"{what} model not found",
                         expected="a local model folder or a hub id like org/name")
+    elif not _offline() and not _hub_reachable():
+        _go_offline()
     try:
         return loader(str(folder) if local else reference)
     except (OSError, ValueError) as error:
         if local:
             raise DataError(folder, f"cannot load the {what} model ({_first_line(error)})",
                             expected="a folder saved with save_pretrained") from None
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
         raise DataError(reference, f"cannot get the {what} model from the hub"
-                        + (" (HF_HUB_OFFLINE is set)" if offline else " (no network?)"),
+                        + (" (no network here, and it is not in the local cache)" if _offline()
+                           else " (no network?)"),
                         expected="a hub id reachable from here, or pass a local path to a "
                                  "folder saved with save_pretrained") from None
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub's host accepts a connection within ``timeout`` seconds (one try, instead
+    of huggingface_hub's retries of every request)."""
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _go_offline() -> None:
+    """Use the local hub cache only, for the rest of this process."""
+    from huggingface_hub import constants
+
+    log.warning("the model hub cannot be reached from here: hub ids are read from the local "
+                "cache only (pass a local model folder, or set HF_HUB_OFFLINE=1 to skip this "
+                "check)")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants.HF_HUB_OFFLINE = True
 
 
 def _listing(folder: Path) -> str:

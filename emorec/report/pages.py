@@ -50,7 +50,8 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
     hidden = len(rows) - len(board.rows)
     sessions = len(board.sessions)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
-              f"{len(board.rows)} runs (rows x seeds), {sessions} test sessions."
+              f"{len(board.rows)} runs (rows x seeds), {sessions} test "
+              f"session{'' if sessions == 1 else 's'}."
               + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
                  else ""), ""]
     lines += prose.how_to_read(sessions, _mark_notes(board), has_tuned=len(board.tuned) > 0)
