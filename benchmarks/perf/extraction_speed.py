@@ -134,8 +134,11 @@ def main() -> None:
 
 def write_report(path: Path, setting: str, load: float, torch_version: str, rows: list,
                  differ: tuple[list, list]) -> None:
+    from emorec.provenance import code_version
+
     machine = (f"{_processor()}, {os.cpu_count()} cores, load average {load:.2f} at the start; "
-               f"Python {platform.python_version()}, torch {torch_version}")
+               f"Python {platform.python_version()}, torch {torch_version}; emorec commit "
+               f"{code_version()}")
     text = "\n".join([
         "# Extraction throughput", "",
         f"Measured {datetime.date.today():%Y-%m-%d} by `benchmarks/perf/extraction_speed.py` "
