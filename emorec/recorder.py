@@ -8,31 +8,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emorec import model_facts, results, traces
+from emorec import facts, results, traces
 from emorec.cells import Cell
 from emorec.evaluation import CellResult
 from emorec.faults import checkpoint
 from emorec.mlflow_store import connect
 from emorec.models import MODELS
-from emorec.models.shown import facts, shown_columns
+from emorec.models.shown import model_facts, shown_columns
 from emorec.report.display import describe_variant
 from emorec.tracking import Tracker
 
 
 class Recorder:
     """Records the cells of one sweep of one dataset. Opening it connects to the tracking store
-    (bounded by ``timeout``: a store that does not answer stops the sweep before any fit) and
-    settles what killed sweeps left."""
+    (bounded by ``timeout``: a store that does not answer stops the sweep before any fit),
+    settles what killed sweeps left, and writes the facts the leaderboard needs beside the
+    results: every registered model's and the dataset's (``dataset``, from
+    :func:`emorec.facts.dataset_facts`)."""
 
-    def __init__(self, context: results.RowContext, results_dir: Path, *, tracking_uri: str,
-                 timeout: float, tags: dict, recorded: set[str]):
+    def __init__(self, context: results.RowContext, results_dir: Path, *, dataset: dict,
+                 tracking_uri: str, timeout: float, tags: dict, recorded: set[str]):
         self.context = context
         self.rows = results.results_path(results_dir, context.dataset)
         self.trace = traces.trace_path(results_dir, context.dataset)
         self.recorded = recorded
         self.tags = tags
         connect(tracking_uri, timeout)
-        model_facts.write(results_dir, {name: facts(MODELS.get(name)) for name in MODELS})
+        facts.write(results_dir, {name: model_facts(MODELS.get(name)) for name in MODELS},
+                    facts.MODELS_FILE)
+        facts.write(results_dir, {context.dataset: dataset}, facts.DATASETS_FILE)
         self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded)
 
     @property

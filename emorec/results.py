@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import model_facts, traces
+from emorec import facts, traces
 from emorec.cells import Cell, canonical_params
 from emorec.data.splits import GUARD_STATES
 from emorec.errors import DataError, EmorecError
@@ -151,11 +151,12 @@ def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
     folders = [out, *(Path(s) for s in sources if Path(s).resolve() != out.resolve())]
     names = sorted({p.stem for folder in folders for p in Path(folder).glob("*.csv")})
     summary = {}
-    facts = {}
-    for folder in reversed(folders):   # the first folder's facts win, as its rows do
-        facts.update(model_facts.read_raw(folder))
-    if facts:
-        model_facts.write(out, facts)
+    for name in (facts.MODELS_FILE, facts.DATASETS_FILE):
+        kept = {}
+        for folder in reversed(folders):   # the first folder's facts win, as its rows do
+            kept.update(facts.read_raw(folder, name))
+        if kept:
+            facts.write(out, kept, name)
     for name in names:
         frames = [load(results_path(folder, name)) for folder in folders]
         frames = [f for f in frames if not f.empty]

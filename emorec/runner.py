@@ -16,6 +16,7 @@ from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
 from emorec.errors import EmorecError
 from emorec.evaluation import CellResult, evaluate_cell
+from emorec.facts import dataset_facts
 from emorec.files import folder_lock
 from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, runs_url
 from emorec.models import MODELS
@@ -133,7 +134,8 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
                 "origin": context.origin, "split_hash": context.split_hash,
                 "code_version": context.code_version, "suite": context.suite,
                 **(tuned.tags() if tuned is not None else {})}
-        recorder = Recorder(context, results_dir, tracking_uri=tracking_uri,
+        recorder = Recorder(context, results_dir, dataset=dataset_facts(dataset.manifest),
+                            tracking_uri=tracking_uri,
                             timeout=tracking_timeout, tags=tags, recorded=done)
     _record_all(recorder, todo, dataset_path, jobs, costs)
     finished = results.load(path)

@@ -257,3 +257,27 @@ def test_a_suite_sweeps_the_rating_delay_over_derived_datasets(extracted, tmp_pa
                        '[[experiments]]\nmodel = "chance"\n')
     with pytest.raises(EmorecError, match="no dataset at .*emorec extract"):
         load_suite(missing).each_dataset()
+
+
+def test_a_delay_sweep_gets_a_page_with_the_delay_chosen_on_dev(extracted, tmp_path):
+    suite = tmp_path / "delays.toml"
+    suite.write_text(f'name = "delays"\nseeds = [0]\n[dataset]\nreal = "{extracted}"\n'
+                     'delay = [0, 1]\n\n[[experiments]]\nmodel = "bayesian_ridge"\n\n'
+                     '[[experiments]]\nmodel = "chance"\n')
+    results, board = tmp_path / "results", tmp_path / "board"
+    assert main(["-q", "bench", str(suite), "--jobs", "1", "--results-dir", str(results),
+                 "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]) == 0
+    known = json.loads((results / "datasets.json").read_text())
+    assert {name: facts["label_delay_s"] for name, facts in known.items()} == {
+        "media-synth": 0.0, "media-synth-delay1": 1.0}
+    assert main(["-q", "leaderboard", "--results-dir", str(results), "--out", str(board)]) == 0
+    page = (board / "media-synth-delay.md").read_text()
+    rows = pd.concat([pd.read_csv(results / f"{name}.csv") for name in known],
+                     ignore_index=True)
+    ridge = rows[rows["model"] == "bayesian_ridge"]
+    best = ridge.loc[ridge["dev_mean_ccc"].idxmax()]
+    chosen = f"{int(best['dataset'] == 'media-synth-delay1')} s"
+    line = next(line for line in page.splitlines() if line.startswith("| bayesian_ridge"))
+    assert line.split("|")[2].strip() == chosen
+    assert f"{best['test_mean_ccc']:.3f}" in line.split("|")[4]
+    assert "Stand-in data" in page and "## Every delay" in page

@@ -3,7 +3,7 @@ which params get a column of their own (window, pooling), which param values mak
 future frames (offline), and what the thesis's tables call it.
 
 The bench writes these facts for every registered model beside the result files
-(:mod:`emorec.model_facts`), so tables and figures are rendered from the results folder alone
+(:mod:`emorec.facts`), so tables and figures are rendered from the results folder alone
 and match no parameter names. (The facts sit here rather than in :class:`ModelSpec` because
 ``models/base.py`` is part of every model's code fingerprint: changing it would make every
 committed row stale.) A plugin declares its own with :func:`declare`; undeclared models show
@@ -48,7 +48,7 @@ def shown_columns(spec) -> tuple[str, ...]:
             else declared)
 
 
-def facts(spec) -> dict:
+def model_facts(spec) -> dict:
     """Model ``spec``'s facts as plain data, as written beside the results."""
     shown = _DECLARED.get(spec.name, Shown())
     return {"family": spec.family, "modality": spec.modality, "source": spec.source,

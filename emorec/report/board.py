@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from emorec import results, uncertainty
-from emorec.model_facts import ModelFacts
+from emorec.facts import ModelFacts
 from emorec.report.display import FLOOR_NAMES
 
 # The results columns aggregated over seeds (mean and std) for every entry: every metric, so a

@@ -1,15 +1,22 @@
-"""Factor-study pages: the same cells on stand-ins that differ in one generator factor.
+"""Factor-study pages: the same cells on datasets that differ in one factor.
 
-A suite whose stand-in varies a factor (``stand_in.vary``, e.g. ``benchmarks/sewa_lag.toml``)
-writes one results file per value: ``sewa-synth`` (the kind's own value) and
-``sewa-synth-lag1``, ``-lag2``, ... This page puts them side by side: for every row run at every
-value, test CCC with its 95% interval per value, a table of RMSE, and a figure of CCC against
-the factor. It is drawn from the per-dataset boards, so its numbers are theirs.
+- A suite whose stand-in varies a generator factor (``stand_in.vary``, e.g.
+  ``benchmarks/sewa_lag.toml``) writes one results file per value: ``sewa-synth`` (the kind's
+  own value) and ``sewa-synth-lag1``, ``-lag2``, ...
+- A suite that sweeps the rating delay of an extracted dataset (``[dataset] delay = [...]``)
+  writes ``<name>`` (its own delay) and ``<name>-delay1``, ...; each dataset's delay is in the
+  dataset facts beside the results. Its page also says, per row, which delay dev CCC chooses
+  and that delay's test CCC, as AVEC 2018 chose the annotation delay on dev.
+
+A page puts the values side by side: for every row run at every value, test CCC with its 95%
+interval per value, a table of RMSE, and a figure of CCC against the factor. It is drawn from
+the per-dataset boards, so its numbers are theirs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +28,14 @@ from emorec.data import synth
 from emorec.report import figures
 from emorec.report.display import FLOOR_NAMES, describe_variant, format_number
 
+DELAY = "delay"
+DELAYED = re.compile(r"^(?P<base>.+)-delay[0-9.]+$")
+
 
 @dataclass(frozen=True)
 class Study:
-    base: str                      # the stand-in with the kind's own factor values
-    factor: str
+    base: str                      # the dataset with its own factor value
+    factor: str                    # a generator factor, or DELAY
     datasets: dict[float, str]     # factor value -> dataset, in value order
 
     @property
@@ -33,8 +43,9 @@ class Study:
         return f"{self.base}-{self.factor}"
 
 
-def find_studies(datasets: list[str]) -> list[Study]:
-    """Every (stand-in, factor) for which some dataset changes that factor alone."""
+def find_studies(datasets: list[str], dataset_facts: dict[str, dict]) -> list[Study]:
+    """Every (stand-in, generator factor) for which some dataset changes that factor alone, and
+    every extracted dataset benched at several rating delays."""
     varied: dict[tuple[str, str], dict[float, str]] = {}
     names = set(datasets)
     for dataset in datasets:
@@ -48,6 +59,14 @@ def find_studies(datasets: list[str]) -> list[Study]:
     for (base, factor), levels in sorted(varied.items()):
         levels[synth.own_value(base, factor)] = base
         studies.append(Study(base, factor, dict(sorted(levels.items()))))
+    delays: dict[str, dict[float, str]] = {}
+    for dataset in datasets:
+        delay = dataset_facts.get(dataset, {}).get("label_delay_s")
+        if delay is not None:
+            match = DELAYED.match(dataset)
+            delays.setdefault(match["base"] if match else dataset, {})[float(delay)] = dataset
+    studies += [Study(base, DELAY, dict(sorted(levels.items())))
+                for base, levels in sorted(delays.items()) if len(levels) > 1 and base in names]
     return studies
 
 
@@ -71,32 +90,80 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
                                entry["model"], entry["variant"], shown)),
                            "value": value,
                            "ccc": row["test_mean_ccc_mean"], "low": low, "high": high,
-                           "rmse": row["test_mean_rmse_mean"], "seeds": int(row["seeds"])})
+                           "rmse": row["test_mean_rmse_mean"], "dev": row["dev_mean_ccc_mean"],
+                           "seeds": int(row["seeds"])})
     table = pd.DataFrame(points)
     figure = f"figures/{study.name}.png"
-    unit = synth.FACTORS[study.factor].unit
+    unit = _unit(study)
+    stand_in = first.all_rows["origin"].iloc[-1] == "stand-in"
     figures.ccc_by_factor(table, f"{study.factor} ({unit})" if unit else study.factor,
-                          study.base, Path(out_dir) / figure)
+                          study.base, stand_in, Path(out_dir) / figure)
     path = Path(out_dir) / f"{study.name}.md"
-    path.write_text(_page(study, table, figure))
+    page = _delay_page if study.factor == DELAY else _page
+    path.write_text(page(study, table, figure, stand_in))
     return path
 
 
-def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
-    values = list(study.datasets)
-    unit = synth.FACTORS[study.factor].unit
-    header = [f"{study.factor} = {value:g}{' ' + unit if unit else ''}" for value in values]
+def _unit(study: Study) -> str:
+    return "s" if study.factor == DELAY else synth.FACTORS[study.factor].unit
 
-    def wide(cell) -> list[list[str]]:
-        return [[row, *(cell(group[group["value"] == value].iloc[0]) for value in values)]
-                for row, group in table.groupby("row", sort=False)]
 
-    def ccc(point) -> str:
-        text = format_number(point["ccc"])
-        if pd.isna(point["low"]):
-            return text
-        return f"{text} [{format_number(point['low'])}, {format_number(point['high'])}]"
+def _wide(study: Study, table: pd.DataFrame, cell) -> list[list[str]]:
+    return [[row, *(cell(group[group["value"] == value].iloc[0]) for value in study.datasets)]
+            for row, group in table.groupby("row", sort=False)]
 
+
+def _ccc(point) -> str:
+    text = format_number(point["ccc"])
+    if pd.isna(point["low"]):
+        return text
+    return f"{text} [{format_number(point['low'])}, {format_number(point['high'])}]"
+
+
+def _headers(study: Study) -> list[str]:
+    unit = _unit(study)
+    return [f"{study.factor} = {value:g}{' ' + unit if unit else ''}" for value in study.datasets]
+
+
+def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
+    seeds = sorted(set(table["seeds"])) if len(table) else []
+    files = ", ".join(f"[`{dataset}`]({dataset}.md)" for dataset in study.datasets.values())
+    chosen = []
+    for row, group in table.groupby("row", sort=False):
+        best = group.sort_values(["dev", "value"], ascending=[False, True], kind="stable").iloc[0]
+        chosen.append([row, f"{best['value']:g} s", format_number(best["dev"]), _ccc(best)])
+    lines = [f"# Rating-delay study: {study.base}", ""]
+    if stand_in:
+        lines += [f"> **Stand-in data.** `{study.base}` is generated by emorec, not the licensed "
+                  "real features.", ""]
+    lines += [f"`{study.base}` extracted from recordings, its ratings aligned again d seconds "
+              "later (the frame at t gets the rating made at t + d: raters lag the behaviour), "
+              f"from the raw rating series the dataset keeps. Rows: every untuned row run on all "
+              f"of {files}, {'/'.join(map(str, seeds))} seed{'' if seeds == [1] else 's'}.",
+              "",
+              "## Delay chosen on dev", "",
+              "For each row, the delay with the highest mean dev CCC, and its test CCC (mean of "
+              "valence and arousal, 95% bootstrap interval over test sessions and seeds): the "
+              "delay is a hyper-parameter chosen on dev, as AVEC 2018 chose it; test CCC is "
+              "reported, never used to choose.", "",
+              tabulate(chosen, headers=["row", "delay chosen on dev", "dev CCC mean",
+                                        "test CCC mean [95% CI]"], tablefmt="github",
+                       disable_numparse=True), "",
+              "## Every delay", "",
+              "Pooled test CCC (mean of valence and arousal), mean over seeds, with the 95% "
+              "interval of each dataset's leaderboard:", "",
+              tabulate(_wide(study, table, _ccc), headers=["row", *_headers(study)],
+                       tablefmt="github", disable_numparse=True), "",
+              "Test RMSE (mean of valence and arousal), mean over seeds:", "",
+              tabulate(_wide(study, table, lambda point: format_number(point["rmse"])),
+                       headers=["row", *_headers(study)], tablefmt="github",
+                       disable_numparse=True), "",
+              f"![test CCC against the rating delay]({figure})", ""]
+    return "\n".join(lines)
+
+
+def _page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
+    header = _headers(study)
     seeds = sorted(set(table["seeds"])) if len(table) else []
     own = next(value for value, dataset in study.datasets.items() if dataset == study.base)
     files = ", ".join(f"[`{dataset}`]({dataset}.md)" for dataset in study.datasets.values())
@@ -110,10 +177,11 @@ def _page(study: Study, table: pd.DataFrame, figure: str) -> str:
              f"{'/'.join(map(str, seeds))} seeds. Cells: pooled test CCC (mean of valence and "
              "arousal), mean over seeds, with the 95% bootstrap interval over test sessions "
              "and seeds of each dataset's leaderboard.", "",
-             tabulate(wide(ccc), headers=["row", *header], tablefmt="github",
+             tabulate(_wide(study, table, _ccc), headers=["row", *header], tablefmt="github",
                       disable_numparse=True), "",
              "Test RMSE (mean of valence and arousal), mean over seeds:", "",
-             tabulate(wide(lambda point: format_number(point["rmse"])), headers=["row", *header],
+             tabulate(_wide(study, table, lambda point: format_number(point["rmse"])),
+                      headers=["row", *header],
                       tablefmt="github", disable_numparse=True), "",
              f"![test CCC against {study.factor}]({figure})", ""]
     return "\n".join(lines)

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from emorec.model_facts import ModelFacts  # noqa: E402
+from emorec.facts import ModelFacts  # noqa: E402
 from emorec.report.display import format_params  # noqa: E402
 from emorec.vocabulary import TARGETS  # noqa: E402
 
@@ -79,7 +79,8 @@ def ccc_by_window(rows: pd.DataFrame, facts: dict[str, ModelFacts], dataset: str
     return True
 
 
-def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, path: Path) -> None:
+def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, stand_in: bool,
+                  path: Path) -> None:
     """Test CCC against a generator factor's value, one line per row, 95% interval bars."""
     figure, axis = plt.subplots(figsize=(9.0, 4.4))
     for row, group in table.groupby("row", sort=False):
@@ -94,7 +95,7 @@ def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, path: Path) ->
     axis.set_xticks(sorted(table["value"].unique()))
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    figure.suptitle(f"{dataset} (STAND-IN data): test CCC against "
+    figure.suptitle(f"{dataset}{' (STAND-IN data)' if stand_in else ''}: test CCC against "
                     f"{factor.split(' ')[0]}\nmean over seeds, "
                     "bars: 95% bootstrap interval over test sessions and seeds", fontsize=10)
     _save(figure, path)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import model_facts, results, traces
+from emorec import facts, results, traces
 from emorec.report import factor_study, figures, prose, tables
 from emorec.report.board import Board
 from emorec.report.thesis import thesis_section
@@ -24,17 +24,17 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset,
     and a factor-study page for stand-ins that differ in one generator factor."""
     table = results.load_all(results_dir)
-    facts = model_facts.load(results_dir)
+    models = facts.load_models(results_dir)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written, boards = [], {}
     for dataset in sorted(table["dataset"].unique()):
-        board = boards[dataset] = Board(table[table["dataset"] == dataset], facts)
+        board = boards[dataset] = Board(table[table["dataset"] == dataset], models)
         links = _draw_figures(board, traces.load(traces.trace_path(results_dir, dataset)),
                               Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
         path.write_text(render(board, links))
         written.append(path)
-    for study in factor_study.find_studies(list(boards)):
+    for study in factor_study.find_studies(list(boards), facts.load_datasets(results_dir)):
         written.append(factor_study.render_study(study, boards, Path(out_dir)))
     return written
 
@@ -82,8 +82,8 @@ def _mark_notes(board: Board) -> list[str]:
 
 def _thesis_names(board: Board) -> dict[str, str]:
     """The thesis's model names -> emorec's, from the models' facts."""
-    return {thesis: model for model, facts in sorted(board.facts.items())
-            for thesis in facts.thesis_names}
+    return {thesis: model for model, known in sorted(board.facts.items())
+            for thesis in known.thesis_names}
 
 
 def _draw_figures(board: Board, trace_rows: pd.DataFrame,

@@ -1,0 +1,84 @@
+"""Facts beside the result files, written by the bench, so that leaderboards render from the
+results folder alone, without the model zoo, any parameter name or the datasets themselves:
+
+- ``models.json``: each registered model's facts (family, modality, source, the params shown in
+  their own columns, what makes it offline, the thesis's names for it);
+- ``datasets.json``: each dataset's facts (origin, how it was made, its rating delay when it was
+  extracted from recordings).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from emorec.errors import DataError
+from emorec.files import read_json, replace_file
+
+MODELS_FILE = "models.json"
+DATASETS_FILE = "datasets.json"
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    columns: tuple[str, ...] = ()
+    offline_when: tuple[tuple[str, object], ...] = ()
+    thesis_names: tuple[str, ...] = ()
+
+    def shown(self, params: dict) -> dict:
+        """The shown params' values (None where a row lacks one)."""
+        return {name: params.get(name) for name in self.columns}
+
+    def offline(self, params: dict) -> bool:
+        return any(params.get(name) == value for name, value in self.offline_when)
+
+
+def read_raw(results_dir: Path, name: str = MODELS_FILE) -> dict[str, dict]:
+    path = Path(results_dir) / name
+    if not path.is_file():
+        return {}
+    raw = read_json(path, "a facts file written by emorec bench")
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise DataError(path, "not a facts file", expected="an object of objects, one per name")
+    return raw
+
+
+def load_models(results_dir: Path) -> dict[str, ModelFacts]:
+    """Model -> facts; a model without facts shows no params in columns of their own."""
+    return {model: ModelFacts(tuple(raw.get("columns", ())),
+                              tuple(tuple(pair) for pair in raw.get("offline_when", ())),
+                              tuple(raw.get("thesis_names", ())))
+            for model, raw in read_raw(results_dir, MODELS_FILE).items()}
+
+
+def load_datasets(results_dir: Path) -> dict[str, dict]:
+    """Dataset name -> its facts (``{}`` for datasets benched before facts were kept)."""
+    return read_raw(results_dir, DATASETS_FILE)
+
+
+def write(results_dir: Path, facts: dict[str, dict], name: str = MODELS_FILE) -> None:
+    """Add or update ``facts`` (name -> facts) in the folder's file ``name``, atomically."""
+    path = Path(results_dir) / name
+    merged = {**read_raw(results_dir, name), **facts}
+    text = json.dumps(dict(sorted(merged.items())), indent=1, sort_keys=True) + "\n"
+    if path.is_file() and path.read_text() == text:
+        return
+    replace_file(path, lambda partial: partial.write_text(text))
+
+
+def dataset_facts(manifest) -> dict:
+    """What the leaderboard says about a dataset (a dataset Manifest): origin, how it was made
+    and, for one extracted from recordings, its rating delay."""
+    source = manifest.source
+    extraction = source.get("extraction")
+    if extraction:
+        made_by = "emorec extract"
+    elif "generator" in source:
+        made_by = "emorec data synth"
+    else:
+        made_by = "emorec data import"
+    facts = {"origin": manifest.origin, "made_by": made_by}
+    if extraction:
+        facts["label_delay_s"] = float(extraction.get("labels", {}).get("delay_s", 0.0))
+    return facts
