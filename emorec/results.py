@@ -271,7 +271,8 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(source, "results file lacks columns", column=missing[0],
-                        expected=f"schema v{SCHEMA_VERSION} columns", found=", ".join(missing))
+                        expected=f"schema v{SCHEMA_VERSION} columns",
+                        found="no " + ", ".join(missing))
     extra = [c for c in frame.columns if c not in COLUMNS]
     if extra:
         raise DataError(source, "unknown columns in results file", column=extra[0],
