@@ -58,9 +58,13 @@ lock:
 	mv constraints.new constraints.txt
 
 # The fast tier (minutes); the slow scenario tier (servers, kill-and-rerun, several workers)
-# runs in CI after it: make test-slow (needs make servers), or make test-all for both.
+# runs in CI after it: make test-slow (needs make servers), or make test-all for both. The fast
+# tier runs on every core (pytest-xdist, TEST_WORKERS=auto), whole test modules to one worker
+# so that a module's shared fixtures are made once; the slow tier runs one test at a time, as
+# its scenarios share the servers and start workers of their own.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
