@@ -1,8 +1,10 @@
 """Optional dependencies: pyproject's extras, imported only where a feature needs them.
 
 ``scale`` (psycopg) drives PostgreSQL stores (``postgresql+psycopg://...``) for several machines;
-``dashboard`` (optuna-dashboard) serves ``make dashboard``. ``make install`` installs both; a
-plain ``pip install emorec`` does not, and the feature then stops with one line naming the extra.
+``dashboard`` (optuna-dashboard) serves ``make dashboard``; ``extract`` (PyAV, OpenCV,
+transformers, scikit-image) turns recordings into datasets (``emorec extract``, ``emorec data
+synth-media`` and ``tiny-models``). ``make install`` installs them all; a plain ``pip install
+emorec`` does not, and the feature then stops with one line naming the extra.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import importlib.util
 from emorec.errors import EmorecError
 
 # import name -> the extra that installs it
-EXTRAS = {"psycopg": "scale", "optuna_dashboard": "dashboard"}
+EXTRAS = {"psycopg": "scale", "optuna_dashboard": "dashboard", "av": "extract",
+          "cv2": "extract", "transformers": "extract", "skimage": "extract"}
 
 
 def require(module: str, purpose: str) -> None:

@@ -226,3 +226,17 @@ def test_layouts_match_wav_files_by_name(tmp_path):
     assert [(r.name, r.video.name) for r in found] == [("a", "a.mp4"), ("b", "b.mkv")]
     found = layouts.discover(tmp_path, "sewa", with_audio=False)
     assert all(r.audio is None for r in found)
+
+
+def test_extract_without_its_extra_is_one_line_naming_it(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    from emorec.cli import main
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "av" else real_find_spec(name, *rest))
+    assert main(["extract", str(tmp_path), "--layout", "sewa", "--out",
+                 str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "'extract' extra" in error and "emorec extract" in error

@@ -7,6 +7,7 @@ import logging
 import math
 from pathlib import Path
 
+from emorec import extras
 from emorec.errors import EmorecError
 
 log = logging.getLogger("emorec")
@@ -133,6 +134,8 @@ def _windows(text: str) -> tuple[float, ...]:
 
 
 def _extract(args) -> None:
+    for module in ("av", "cv2", "transformers"):
+        extras.require(module, "emorec extract")
     from emorec.extract.pipeline import Settings, extract
 
     settings = Settings(
@@ -151,6 +154,8 @@ def _extract(args) -> None:
 
 
 def _synth_media(args) -> None:
+    for module in ("av", "skimage"):
+        extras.require(module, "emorec data synth-media")
     from emorec.data.synth_media import MediaSpec, generate
 
     spec = MediaSpec(sessions=args.sessions, duration_s=args.duration, audio=args.audio)
@@ -160,6 +165,7 @@ def _synth_media(args) -> None:
 
 
 def _tiny_models(args) -> None:
+    extras.require("transformers", "emorec data tiny-models")
     from emorec.extract.build_models import FACE_FOLDER, VOICE_FOLDER, build
 
     build(args.out, args.geometry, args.seed)

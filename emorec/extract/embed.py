@@ -57,7 +57,7 @@ def _load(reference: str, what: str, loader):
     """``loader(reference)`` with a user error for a folder without weights or a hub id that
     cannot be fetched."""
     folder = Path(reference).expanduser()
-    local = folder.exists()
+    local = _is_local(reference)
     if local:
         if not (folder / "config.json").is_file():
             raise DataError(folder, f"no {what} model here", expected="a folder saved with "
@@ -73,7 +73,7 @@ def _load(reference: str, what: str, loader):
     elif not _offline() and not _hub_reachable():
         _go_offline()
     try:
-        return loader(str(folder) if local else reference)
+        return loader(_loadable(reference))
     except (OSError, ValueError) as error:
         if local:
             raise DataError(folder, f"cannot load the {what} model ({_first_line(error)})",
@@ -83,6 +83,16 @@ def _load(reference: str, what: str, loader):
                            else " (no network?)"),
                         expected="a hub id reachable from here, or pass a local path to a "
                                  "folder saved with save_pretrained") from None
+
+
+def _is_local(reference: str) -> bool:
+    """A model folder on this machine (else a hub id)."""
+    return Path(reference).expanduser().exists()
+
+
+def _loadable(reference: str) -> str:
+    """What transformers loads: the folder's expanded path, or the hub id."""
+    return str(Path(reference).expanduser()) if _is_local(reference) else reference
 
 
 def _offline() -> bool:
@@ -130,14 +140,14 @@ def provenance(reference: str, model) -> dict:
     fingerprint) and identified by the hashes."""
     folder = Path(reference).expanduser()
     revision = getattr(model.config, "_commit_hash", None)
-    if not folder.exists():
+    local = _is_local(reference)
+    if not local:
         from huggingface_hub import snapshot_download
 
         folder = Path(snapshot_download(reference, revision=revision, local_files_only=True))
     files = sorted({p for pattern in (*WEIGHT_FILES, "config.json", "preprocessor_config.json")
                     for p in folder.glob(pattern) if p.is_file()})
-    return {"id": reference if not Path(reference).expanduser().exists()
-            else f"local:{folder.resolve().name}",
+    return {"id": f"local:{folder.resolve().name}" if local else reference,
             "revision": revision, "class": type(model).__name__,
             "sha256": {p.name: _sha256(p) for p in files}}
 
@@ -166,9 +176,7 @@ class FaceModel:
         self.model = _load(self.reference, "face", lambda ref: AutoModel.from_pretrained(ref))
         self.model.eval().to(self.device)
         try:
-            processor = AutoImageProcessor.from_pretrained(
-                str(Path(self.reference).expanduser()) if Path(self.reference).expanduser()
-                .exists() else self.reference)
+            processor = AutoImageProcessor.from_pretrained(_loadable(self.reference))
         except (OSError, ValueError):
             processor = None
             log.warning("%s: no preprocessing config; crops are scaled to [0, 1] with ImageNet's "
@@ -250,10 +258,8 @@ class VoiceModel:
 
         self.model = _load(self.reference, "audio", lambda ref: AutoModel.from_pretrained(ref))
         self.model.eval().to(self.device)
-        ref = (str(Path(self.reference).expanduser()) if Path(self.reference).expanduser()
-               .exists() else self.reference)
         try:
-            self.features = AutoFeatureExtractor.from_pretrained(ref)
+            self.features = AutoFeatureExtractor.from_pretrained(_loadable(self.reference))
         except (OSError, ValueError):
             raise DataError(self.reference, "no audio preprocessing config",
                             expected="preprocessor_config.json (sampling rate, normalisation) "

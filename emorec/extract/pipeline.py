@@ -366,7 +366,7 @@ def gap_count(has_face: np.ndarray) -> int:
 
 
 def _with_raw(dataset: Dataset, raw: pd.DataFrame) -> Dataset:
-    return replace(dataset, labels_raw=raw[list(raw.columns)].reset_index(drop=True))
+    return replace(dataset, labels_raw=raw.reset_index(drop=True))
 
 
 def _save(dataset: Dataset, out: Path, entries: list[Path]) -> None:
