@@ -12,7 +12,7 @@ BOARD ?= $(if $(filter leaderboard/results,$(RESULTS)),leaderboard,$(RESULTS))
 # The suites: benchmarks/<suite>.toml, run by make bench-<suite> (underscores as dashes:
 # make bench-sewa-lag runs sewa_lag) and checked by make verify; REFIT_SUITES also refit one
 # cell per model family there.
-SUITES := quick sewa sewa_lag afew_va
+SUITES := quick sewa sewa_lag afew_va seq_recipe
 REFIT_SUITES := quick
 BENCH_TARGETS := $(addprefix bench-,$(subst _,-,$(SUITES)))
 
@@ -147,7 +147,7 @@ calibrate: install
 bench-perf: install
 	$(BIN)/python benchmarks/perf/views_vs_loop.py
 	$(BIN)/python benchmarks/perf/svr_vs_nystroem.py
-	$(BIN)/python benchmarks/perf/training_loop_overhead.py
+	$(BIN)/python benchmarks/perf/training_profile.py --out benchmarks/perf/results/training-profile-cpu.md
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

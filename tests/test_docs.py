@@ -182,5 +182,5 @@ def test_quoted_defaults_are_the_registered_ones():
     windows = {MODELS.get(name).defaults["epoch_samples"] for name in MODELS
                if "window" in MODELS.get(name).defaults and MODELS.get(name).family in
                ("video", "fusion")}
-    assert windows == {6000} and "(6,000 for the window nets" in trust
+    assert windows == {12000} and "(12,000 for the window nets" in trust
     assert MODELS.get("ffnn").defaults["epoch_samples"] is None   # all frames

@@ -128,12 +128,13 @@ def test_gru_padding_equals_the_shorter_window(pooling):
         assert torch.allclose(short, net(gap, gap_mask), atol=1e-6)
 
 
-def test_valid_first_keeps_order_and_zeroes_the_rest():
-    x = torch.arange(6, dtype=torch.float32).reshape(1, 6, 1)
-    mask = torch.tensor([[False, True, False, True, True, False]])
+def test_valid_first_keeps_order_and_moves_the_rest_back():
+    x = torch.arange(12, dtype=torch.float32).reshape(2, 6, 1)
+    mask = torch.tensor([[False, True, False, True, True, False],
+                         [True, True, True, True, True, True]])
     moved, new_mask = valid_first(x, mask)
-    assert moved.flatten().tolist() == [1, 3, 4, 0, 0, 0]
-    assert new_mask.tolist() == [[True, True, True, False, False, False]]
+    assert moved[..., 0].tolist() == [[1, 3, 4, 0, 2, 5], [6, 7, 8, 9, 10, 11]]
+    assert new_mask.tolist() == [[True, True, True, False, False, False], [True] * 6]
 
 
 def test_conv1d_pooling_predicts_inside_the_label_range(tiny_sewa):

@@ -92,3 +92,56 @@ def test_the_target_changes_what_a_window_model_learns_not_what_it_is_scored_on(
     assert frame.predictions[["valence", "arousal"]].equals(
         mean.predictions[["valence", "arousal"]])
     assert frame.metrics["test_mean_rmse"] != mean.metrics["test_mean_rmse"]
+
+
+def test_segment_ccc_scores_each_segment_on_its_own_frames():
+    nan = float("nan")
+    target = torch.tensor([[[0.1, 0.2], [0.3, -0.1], [nan, nan]],
+                           [[0.5, 0.4], [0.7, 0.0], [0.6, 0.1]]])
+    assert float(training.segment_ccc_loss(target.nan_to_num(9.0), target)) == pytest.approx(
+        0.0, abs=1e-6)
+    # Each segment predicted by its own mean: every segment's CCC is 0, whatever the pooled
+    # CCC over the batch (which rewards the level difference between the segments).
+    means = torch.stack([target[0, :2].mean(0), target[1].mean(0)])[:, None].expand(-1, 3, -1)
+    assert float(training.segment_ccc_loss(means, target)) == pytest.approx(1.0, abs=1e-6)
+    assert float(training.ccc_loss(means, target)) < 0.5
+
+
+def _scripted_epochs(monkeypatch, ccc: list[float], rmse: list[float]) -> None:
+    """The loop's dev scores, epoch after epoch, as given."""
+    scores = iter(zip(ccc, rmse, strict=True))
+
+    def dev_scores(labels, predicted):
+        c, r = next(scores)
+        return {"dev_mean_ccc": c, "dev_mean_rmse": r}
+
+    monkeypatch.setattr(training, "_dev_scores", dev_scores)
+
+
+@pytest.mark.parametrize(("stop_on", "best"), [("dev_ccc", 1), ("dev_rmse", 2)])
+def test_the_monitored_dev_score_picks_the_epoch(tiny_sewa, monkeypatch, stop_on, best):
+    _scripted_epochs(monkeypatch, ccc=[0.1, 0.5, 0.3, 0.2], rmse=[0.5, 0.6, 0.4, 0.7])
+    spec = MODELS.get("ffnn")
+    params = spec.params({"epochs": 4, "patience": 4, "stop_on": stop_on})
+    train, dev = (spec.build_view(tiny_sewa, params, p) for p in ("train", "dev"))
+    assert spec.build(params, 0).fit(train, dev).history.best_epoch == best
+
+
+def test_a_plateau_halves_the_learning_rate_and_patience_still_stops(tiny_sewa, monkeypatch):
+    _scripted_epochs(monkeypatch, ccc=[0.5] * 6, rmse=[0.3] * 6)   # never better
+    spec = MODELS.get("seq_video")
+    params = spec.params({"epochs": 6, "patience": 5, "plateau_patience": 1,
+                          "learning_rate": 1e-3})
+    train, dev = (spec.build_view(tiny_sewa, params, p) for p in ("train", "dev"))
+    history = spec.build(params, 0).fit(train, dev).history
+    rates = [epoch["learning_rate"] for epoch in history.epochs]
+    # Epoch 0 sets the best; after 2 epochs without a better one (more than plateau_patience)
+    # the rate halves, and again 2 epochs later; patience 5 stops after epoch 5.
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
+    assert len(history.epochs) == 6 and history.best_epoch == 0
+
+
+def test_the_sequence_default_is_the_challenge_recipe():
+    defaults = MODELS.get("seq_video").defaults
+    assert (defaults["loss"], defaults["stop_on"], defaults["schedule"]) == (
+        "segment_ccc", "dev_ccc", "plateau")

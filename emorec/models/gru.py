@@ -4,9 +4,10 @@ ending at the frame -> GRU -> dropout -> temporal pooling -> dense -> tanh.
 Choices where the thesis is silent or defective:
 
 - Masked slots (frames missing from the window: no face, or before the session starts) are
-  skipped, not fed as zeros: the valid steps are moved to the front in time order and the GRU
-  runs on packed sequences of their length. Pooling reads only those steps, so whatever sits in
-  a masked slot has no effect on the output. The price: the GRU (and the Conv1D pooling) sees
+  skipped, not fed as zeros: the valid steps are moved to the front in time order, the GRU runs
+  over the window, and pooling reads only the outputs of those steps. The GRU is causal, so the
+  slots after them cannot change those outputs: whatever sits in a masked slot has no effect on
+  the output, without the cost of packed sequences. The price: the GRU (and the Conv1D pooling) sees
   the frames on either side of a gap as neighbours; how long the gap was is not an input.
 - ``pooling="conv1d"`` is a causal Conv1d (kernel ``kernel``, zero left padding) + ReLU over the
   GRU outputs of the valid steps, then the masked average. Like every pooling it feeds the
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from emorec.models.base import model
 from emorec.models.nets import (
@@ -45,13 +45,14 @@ GRU_PARAMS = {"window": WINDOW, "target": TARGET,
 
 
 def valid_first(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move each row's unmasked steps to the front, keeping their order; masked steps become
-    zeros at the back. Returns the new steps and their mask."""
+    """Move each row's unmasked steps to the front, keeping their order; the masked steps go to
+    the back as they are. Returns the new steps and their mask (True for the first steps)."""
+    rows, steps = mask.shape
     order = torch.sort((~mask).to(torch.int8), dim=1, stable=True).indices
-    lengths = mask.sum(1, keepdim=True)
-    new_mask = torch.arange(mask.shape[1], device=mask.device)[None, :] < lengths
-    moved = torch.gather(x, 1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
-    return moved * new_mask.unsqueeze(-1).to(x.dtype), new_mask
+    new_mask = torch.arange(steps, device=mask.device)[None, :] < mask.sum(1, keepdim=True)
+    flat = (order + torch.arange(rows, device=mask.device)[:, None] * steps).reshape(-1)
+    moved = x.reshape(rows * steps, -1).index_select(0, flat).reshape(x.shape)
+    return moved, new_mask
 
 
 class CausalConv(nn.Module):
@@ -92,10 +93,7 @@ class GRUWindowNet(nn.Module):
 
     def forward(self, x, mask):
         x, mask = valid_first(x, mask)
-        lengths = mask.sum(1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.gru(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        out, _ = self.gru(x)
         return self.head(self.pool(self.dropout(out), mask))
 
 

@@ -1,10 +1,13 @@
 """The one training loop every net uses.
 
-Adam on the thesis's RMSE loss (or a CCC loss); configurable epochs, batch size, learning rate
-and patience; early stopping on dev RMSE with the best epoch's weights restored;
-python/numpy/torch seeded and deterministic algorithms on; CUDA when present
-(``device="auto"``). Every epoch's train loss and dev metrics are kept in
-:class:`TrainingHistory`, which the runner logs to MLflow as step metrics.
+Adam on the thesis's RMSE loss or a CCC loss (over the batch, or per training segment and
+averaged, as the AVEC/MuSe baselines); configurable epochs, batch size, learning rate and
+patience; early stopping on dev RMSE (the thesis's) or dev CCC (the challenges'), with the best
+epoch's weights restored; optionally the learning rate halved when the dev score stops improving
+(``schedule="plateau"``, the challenges' ReduceLROnPlateau); python/numpy/torch seeded and
+deterministic algorithms on; CUDA when present (``device="auto"``). Every epoch's train loss and
+dev metrics are kept in :class:`TrainingHistory`, which the runner logs to MLflow as step
+metrics.
 
 Inputs are a tuple of plain arrays (indexed per batch) and :class:`Gather` inputs (row indices
 into an embedding matrix, gathered per batch), so a window view never has to be materialised.
@@ -12,12 +15,13 @@ into an embedding matrix, gathered per batch), so a window view never has to be 
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +44,9 @@ class TrainingConfig:
     seed: int = 0
     epoch_samples: int | None = None   # draw this many training windows per epoch (None: all)
     loss: str = "rmse"                 # a key of LOSSES
+    stop_on: str = "dev_rmse"          # a key of MONITORS: the dev score that picks the epoch
+    schedule: str = "none"             # a key of SCHEDULES
+    plateau_patience: int = 2          # epochs without a better dev score before lr halves
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,68 @@ def ccc_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1 - ccc.mean()
 
 
-LOSSES = {"rmse": rmse_loss, "ccc": ccc_loss}
+def segment_ccc_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - mean over segments and targets of each training segment's concordance correlation
+    (the AVEC/MuSe baselines' loss). Outputs (batch, steps, 2) with NaN labels in padding: one
+    CCC per segment over its labelled steps. One output per sample (batch, 2): the batch is
+    the segment, as :func:`ccc_loss`."""
+    if target.dim() == 2:
+        return ccc_loss(prediction, target)
+    labelled = ~torch.isnan(target[..., :1])                     # (batch, steps, 1)
+    weight = labelled.to(prediction.dtype)
+    count = weight.sum(dim=1).clamp(min=1)                       # (batch, 1)
+    target = torch.where(labelled, target, torch.zeros_like(target))
+    mean_p = (prediction * weight).sum(dim=1) / count            # (batch, 2)
+    mean_t = target.sum(dim=1) / count
+    centred_p = (prediction - mean_p[:, None]) * weight
+    centred_t = (target - mean_t[:, None]) * weight
+    var_p = (centred_p ** 2).sum(dim=1) / count
+    var_t = (centred_t ** 2).sum(dim=1) / count
+    cov = (centred_p * centred_t).sum(dim=1) / count
+    ccc = 2 * cov / (var_p + var_t + (mean_p - mean_t) ** 2 + 1e-8)
+    return 1 - ccc.mean()
+
+
+LOSSES = {"rmse": rmse_loss, "ccc": ccc_loss, "segment_ccc": segment_ccc_loss}
+# The dev score that picks the best epoch: (epoch metric, whether higher is better).
+MONITORS = {"dev_rmse": ("dev_mean_rmse", False), "dev_ccc": ("dev_mean_ccc", True)}
+SCHEDULES = ("none", "plateau")
+PLATEAU_FACTOR, PLATEAU_MIN_LR = 0.5, 1e-5   # the MuSe baselines' ReduceLROnPlateau settings
+
+
+class Phases:
+    """Seconds spent in each part of the loop, for the training profile benchmark
+    (``benchmarks/perf/training_profile.py``): see :func:`profiled`."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[phase] += time.perf_counter() - start
+
+
+@contextmanager
+def _untimed(phase: str) -> Iterator[None]:
+    yield
+
+
+_timed = _untimed
+
+
+@contextmanager
+def profiled() -> Iterator[Phases]:
+    """Within the block, :func:`train` adds the time of each of its phases to the yielded
+    :class:`Phases`: batch gathering, forward, backward, optimiser step, dev evaluation."""
+    global _timed
+    phases = Phases()
+    _timed = phases
+    try:
+        yield phases
+    finally:
+        _timed = _untimed
 
 
 class _Inputs:
@@ -146,6 +214,11 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
     device = resolve_device(config.device)
     net.to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    monitor, higher_is_better = MONITORS[config.stop_on]
+    scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimiser, mode="max" if higher_is_better else "min", factor=PLATEAU_FACTOR,
+        patience=config.plateau_patience, min_lr=PLATEAU_MIN_LR)
+        if config.schedule == "plateau" else None)
     generator = torch.Generator().manual_seed(config.seed)
     inputs = _Inputs(train_inputs, device)
     dev = _Inputs(dev_inputs, device)
@@ -155,7 +228,7 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
     labels = torch.as_tensor(train_labels, dtype=torch.float32, device=device)
     loss_function = LOSSES[config.loss]
     history = TrainingHistory(device=str(device))
-    best_state, best_rmse, waited = None, float("inf"), 0
+    best_state, best_score, waited = None, None, 0
     for epoch in range(config.epochs):
         net.train()
         order = torch.randperm(inputs.length, generator=generator)
@@ -164,33 +237,43 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
         order = order.to(device)
         losses = []
         for start in range(0, len(order), config.batch_size):
-            batch = order[start:start + config.batch_size]
-            optimiser.zero_grad()
-            loss = loss_function(net(*inputs.batch(batch)), labels[batch])
-            loss.backward()
-            optimiser.step()
+            with _timed("gather"):
+                batch = order[start:start + config.batch_size]
+                arguments, batch_labels = inputs.batch(batch), labels[batch]
+            with _timed("forward"):
+                loss = loss_function(net(*arguments), batch_labels)
+            with _timed("backward"):
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+            with _timed("optimiser"):
+                optimiser.step()
             losses.append(loss.detach())
         history.steps += len(losses)
-        predicted = _predict(net, dev, config.batch_size * 8)
-        if dev_frames is not None:
-            predicted = predicted.reshape(-1, 2)[dev_frames]
-        train_loss = float(torch.stack(losses).mean())
-        if not (math.isfinite(train_loss) and np.isfinite(predicted).all()):
-            raise EmorecError(f"training diverged in epoch {epoch}: train loss {train_loss}, "
-                              f"{int((~np.isfinite(predicted)).sum())} non-finite dev "
-                              f"predictions (learning_rate {config.learning_rate}; try a lower "
-                              "one)")
-        scores = {**_dev_scores(dev_labels, predicted), "train_loss": train_loss}
+        with _timed("dev"):
+            predicted = _predict(net, dev, config.batch_size * 8)
+            if dev_frames is not None:
+                predicted = predicted.reshape(-1, 2)[dev_frames]
+            train_loss = float(torch.stack(losses).mean())
+            if not (math.isfinite(train_loss) and np.isfinite(predicted).all()):
+                raise EmorecError(f"training diverged in epoch {epoch}: train loss {train_loss}, "
+                                  f"{int((~np.isfinite(predicted)).sum())} non-finite dev "
+                                  f"predictions (learning_rate {config.learning_rate}; try a "
+                                  "lower one)")
+            scores = {**_dev_scores(dev_labels, predicted), "train_loss": train_loss,
+                      "learning_rate": optimiser.param_groups[0]["lr"]}
         history.epochs.append(scores)
         if on_epoch is not None:
             on_epoch(epoch, scores)
-        if scores["dev_mean_rmse"] < best_rmse:   # always true in epoch 0: best_state is set
-            best_state = copy.deepcopy(net.state_dict())
-            best_rmse, waited, history.best_epoch = scores["dev_mean_rmse"], 0, epoch
+        score = scores[monitor]
+        if best_score is None or (score > best_score if higher_is_better else score < best_score):
+            best_state = {name: value.detach().clone() for name, value in net.state_dict().items()}
+            best_score, waited, history.best_epoch = score, 0, epoch
         else:
             waited += 1
             if waited >= config.patience:
                 break
+        if scheduler is not None:
+            scheduler.step(score)
     net.load_state_dict(best_state)
     history.seconds = time.perf_counter() - started
     return history
@@ -201,7 +284,7 @@ def _dev_scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
     return {f"dev_{name}": value for name, value in scores.items()}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _predict(net: nn.Module, inputs: _Inputs, batch_size: int) -> np.ndarray:
     net.eval()
     device = next(net.parameters()).device

@@ -1,0 +1,113 @@
+"""Wall time, CPU core-minutes and peak memory of whole suites, against their time targets.
+
+Runs ``emorec bench SUITE --jobs N`` for each suite into one results folder and one MLflow store
+(by default a fresh temporary folder: every cell runs), timing each run and sampling the peak
+resident memory of its whole process tree (:mod:`measure_run`), and writes a report with the
+machine, the commit, the load average before each run, the cells run, the sum of their
+``fit_core_seconds`` and each suite's target.
+
+    python benchmarks/perf/suite_times.py quick sewa sewa_lag afew_va --jobs 2 \\
+        --out benchmarks/perf/results/suites-cpu.md
+
+With ``--results-dir leaderboard/results`` (emptied first) the same run is the full rerun whose
+rows are committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from measure_run import tree_rss_bytes  # noqa: E402
+
+# Wall-time targets on an idle 2-core machine with 2 jobs, in minutes.
+TARGETS = {"quick": 1.0, "sewa": 15.0, "sewa_lag": 6.0, "afew_va": 10.0}
+
+
+def run_suite(suite: str, jobs: int, results_dir: Path, tracking_uri: str) -> dict:
+    before = _rows(results_dir)
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", "emorec", "bench", f"benchmarks/{suite}.toml", "--jobs",
+               str(jobs), "--results-dir", str(results_dir), "--tracking-uri", tracking_uri]
+    start, peak = time.perf_counter(), 0
+    process = subprocess.Popen(command)
+    while process.poll() is None:
+        peak = max(peak, tree_rss_bytes(process.pid))
+        time.sleep(0.5)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
+    new = _rows(results_dir).loc[lambda rows: ~rows["cell_key"].isin(before["cell_key"])]
+    return {"suite": suite, "load": load, "wall": wall, "peak": peak, "cells": len(new),
+            "core_seconds": float(new["fit_core_seconds"].sum()),
+            "fit_seconds": float(new["fit_seconds"].sum())}
+
+
+def _rows(results_dir: Path) -> pd.DataFrame:
+    files = sorted(Path(results_dir).glob("*.csv"))
+    if not files:
+        return pd.DataFrame({"cell_key": [], "fit_core_seconds": [], "fit_seconds": []})
+    return pd.concat([pd.read_csv(f, usecols=["cell_key", "fit_core_seconds", "fit_seconds"])
+                      for f in files], ignore_index=True)
+
+
+def report(runs: list[dict], jobs: int) -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in
+                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = "unknown CPU"
+    lines = ["# Suite times", "",
+             f"Made by `python benchmarks/perf/suite_times.py {' '.join(r['suite'] for r in runs)}"
+             f" --jobs {jobs}` at commit {commit}{' (with uncommitted changes)' if dirty else ''}"
+             f" on {cpu}, {os.cpu_count()} cores, every cell run (a fresh results folder). Fit "
+             "core-min: the cells' `fit_core_seconds` summed; the rest of the wall time is "
+             "set-up, views, scoring and MLflow. Peak memory: resident memory of the bench and "
+             "all its workers together.", "",
+             "| suite | cells | load before | wall min | target min | fit core-min | "
+             "peak memory GiB |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for run in runs:
+        target = TARGETS.get(run["suite"])
+        verdict = "" if target is None else (f"{target:g} (met)" if run["wall"] / 60 <= target
+                                             else f"{target:g} (missed)")
+        lines.append(f"| {run['suite']} | {run['cells']} | {run['load']:.2f} | "
+                     f"{run['wall'] / 60:.1f} | {verdict} | {run['core_seconds'] / 60:.1f} | "
+                     f"{run['peak'] / 2**30:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("suites", nargs="+", help="suite names under benchmarks/ (e.g. sewa)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--results-dir", type=Path,
+                        help="results folder (default: a fresh temporary one)")
+    parser.add_argument("--tracking-uri", help="MLflow store (default: SQLite in the results "
+                                               "folder's parent)")
+    parser.add_argument("--out", type=Path, help="also write the report to this markdown file")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="emorec-suite-times-"))
+    results_dir = args.results_dir or scratch / "results"
+    tracking_uri = args.tracking_uri or f"sqlite:///{scratch / 'mlflow.db'}"
+    runs = [run_suite(suite, args.jobs, results_dir, tracking_uri) for suite in args.suites]
+    text = report(runs, args.jobs)
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
