@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from emorec.models import MODELS, nets
+from emorec.models import MODELS, nets, training
 from emorec.models.gru import GRUWindowNet, valid_first
 from emorec.suites import load_suite
 
@@ -163,7 +163,7 @@ def test_saved_and_reloaded_net_predicts_the_same(tiny_sewa, tmp_path, name):
 
 
 def test_best_epoch_is_restored_for_window_nets(tiny_sewa):
-    estimator, views = fitted(tiny_sewa, "fusion1", epochs=8, patience=3)
+    estimator, views = fitted(tiny_sewa, "fusion1", epochs=8, patience=3, dev_stride=1)
     history = estimator.history
     assert history.best_epoch == int(np.argmin(history.dev_rmse))
     labels = views["dev"].frames.labels
@@ -220,3 +220,15 @@ def _tensors(inputs, rows):
         else:
             out.append(torch.as_tensor(x[rows]))
     return out
+
+
+def test_dev_stride_scores_every_other_dev_frame_and_reports_all(tiny_sewa, monkeypatch):
+    scored = []
+    original = training._dev_scores
+    monkeypatch.setattr(training, "_dev_scores",
+                        lambda labels, predicted: scored.append(len(labels)) or
+                        original(labels, predicted))
+    estimator, views = fitted(tiny_sewa, "gru", epochs=2, patience=2, dev_stride=2)
+    dev_frames = len(views["dev"].frames)
+    assert scored == [(dev_frames + 1) // 2] * 2
+    assert len(estimator.predict(views["dev"])) == dev_frames

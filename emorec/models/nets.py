@@ -48,11 +48,16 @@ TRAINING_PARAMS = {
                            help="training windows drawn per epoch (null: all)"),
 }
 # Window nets see 5-20x more input per frame than frame nets: epochs of a sample of the
-# training windows keep the thesis grids on CPU. An epoch of 12,000 windows (about half the
+# training windows keep the thesis grids on CPU. An epoch of 12,000 windows (about 40% of the
 # SEWA stand-in's training frames) with patience 2 stops after the same 24,000 windows
-# without improvement as 6,000 with patience 4 did, and scores dev half as often.
+# without improvement as 6,000 with patience 4 did, and scores dev half as often. Each epoch
+# scores every second dev frame (0.2 s apart at 5 fps: neighbours whose labels barely differ),
+# which halves the cost of the dev pass (a quarter of a GRU fit with all frames); the dev
+# scores a row reports are over every frame.
 WINDOW_TRAINING_PARAMS = {
     **TRAINING_PARAMS,
+    "dev_stride": Param("int", 2, low=1,
+                        help="score every dev_stride-th dev frame after each epoch (1: all)"),
     "epochs": Param("int", 10, low=1, help="most passes (of epoch_samples windows)"),
     "patience": Param("int", 2, low=1, help="epochs without a better dev score before stopping"),
     "epoch_samples": Param("int", 12000, low=1, optional=True,
@@ -86,9 +91,9 @@ class NetRegressor:
         self.model, self.make_net, self.seed = model, make_net, seed
         self.target = params.get("target", "frame")
         self.net_params = {k: v for k, v in params.items()
-                           if k not in TRAINING_PARAMS and k != "target"}
-        self.config = training.TrainingConfig(seed=seed,
-                                              **{k: params[k] for k in TRAINING_PARAMS})
+                           if k not in training.CONFIG_KEYS and k != "target"}
+        self.config = training.TrainingConfig(
+            seed=seed, **{k: v for k, v in params.items() if k in training.CONFIG_KEYS})
         self.params = params
 
     def fit(self, train, dev, on_epoch=None) -> NetRegressor:

@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -47,6 +47,11 @@ class TrainingConfig:
     stop_on: str = "dev_rmse"          # a key of MONITORS: the dev score that picks the epoch
     schedule: str = "none"             # a key of SCHEDULES
     plateau_patience: int = 2          # epochs without a better dev score before lr halves
+    dev_stride: int = 1                # score every dev_stride-th dev sample after each epoch
+
+
+# The settings a net's params may give the loop (the seed comes from the cell).
+CONFIG_KEYS = frozenset(f.name for f in fields(TrainingConfig)) - {"seed"}
 
 
 @dataclass(frozen=True)
@@ -205,8 +210,10 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
           on_epoch: Callable[[int, dict], None] | None = None,
           dev_frames: np.ndarray | None = None) -> TrainingHistory:
     """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch.
-    ``on_epoch(epoch, scores)`` is called after each epoch (a tuner reports and may prune by
-    raising). A net whose samples are sequences outputs (..., 2) per sample; its labels hold
+    After each epoch the dev samples are scored (every ``config.dev_stride``-th of them: the
+    frames of a view come session by session in time order, so a stride is a systematic sample
+    of every session) and ``on_epoch(epoch, scores)`` is called (a tuner reports and may prune
+    by raising). A net whose samples are sequences outputs (..., 2) per sample; its labels hold
     NaN in padding, and ``dev_frames`` picks the dev frames, in ``dev_labels`` order, from its
     dev outputs flattened to (-1, 2)."""
     started = time.perf_counter()
@@ -221,6 +228,11 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
         if config.schedule == "plateau" else None)
     generator = torch.Generator().manual_seed(config.seed)
     inputs = _Inputs(train_inputs, device)
+    if config.dev_stride > 1:
+        if dev_frames is not None:
+            raise EmorecError("dev_stride needs one dev sample per frame, not sequences")
+        dev_inputs, dev_labels = _every(dev_inputs, config.dev_stride), \
+            dev_labels[::config.dev_stride]
     dev = _Inputs(dev_inputs, device)
     if inputs.length == 0 or dev.length == 0:
         raise EmorecError(f"cannot train on {inputs.length} training and {dev.length} dev "
@@ -277,6 +289,12 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
     net.load_state_dict(best_state)
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _every(inputs: tuple, stride: int) -> tuple:
+    """Every ``stride``-th sample of each input, from the first."""
+    return tuple(Gather(x.rows[::stride], x.source) if isinstance(x, Gather) else x[::stride]
+                 for x in inputs)
 
 
 def _dev_scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
