@@ -9,6 +9,7 @@
     # one stand-in per value (stand-ins only: a study of what the generator decides)
     # delay = [0, 1, 2] (with real = an `emorec extract` dataset, stand_in optional) runs
     # every cell on the dataset's ratings aligned again at each rating delay (seconds)
+    # fps = 5 runs on the dataset (real or stand-in) sampled to 5 frames per second
     [[experiments]]
     model = "audio_ffnn"
     params = { epochs = 5 }          # fixed parameters
@@ -27,7 +28,9 @@ from pathlib import Path
 
 from emorec import plugins
 from emorec.data import synth
-from emorec.data.resolve import resolve_dataset
+from emorec.data.dataset import positive_number
+from emorec.data.frame_rate import frame_rate_folder, frame_step
+from emorec.data.resolve import existing_dataset, resolve_dataset
 from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
@@ -49,16 +52,20 @@ class Suite:
     source: Path
     vary: tuple[tuple[str, tuple[float, ...]], ...] = ()   # factor -> values, one stand-in each
     delays: tuple[float, ...] = ()   # rating delays, one dataset derived from the real one each
+    fps: float | None = None   # the frame rate to sample the dataset to; None: its own
 
     def each_dataset(self) -> list[Suite]:
         """One suite per stand-in the suite varies over, or per rating delay (the delayed
-        datasets are derived beside the real one now, when missing or out of date); itself
-        when it varies nothing."""
+        datasets are derived beside the real one now, when missing or out of date, from the
+        real one at the suite's frame rate: ``<name>-5fps-delay1``); itself when it varies
+        nothing."""
         if self.delays or not self.stand_in:
             from emorec.data.label_align import delayed_datasets
 
-            return [replace(self, delays=(), real_dataset=path) for path in
-                    delayed_datasets(self.real_dataset, self.delays, f"{self.source}")]
+            base = frame_rate_folder(existing_dataset(self.real_dataset, f"{self.source}"),
+                                     self.fps)
+            return [replace(self, delays=(), real_dataset=path)
+                    for path in delayed_datasets(base, self.delays)]
         if not self.vary:
             return [self]
         names = [name for name, _ in self.vary]
@@ -68,8 +75,9 @@ class Suite:
 
     def dataset_path(self, data_dir: Path) -> Path:
         """The folder this suite runs on: its real dataset when present, else its stand-in
-        (generated once under ``data_dir``)."""
-        return resolve_dataset(self.real_dataset, self.stand_in, data_dir, f"suite {self.name}")
+        (generated once under ``data_dir``); at the suite's frame rate, derived beside it."""
+        return frame_rate_folder(resolve_dataset(self.real_dataset, self.stand_in, data_dir,
+                                                 f"suite {self.name}"), self.fps)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -110,7 +118,7 @@ def load_suite(path: str | Path) -> Suite:
         fail("seeds", f"expected a non-empty list of whole numbers >= 0, found {seeds!r}")
     if len(set(seeds)) < len(seeds):
         fail("seeds", f"a seed is listed twice: {seeds!r}")
-    real, stand_in, vary, delays = _dataset(raw.get("dataset", {}), fail)
+    real, stand_in, vary, delays, fps = _dataset(raw.get("dataset", {}), fail)
     entries = raw.get("experiments", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         fail("experiments", "expected [[experiments]] tables")
@@ -128,15 +136,20 @@ def load_suite(path: str | Path) -> Suite:
         seen[cell] = where
     return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
                  experiments=tuple(e for e, _ in experiments), source=path, vary=vary,
-                 delays=delays)
+                 delays=delays, fps=fps)
 
 
-def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple]:
+def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple, float | None]:
     if not isinstance(dataset, dict):
         fail("dataset", f"expected a table with real and stand_in, found {dataset!r}")
-    unknown = sorted(set(dataset) - {"real", "stand_in", "delay"})
+    unknown = sorted(set(dataset) - {"real", "stand_in", "delay", "fps"})
     if unknown:
-        fail("dataset", f"unknown keys {unknown} (expected real, stand_in, delay)")
+        fail("dataset", f"unknown keys {unknown} (expected real, stand_in, delay, fps)")
+    fps = dataset.get("fps")
+    if fps is not None and not positive_number(fps):
+        fail("dataset.fps", f"expected a frame rate in frames per second (a number > 0), found "
+                            f"{fps!r}")
+    fps = float(fps) if fps is not None else None
     real = dataset.get("real")
     if real is not None and (not isinstance(real, str) or not real):
         fail("dataset.real", f"expected a folder path as text, found {real!r}")
@@ -152,7 +165,7 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple]:
     if "stand_in" not in dataset or delays:
         if "stand_in" in dataset:
             fail("dataset.stand_in", "a suite with delay runs on its real dataset only")
-        return Path(real), {}, (), tuple(float(d) for d in delays)
+        return Path(real), {}, (), tuple(float(d) for d in delays), fps
     stand_in = dataset.get("stand_in", {})
     if not isinstance(stand_in, dict):
         fail("dataset.stand_in", f"expected a table, found {stand_in!r}")
@@ -169,6 +182,11 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple]:
     seed = stand_in.get("seed", 0)
     if not _whole_number(seed) or seed < 0:
         fail("dataset.stand_in.seed", f"expected a whole number >= 0, found {seed!r}")
+    if fps is not None:
+        try:
+            frame_step(synth.SPECS[stand_in["kind"]].fps, fps)
+        except EmorecError as error:
+            fail("dataset.fps", f"the {stand_in['kind']} stand-in: {error}")
     factors = stand_in.get("set", {})
     if not isinstance(factors, dict):
         fail("dataset.stand_in.set", f"expected a table of generator factors, found {factors!r}")
@@ -194,7 +212,7 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple]:
             except EmorecError as error:
                 fail(f"dataset.stand_in.vary.{name}", str(error))
     return ((Path(real) if real else None), stand_in,
-            tuple((name, tuple(values)) for name, values in sorted(vary.items())), ())
+            tuple((name, tuple(values)) for name, values in sorted(vary.items())), (), fps)
 
 
 def _experiments(entry: dict, where: str, fail) -> list[tuple[Experiment, str]]:

@@ -4,6 +4,8 @@ scenarios.py); fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -48,6 +50,20 @@ def embeddings_csv(frames: pd.DataFrame, path, *, labels=True, timestamp=False,
         table = table.sample(frac=1.0, random_state=3).reset_index(drop=True)
     table.to_csv(path, index=False)
     return table
+
+
+def afew_va_clips(root, clips: dict[str, list[int]], seed: int = 0) -> None:
+    """AFEW-VA's layout: ROOT/<clip>/<clip>.json, every film frame annotated (integers in
+    [-10, 10]) with landmarks."""
+    rng = np.random.default_rng(seed)
+    for clip, frames in clips.items():
+        (root / clip).mkdir(parents=True)
+        annotation = {"actor": "someone", "frames": {
+            f"{k:05d}": {"valence": int(rng.integers(-10, 11)),
+                         "arousal": int(rng.integers(-10, 11)),
+                         "landmarks": rng.uniform(0, 100, (68, 2)).round(1).tolist()}
+            for k in frames}}
+        (root / clip / f"{clip}.json").write_text(json.dumps(annotation))
 
 
 def hand_dataset(times: dict[str, list[float]], audio: dict[float, dict[str, list[float]]] | None

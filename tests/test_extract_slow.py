@@ -127,6 +127,32 @@ def test_fingerprint_follows_the_settings_and_a_derived_delay_matches_extraction
     assert len(whole.audio[1.0]) == len(base.audio[1.0])
 
 
+def test_extracted_at_10_fps_and_sampled_to_5_fps_is_the_5_fps_extraction(
+        extracted, recordings, models, tmp_path):
+    """The media are 10 fps: sampled to 5 fps after extraction, every other frame, the same
+    frames, features, ratings and audio as extracting at 5 fps (the faces to float32 rounding:
+    they were embedded in other batches)."""
+    out = tmp_path / "at10"
+    assert main(extract_args(recordings, models, out, "--fps", "10")) == 0
+    assert main(["-q", "data", "downsample", str(out), "--fps", "5"]) == 0
+    sampled, direct = Dataset.load(tmp_path / "at10-5fps"), Dataset.load(extracted)
+    assert sampled.name == "media-synth-5fps" and sampled.manifest.fps == 5.0
+    assert sampled.manifest.source["frame_rate"]["from_fps"] == 10.0
+    assert sampled.manifest.source["extraction"]["fps"] == 10.0, "how it was extracted stays said"
+    columns = ["session", "timestamp", "valence", "arousal"]
+    pd.testing.assert_frame_equal(sampled.video[columns], direct.video[columns])
+    np.testing.assert_allclose(sampled.matrix("video"), direct.matrix("video"), rtol=1e-5,
+                               atol=1e-5)
+    assert sampled.audio.keys() == direct.audio.keys()
+    for length, table in direct.audio.items():
+        pd.testing.assert_frame_equal(sampled.audio[length], table)
+    pd.testing.assert_frame_equal(sampled.labels_raw, direct.labels_raw)
+    delayed = with_label_delay(sampled, 1.0)
+    assert delayed.name == "media-synth-5fps-delay1"
+    pd.testing.assert_frame_equal(delayed.video[columns],
+                                  with_label_delay(direct, 1.0).video[columns])
+
+
 def test_a_killed_extraction_resumes_and_ends_byte_identical(extracted, recordings, models,
                                                              tmp_path):
     out = tmp_path / "killed"

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AUDIO_DIM, DIM, SEWA, embeddings_csv, face_name, sewa_frames
+from helpers import AUDIO_DIM, DIM, SEWA, afew_va_clips, embeddings_csv, face_name, sewa_frames
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset
@@ -167,20 +167,6 @@ def test_an_embedding_without_labels_is_named(tmp_path):
     embeddings_csv(frames, tmp_path / "labelled.csv")
     with pytest.raises(DataError, match=r"labels given twice"):
         import_thesis_csv(tmp_path / "labelled.csv", labels=tmp_path / "metadata.csv", **SMALL)
-
-
-def afew_va_clips(root, clips: dict[str, list[int]], seed: int = 0) -> None:
-    """AFEW-VA's layout: ROOT/<clip>/<clip>.json, every film frame annotated (integers in
-    [-10, 10]) with landmarks."""
-    rng = np.random.default_rng(seed)
-    for clip, frames in clips.items():
-        (root / clip).mkdir(parents=True)
-        annotation = {"actor": "someone", "frames": {
-            f"{k:05d}": {"valence": int(rng.integers(-10, 11)),
-                         "arousal": int(rng.integers(-10, 11)),
-                         "landmarks": rng.uniform(0, 100, (68, 2)).round(1).tolist()}
-            for k in frames}}
-        (root / clip / f"{clip}.json").write_text(json.dumps(annotation))
 
 
 def test_afew_va_json_annotations_are_read_directly(tmp_path, caplog):

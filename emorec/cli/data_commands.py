@@ -1,4 +1,4 @@
-"""`emorec data ...`: make, import, export, inspect and split datasets."""
+"""`emorec data ...`: make, import, export, inspect, split and downsample datasets."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ log = logging.getLogger("emorec")
 def add_parsers(commands) -> None:
     data = commands.add_parser(
         "data", help="make, import, export and inspect datasets",
-        description="Make, import, export, inspect and split dataset folders. A dataset folder "
-                    "holds manifest.json, video.parquet (one row per frame: session, timestamp, "
-                    "face embedding, valence, arousal), one audio_<L>s.parquet per audio window "
-                    "length L, and an optional split.csv.")
+        description="Make, import, export, inspect, split and downsample dataset folders. A "
+                    "dataset folder holds manifest.json, video.parquet (one row per frame: "
+                    "session, timestamp, face embedding, valence, arousal), one "
+                    "audio_<L>s.parquet per audio window length L, and an optional split.csv.")
     data_commands = data.add_subparsers(title="data verbs", dest="data_command", required=True,
                                         metavar="DATA_VERB", help="what to do")
     for add in (_add_synth, _add_import, _add_export, _add_validate, _add_info, _add_split,
-                add_synth_media, add_tiny_models):
+                _add_downsample, add_synth_media, add_tiny_models):
         add(data_commands)
 
 
@@ -163,6 +163,25 @@ def _add_split(data_commands) -> None:
     split.set_defaults(handler=_split)
 
 
+def _add_downsample(data_commands) -> None:
+    down = data_commands.add_parser(
+        "downsample", help="the dataset at a lower frame rate (a suite's `fps = N`)",
+        description="Write the dataset sampled to a lower frame rate, as the thesis's extractor "
+                    "sampled every dataset at 5 fps: per session the frame nearest each grid "
+                    "time k / FPS, within half a frame period of it, with its labels and every "
+                    "other column; a grid time without a frame (no face) stays a gap, audio "
+                    "tables are kept whole. FPS must divide the dataset's rate (of 25 fps: 5, "
+                    "1, ...). The result is named <name>-<FPS>fps, records in its manifest what "
+                    "it was derived from, and is written only when missing or out of date. A "
+                    "suite's [dataset] fps = N does the same before it runs.")
+    down.add_argument("dataset", type=Path, help="dataset folder to sample")
+    down.add_argument("--fps", type=float, required=True, help="the frame rate to sample it to")
+    down.add_argument("--out", type=Path, default=None,
+                      help="dataset folder to write (default: <dataset>-<FPS>fps beside it, "
+                           "where a suite looks for it)")
+    down.set_defaults(handler=_downsample)
+
+
 def _synth(args) -> None:
     from emorec.data import synth
 
@@ -229,6 +248,14 @@ def _validate(args) -> None:
     print(f"{args.dataset}: valid {dataset.manifest.origin} dataset {dataset.name!r}, "
           f"{len(dataset.video)} frames, {len(dataset.sessions)} sessions, fingerprint "
           f"{dataset.manifest.fingerprint}, split {split.hash} ({split.origin})")
+
+
+def _downsample(args) -> None:
+    from emorec.data.frame_rate import frame_rate_folder
+
+    folder = frame_rate_folder(args.dataset, args.fps, args.out)
+    print(f"{folder}: {args.dataset} at {args.fps:g} fps"
+          + (" (already at that rate: nothing written)" if folder == args.dataset else ""))
 
 
 def _info(args) -> None:

@@ -223,12 +223,29 @@ class Dataset:
         replace_folder(root, self._write_files, keep_if=MANIFEST_FILE)
         return root
 
+    def save_if_changed(self, root: str | Path) -> bool:
+        """:meth:`save` unless ``root`` holds this dataset already (the same manifest, content
+        fingerprint included, and the same split file): how a dataset derived from another is
+        kept beside it and written again only when what it derives from changed. True if
+        written."""
+        root = Path(root)
+        manifest, split = root / MANIFEST_FILE, root / SPLIT_FILE
+        if (manifest.is_file() and manifest.read_text() == self.manifest.to_json()
+                and (split.read_bytes() if split.is_file() else None) == self._split_bytes()):
+            return False
+        self.save(root)
+        return True
+
+    def _split_bytes(self) -> bytes | None:
+        return (None if self.split_table is None
+                else self.split_table.to_csv(index=False, lineterminator="\n").encode())
+
     def _write_files(self, folder: Path) -> None:
         _write_parquet(self.video, folder / VIDEO_FILE)
         for length, table in self.audio.items():
             _write_parquet(table, folder / audio_file_name(length))
         if self.split_table is not None:
-            self.split_table.to_csv(folder / SPLIT_FILE, index=False, lineterminator="\n")
+            (folder / SPLIT_FILE).write_bytes(self._split_bytes())
         if self.labels_raw is not None:
             _write_parquet(self.labels_raw, folder / LABELS_RAW_FILE)
         (folder / MANIFEST_FILE).write_text(self.manifest.to_json())

@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from emorec.data import views
 from emorec.data.dataset import Dataset
+from emorec.data.frame_rate import SOURCE_KEY
 from emorec.data.frame_times import frame_rates, sessions_off_rate
 from emorec.data.splits import extractor_overlap
 from emorec.data.validation import label_columns
@@ -62,8 +63,10 @@ def describe(dataset: Dataset) -> dict:
         "extractor_train": {"sessions": len(manifest.extractor_train),
                             "in_test": extractor_overlap(split, manifest.extractor_train)},
         "extraction": manifest.source.get("extraction"),
-        "generator": ({key: value for key, value in manifest.source.items() if key != "extraction"}
+        "generator": ({key: value for key, value in manifest.source.items()
+                       if key not in ("extraction", SOURCE_KEY)}
                       if "generator" in manifest.source else None),
+        "sampled": manifest.source.get(SOURCE_KEY),
     }
 
 
@@ -102,6 +105,10 @@ def render(summary: dict) -> str:
                        headers=["partition", "sessions", "frames"])]
     if origin != "stand-in":
         lines += ["", _guard_line(summary["extractor_train"])]
+    if summary.get("sampled"):
+        lines += ["", "sampled     to {fps:g} fps from {from} ({from_fps:g} fps, fingerprint "
+                      "{from_fingerprint}): one frame in {every}, by time".format(
+                          **summary["sampled"])]
     if summary.get("generator"):
         lines += ["", "generated   " + ", ".join(f"{key} {value}" for key, value in
                                                  sorted(summary["generator"].items()))]

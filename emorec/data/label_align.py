@@ -10,7 +10,6 @@ made at ``t + d``.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec.data.dataset import MANIFEST_FILE, Dataset, format_seconds
-from emorec.errors import DataError, EmorecError
+from emorec.data.dataset import Dataset, format_seconds
+from emorec.errors import DataError
 from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)
@@ -88,14 +87,10 @@ def with_label_delay(dataset: Dataset, delay: float) -> Dataset:
     return replace(derived, labels_raw=raw)
 
 
-def delayed_datasets(base: Path | None, delays: tuple[float, ...], source: str) -> list[Path]:
-    """The folders of ``base`` aligned at each delay (``base`` itself at its own delay; others
-    ``<base>-delay<d>`` beside it, written when missing or out of date). No delays: [base]."""
-    if base is None or not (Path(base) / MANIFEST_FILE).is_file():
-        where = f" ({Path(base).resolve()}: a suite's real path is read from the current folder)"
-        raise EmorecError(f"{source}: no dataset at {base}{where if base else ''}; make it first "
-                          f"with `emorec extract ... --out {base}`")
-    base = Path(base)
+def delayed_datasets(base: Path, delays: tuple[float, ...]) -> list[Path]:
+    """The folders of the dataset in ``base`` aligned at each delay (``base`` itself at its own
+    delay; others ``<base>-delay<d>`` beside it, written when missing or out of date). No
+    delays: [base]."""
     if not delays:
         return [base]
     dataset = Dataset.load(base)
@@ -106,12 +101,8 @@ def delayed_datasets(base: Path | None, delays: tuple[float, ...], source: str) 
         if delay == own:
             folders.append(base)
             continue
-        derived = with_label_delay(dataset, delay)
         folder = base.with_name(f"{base.name}-delay{format_seconds(delay)}")
-        written = folder / MANIFEST_FILE
-        if (not written.is_file() or json.loads(written.read_text()).get("fingerprint")
-                != derived.manifest.fingerprint):
-            derived.save(folder)
+        if with_label_delay(dataset, delay).save_if_changed(folder):
             log.info("wrote %s: %s with ratings %g s later", folder, dataset.name, delay)
         folders.append(folder)
     return folders

@@ -21,6 +21,16 @@ def stand_in_folder(stand_in: dict, data_dir: Path) -> Path:
     return Path(data_dir) / f"{kind}-synth-{size}-seed{seed}{synth.factor_suffix(changed)}"
 
 
+def existing_dataset(real: Path | None, source: str) -> Path:
+    """``real``, which must hold a dataset: a suite that runs on its real dataset only (a rating
+    delay sweep, or no stand-in) cannot fall back on a stand-in."""
+    if real is None or not (Path(real) / MANIFEST_FILE).is_file():
+        where = f" ({Path(real).resolve()}: a suite's real path is read from the current folder)"
+        raise EmorecError(f"{source}: no dataset at {real}{where if real else ''}; make it first "
+                          f"with `emorec extract ... --out {real}`")
+    return Path(real)
+
+
 def resolve_dataset(real: Path | None, stand_in: dict, data_dir: Path, who: str) -> Path:
     """``real`` when it holds a dataset, else the stand-in (generated if needed). ``who`` names
     the suite in the stand-in warning."""

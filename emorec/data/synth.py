@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from emorec.data.dataset import ORACLE_COLUMNS, Dataset, Manifest
+from emorec.data.frame_rate import RATE_SUFFIX
 from emorec.data.validation import audio_columns, embedding_columns
 from emorec.errors import EmorecError
 from emorec.vocabulary import TARGETS
@@ -193,14 +194,19 @@ _FACTOR_PART = re.compile(rf"-({'|'.join(FACTORS)})(\d+(?:\.\d+)?(?:e[-+]?\d+)?)
 
 def split_name(name: str) -> tuple[str, dict[str, float]] | None:
     """``sewa-synth-small-lag2`` -> (``sewa-synth-small``, {"lag": 2.0}); None for a name that
-    is not a stand-in's. The inverse of the naming :func:`generate` does."""
+    is not a stand-in's. The inverse of the naming :func:`generate` does. A stand-in sampled to
+    another frame rate keeps its rate with its base: ``sewa-synth-lag2-1fps`` -> (``sewa-synth-
+    1fps``, {"lag": 2.0})."""
+    rate = RATE_SUFFIX.search(name)
+    if rate:
+        name = name[:rate.start()]
     factors = {}
     while match := _FACTOR_PART.search(name):
         factors[match.group(1)] = float(match.group(2))
         name = name[:match.start()]
     spec = next((spec for spec in SPECS.values()
                  if name == spec.name or name.removeprefix(spec.name + "-") in SIZES), None)
-    return None if spec is None else (name, factors)
+    return None if spec is None else (name + (rate.group(0) if rate else ""), factors)
 
 
 def own_value(base_name: str, factor: str) -> float:

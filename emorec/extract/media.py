@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emorec.data.frame_rate import grid_slot
 from emorec.errors import DataError
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
@@ -28,7 +29,7 @@ def sample_slots(times: Iterator[tuple[float, object]], fps: float) -> Iterator[
     repeated to fill a grid the source does not have)."""
     pending, pending_slot, pending_error = None, None, None
     for time, item in times:
-        slot = int(np.floor(time * fps + 0.5 - 1e-9))   # half-way: the earlier slot
+        slot = int(grid_slot(time, fps))
         error = abs(time - slot / fps)
         if slot == pending_slot:
             if error < pending_error:

@@ -25,6 +25,9 @@ FIDELITY = [  # (aspect, the thesis, emorec, which it is)
     ("models, windows, poolings, grids", "Tables 4.1-4.7, A.1-A.3",
      "the same models, 1-4 s windows, AVG/MAX/Conv1D pooling, the SVR and tree grids",
      "reproduction"),
+    ("frame rate", "5 fps (its extractor downgrades everything to 5 FPS): windows of 5-20 "
+     "frames", "5 fps; AFEW-VA's 25 fps films sampled to every fifth frame by time (`fps = 5`: "
+     "boards `<dataset>-5fps`)", "reproduction"),
     ("Conv1D GRU", "outputs left the label range (MAE near 1)", "ends in tanh like every net",
      "repaired"),
     ("fusion widths", "not given", "d_model 64; a learned \"no audio\" key", "choice"),

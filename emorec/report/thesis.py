@@ -9,6 +9,8 @@ from importlib import resources
 import pandas as pd
 from tabulate import tabulate
 
+from emorec.data.frame_rate import RATE_SUFFIX
+
 FAILED_MAE = 0.5   # a thesis row with MAE above this predicted outside the label range
 
 
@@ -36,7 +38,7 @@ def thesis_numbers() -> pd.DataFrame:
 def thesis_section(dataset: str, names: dict[str, str]) -> list[str]:
     """The thesis's test rows for the real dataset a stand-in or real dataset is named after,
     with its model names given as emorec's (``names``: thesis name -> emorec name)."""
-    name = dataset.split("-synth")[0]   # sewa-synth-small -> sewa
+    name = RATE_SUFFIX.sub("", dataset).split("-synth")[0]   # afew-va-synth-small-5fps -> afew-va
     thesis = thesis_results()
     thesis = thesis[(thesis["dataset"] == name) & (thesis["split"] == "test")]
     if thesis.empty:
