@@ -27,11 +27,12 @@ class CellResult:
     device: str | None            # where a net trained, else None
 
 
-def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
+def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int | None,
                   partitions: tuple[str, ...] = SCORED_PARTITIONS,
                   on_epoch: EpochCallback | None = None) -> CellResult:
-    """Fit ``spec`` with ``params`` and ``seed`` on train (dev for early stopping or grid
-    search) and score each of ``partitions``. ``on_epoch`` is passed to the estimator's fit.
+    """Fit ``spec`` with ``params`` and ``seed`` (None for a seed-free cell) on train (dev for
+    early stopping or grid search) and score each of ``partitions``. ``on_epoch`` is passed to
+    the estimator's fit.
 
     Every cell computes on one CPU thread (torch and BLAS alike), so its numbers do not depend
     on how many cells run side by side: parallelism is across cells (``--jobs``), trials
@@ -41,7 +42,7 @@ def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
         return _evaluate(dataset, spec, params, seed, partitions, on_epoch)
 
 
-def _evaluate(dataset: Dataset, spec: ModelSpec, params: dict, seed: int,
+def _evaluate(dataset: Dataset, spec: ModelSpec, params: dict, seed: int | None,
               partitions: tuple[str, ...], on_epoch: EpochCallback | None) -> CellResult:
     split = dataset.split()
     inputs = {partition: spec.build_view(dataset, params, partition, split)

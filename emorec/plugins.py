@@ -12,7 +12,8 @@ Two ways in:
 - a file or an importable module named with ``--plugin`` (bench, tune, models, verify) or in a
   suite's ``plugins = ["models/my_model.py"]`` (paths relative to the suite file).
 
-A plugin model is a model like any other (views, training loop, tracking, leaderboard rows);
+A plugin model is a model like any other (views, training loop, tracking, leaderboard rows;
+``seeded=False`` declares a seed-free one, fitted once for all of a suite's seeds);
 its ``source`` says where it came from: the package and its version, or the file and the hash
 of its contents. Its code fingerprint covers the plugin's own code as it does emorec's.
 """

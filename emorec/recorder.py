@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emorec import facts, results, traces
-from emorec.cells import Cell
+from emorec.cells import Cell, seed_label, seed_value
 from emorec.evaluation import CellResult
 from emorec.faults import checkpoint
 from emorec.mlflow_store import connect
@@ -48,7 +48,8 @@ class Recorder:
         spec = MODELS.get(cell.model)
         device = {} if result.device is None else {"device": result.device}
         run_id = self.tracker.log_cell(
-            key=cell.key, name=run_name(cell), params={**cell.params, "seed": cell.seed},
+            key=cell.key, name=run_name(cell),
+            params={**cell.params, "seed": seed_value(cell.seed)},
             metrics={**result.metrics, "fit_seconds": result.fit_seconds,
                      "fit_core_seconds": result.fit_core_seconds},
             fit_started=result.fit_started, fit_seconds=result.fit_seconds,
@@ -69,9 +70,10 @@ class Recorder:
 
 
 def run_name(cell: Cell) -> str:
-    """``gru 2 s avg epochs=5 seed 0``: what a person reads first in MLflow's run list."""
+    """``gru 2 s avg epochs=5 seed 0`` (``svr seed-free``): what a person reads first in
+    MLflow's run list."""
     tuned = " tuned" if cell.tuned_by else ""
-    return f"{describe(cell.model, cell.params)}{tuned} seed {cell.seed}"
+    return f"{describe(cell.model, cell.params)}{tuned} {seed_label(cell.seed)}"
 
 
 def describe(model: str, params: dict) -> str:

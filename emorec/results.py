@@ -1,4 +1,5 @@
-"""Long-format result records: one row per dataset x model x params x seed (a cell).
+"""Long-format result records: one row per dataset x model x params x seed (a cell; a
+seed-free model has one cell per dataset and params, its row's ``seed`` empty).
 
 Rows live in ``leaderboard/results/<dataset>.csv``, appended one at a time as cells finish, so
 an interrupted sweep loses nothing it completed. Every file is validated on load against the
@@ -15,7 +16,9 @@ enough to recompute pooled CCC and RMSE on any resample of sessions); v5 added
 ``extractor_guard`` (real data: whether the feature extractor's training sessions were given and
 kept out of test; empty for stand-ins); v6 added ``model_source`` (``emorec``, or the plugin a
 model came from: package and version, or file and content hash); v7 dropped ``window`` (a copy
-of the window in ``params``, which alone holds it now). Older files are read as
+of the window in ``params``, which alone holds it now); v8 let ``seed`` be empty: the one row of
+a seed-free model (``@model(seeded=False)``), fitted once for all seeds (read as a nullable
+integer, ``<NA>``). Older files are read as
 the current schema and rewritten as it when a row is appended to them; rows older than v4 have
 no code fingerprint, so ``emorec verify`` reports them stale.
 """
@@ -40,7 +43,7 @@ from emorec.files import replace_file, writable_folder
 from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "extractor_guard",
                     "fingerprint", "split_hash",
@@ -186,7 +189,7 @@ def load(path: Path) -> pd.DataFrame:
                                          "extractor_guard": str, "test_session_stats": str,
                                          "model_source": str},
                             keep_default_na=False,
-                            na_values={c: [""] for c in METRIC_COLUMNS})
+                            na_values={c: [""] for c in [*METRIC_COLUMNS, "seed"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(path, f"cannot read results CSV ({error})") from None
     return validate(_upgrade(frame), str(path), first_row=2)
@@ -197,11 +200,14 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     ``variant`` (worked out from the registered model's defaults, the one time the results layer
     reads the model zoo), v3 no code fingerprint, trial count or session statistics (left
     empty: such rows are stale and have no intervals), v4 no extractor guard, v5 no model source
-    (emorec's own models only); v6 and older kept a copy of the window (dropped)."""
+    (emorec's own models only); v6 and older kept a copy of the window (dropped). v7 and older
+    have a seed in every row, a seed-free model's rows too (one per seed, as they were run):
+    they are kept as they are, a record of what ran, and a newer seed-free row supersedes them
+    on the leaderboard (:func:`current`)."""
     if "schema_version" not in frame.columns or frame.empty:
         return frame
     versions = set(frame["schema_version"].astype(str))
-    if versions - {"1", "2", "3", "4", "5", "6"}:
+    if versions - {"1", "2", "3", "4", "5", "6", "7"}:
         return frame   # the current version, or validate names the bad row
     if "tuned_by" not in frame.columns:
         frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
@@ -252,13 +258,24 @@ def _check_last_row(path: Path) -> None:
 def current(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows a leaderboard shows: those of the newest data and split (the last row's), one
     per model, variant, study and seed, the last written (a rerun after a code change
-    supersedes the older row; the older stays in the file as history)."""
+    supersedes the older row; the older stays in the file as history). A model that became
+    seed-free (or seeded again) is shown as its newest row was run: its seed-free row
+    supersedes its earlier per-seed rows, and per-seed rows an earlier seed-free one."""
     if rows.empty:
         return rows
     last = rows.iloc[-1]
     rows = rows[(rows["fingerprint"] == last["fingerprint"])
                 & (rows["split_hash"] == last["split_hash"])]
-    return rows.drop_duplicates(["model", "variant", "tuned_by", "seed"], keep="last")
+    rows = rows.drop_duplicates(["model", "variant", "tuned_by", "seed"], keep="last")
+    seed_free = rows["seed"].isna()
+    newest = seed_free.groupby([rows["model"], rows["variant"], rows["tuned_by"]]
+                               ).transform("last")
+    return rows[seed_free == newest]
+
+
+def row_seed(value) -> int | None:
+    """A row's seed as a cell has it: a whole number, or None for a seed-free row."""
+    return None if pd.isna(value) else int(value)
 
 
 def load_all(root: Path) -> pd.DataFrame:
@@ -312,9 +329,10 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
             except (TypeError, ValueError):
                 fail(index, column, "a JSON object", record[column])
         try:
-            int(record["seed"])
+            if not pd.isna(record["seed"]) and int(record["seed"]) != float(record["seed"]):
+                raise ValueError
         except (TypeError, ValueError):
-            fail(index, "seed", "a whole number", record["seed"])
+            fail(index, "seed", "a whole number, or empty (seed-free)", record["seed"])
         for column in METRIC_COLUMNS + ["fit_seconds", "fit_core_seconds"]:
             try:
                 value = float(record[column])
@@ -322,14 +340,14 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                 fail(index, column, "a number", record[column])
             if not math.isfinite(value):
                 fail(index, column, "a finite number", record[column])
-    frame = frame.astype({"seed": int, "schema_version": int, "tuning_trials": int})
+    frame = frame.astype({"seed": "Int64", "schema_version": int, "tuning_trials": int})
     return frame.astype({c: float for c in METRIC_COLUMNS + ["fit_seconds", "fit_core_seconds"]})
 
 
 def _cell(value) -> str:
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
         return repr(value)

@@ -9,6 +9,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from emorec import results
+from emorec.cells import seed_label
 from emorec.mlflow_store import connect, sqlite_path
 
 
@@ -28,7 +29,8 @@ def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[
     for path, rows in linked.items():
         for number, row in rows.iterrows():
             run_id = row["mlflow_run_id"]
-            place = f"{path} row {number + 2} ({row['model']} seed {row['seed']})"
+            place = (f"{path} row {number + 2} ({row['model']} "
+                     f"{seed_label(results.row_seed(row['seed']))})")
             try:
                 run = client.get_run(run_id)
             except mlflow.exceptions.MlflowException:

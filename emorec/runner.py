@@ -19,7 +19,7 @@ from emorec.evaluation import CellResult, evaluate_cell
 from emorec.facts import dataset_facts
 from emorec.files import folder_lock
 from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, runs_url
-from emorec.models import MODELS
+from emorec.models import MODELS, ModelSpec
 from emorec.processes import die_with_parent, exit_on_sigterm
 from emorec.progress import Progress, estimated_seconds
 from emorec.provenance import code_version
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 
 def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
+    """Every experiment of the suite on each of its seeds: one cell per seed, or one cell with
+    seed None for a seed-free model (its fit does not depend on the seed)."""
     split_hash = dataset.split().hash
     cells = []
     for experiment in suite.experiments:
@@ -41,16 +43,22 @@ def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
         if spec.stand_in_only and not dataset.manifest.is_stand_in:
             log.info("skipping %s: it needs a stand-in dataset", spec.name)
             continue
-        for seed in suite.seeds:
+        for seed in cell_seeds(spec, suite.seeds):
             key = cell_key(dataset.manifest.fingerprint, split_hash, spec.name,
                                    experiment.params, seed, spec.code_fingerprint)
             cells.append(Cell(spec.name, experiment.params, seed, key))
     return cells
 
 
+def cell_seeds(spec: ModelSpec, seeds: tuple[int, ...]) -> tuple[int | None, ...]:
+    """The seeds model ``spec`` runs on: the suite's, or None alone for a seed-free model."""
+    return seeds if spec.seeded else (None,)
+
+
 def tuned_plan(suite: Suite, dataset: Dataset, tuned: Tuned) -> list[Cell]:
-    """The study's model with its best params, on the suite's seeds. Refused on data other
-    than the data the study tuned on: the params were chosen on that dataset's dev sessions."""
+    """The study's model with its best params, on the suite's seeds (one seed-free cell for a
+    seed-free model). Refused on data other than the data the study tuned on: the params were
+    chosen on that dataset's dev sessions."""
     split_hash = dataset.split().hash
     if (tuned.fingerprint, tuned.split_hash) != (dataset.manifest.fingerprint, split_hash):
         raise EmorecError(
@@ -63,7 +71,7 @@ def tuned_plan(suite: Suite, dataset: Dataset, tuned: Tuned) -> list[Cell]:
                  cell_key(dataset.manifest.fingerprint, split_hash, tuned.model, params,
                                   seed, spec.code_fingerprint, tuned.study),
                  tuned.study, tuned.finished)
-            for seed in suite.seeds]
+            for seed in cell_seeds(spec, suite.seeds)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -125,9 +133,11 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     done = set(recorded["cell_key"])
     todo = cells if force else [cell for cell in cells if cell.key not in done]
     costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
-    log.info("%s on %s [%s]: %d cells, %d already in %s, %d to run with %d job(s) "
-             "(one thread each)", suite.name, dataset.name, context.origin, len(cells),
-             len(cells) - len(todo), path, len(todo), jobs)
+    log.info("%s on %s [%s]: %d cells (%d of seed-free models, fitted once for all seeds), "
+             "%d already in %s, %d to run with %d job(s) (one thread each)", suite.name,
+             dataset.name, context.origin, len(cells),
+             sum(cell.seed is None for cell in cells), len(cells) - len(todo), path, len(todo),
+             jobs)
     recorder = None
     if todo:
         tags = {"dataset": context.dataset, "fingerprint": context.fingerprint,

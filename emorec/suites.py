@@ -13,7 +13,7 @@
     [[experiments]]
     model = "audio_ffnn"
     params = { epochs = 5 }          # fixed parameters
-    grid = { window = [1, 2] }       # every combination is a cell (per seed)
+    grid = { window = [1, 2] }       # every combination is a cell (per seed; once if seed-free)
 
 A suite may use models from outside emorec: ``plugins = ["my_models.py"]`` (files relative to
 the suite file, or importable module names; :mod:`emorec.plugins`).

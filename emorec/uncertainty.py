@@ -6,7 +6,9 @@ cell stores, per test session and target, n and the sums of y, p, y², p² and y
 sessions follow exactly. A bootstrap resample draws the S sessions with replacement (the same
 draws for every row, so rows are compared on the same resamples) and the K seeds with
 replacement (per row), and takes the mean over the drawn seeds of each drawn seed's pooled
-metric: the interval so covers both the choice of test sessions and the seed spread.
+metric: the interval so covers both the choice of test sessions and the seed spread. A seed-free
+row (a model whose fit does not depend on the seed, fitted once) has K = 1: its interval covers
+the choice of test sessions alone, which is all that varies.
 """
 
 from __future__ import annotations

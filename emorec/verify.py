@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from emorec import results
-from emorec.cells import Cell, cell_key
+from emorec.cells import Cell, cell_key, seed_label
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.models import MODELS
@@ -29,7 +29,7 @@ from emorec.suites import Suite
 
 @dataclass(frozen=True)
 class Mismatch:
-    cell: str            # model, variant and seed, for people
+    cell: str            # model, variant and seed (or seed-free), for people
     key: str
     column: str
     committed: float
@@ -101,14 +101,19 @@ def _staleness(row: pd.Series, fingerprint: str, split_hash: str) -> str:
         params = spec.params(json.loads(row["params"]))
     except EmorecError as error:
         return f"its params are no longer valid ({error})"
-    key = cell_key(fingerprint, split_hash, spec.name, params, int(row["seed"]),
-                   spec.code_fingerprint, row["tuned_by"])
-    if key == row["cell_key"]:
+    seed = results.row_seed(row["seed"])
+    key = cell_key(fingerprint, split_hash, spec.name, params, seed, spec.code_fingerprint,
+                   row["tuned_by"])
+    seeded_as_declared = (seed is not None) == spec.seeded
+    if key == row["cell_key"] and seeded_as_declared:
         return ""
     if row["code_fingerprint"] != spec.code_fingerprint:
         made_by = row["code_fingerprint"] or "code before fingerprints"
         return (f"made by other code (fingerprint {made_by}, today's "
                 f"{spec.code_fingerprint}; commit {row['code_version']})")
+    if not seeded_as_declared:
+        return ("its model is declared " + ("seeded now (one cell per seed)" if spec.seeded
+                                            else "seed-free now (one cell for all seeds)"))
     return "its params differ from what today's model declares (a parameter was added)"
 
 
@@ -116,8 +121,8 @@ def _label(row: pd.Series) -> str:
     tuned = f" tuned by {row['tuned_by']}" if row["tuned_by"] else ""
     described = (describe(row["model"], json.loads(row["params"])) if row["model"] in MODELS
                  else describe_variant(row["model"], row["variant"]))
-    return f"{described}{tuned} seed {row['seed']}"
+    return f"{described}{tuned} {seed_label(results.row_seed(row['seed']))}"
 
 
 def _cell_label(cell: Cell) -> str:
-    return f"{describe(cell.model, cell.params)} seed {cell.seed}"
+    return f"{describe(cell.model, cell.params)} {seed_label(cell.seed)}"

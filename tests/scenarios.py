@@ -132,7 +132,7 @@ def kill_a_worker_and_rerun(storage: str, tracking_uri: str, dataset: Path, stud
     assert sorted(runs["tags.trial"].astype(int)) == sorted(t.number for t in finished)
 
 
-SUITE = """  # a small suite: every cell fits in about a second on sewa-synth-tiny
+SUITE = """  # a small suite: 4 cells (chance and bayesian_ridge are seed-free), each about a second
 name = "{name}"
 seeds = [0, 1]
 [dataset]

@@ -28,11 +28,35 @@ def register():
 
 
 @pytest.mark.parametrize("name, params", [("bayesian_ridge", {}), ("chance", {}),
+                                          ("oracle", {}), ("svr", {}),
                                           ("ffnn", {"epochs": 1, "hidden": 8})])
 def test_built_in_models_pass(name, params):
     done = check_model(name, params)
     assert any("predict: a finite (n_frames, 2) array" in line for line in done)
     assert any("same numbers" in line for line in done)
+    seed_free = [line for line in done if line.endswith("(seed-free)")]
+    assert seed_free == (["fits with seeds 0 and 1 predict the same numbers (seed-free)"]
+                         if not MODELS.get(name).seeded else [])
+
+
+def test_a_tree_declared_seed_free_fails_its_predictions_depend_on_the_seed(register):
+    """Why decision_tree stays seeded: its random_state permutes the features at each split,
+    which breaks ties between equally good splits differently on the stand-in."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    from emorec.models.classic import PerTarget
+
+    @register("check_tree_seed_free", family="classic", modality="video", view="frame",
+              seeded=False)
+    def tree(seed: int):
+        """A decision tree wrongly declared seed-free."""
+        return PerTarget(lambda: DecisionTreeRegressor(random_state=seed))
+
+    with pytest.raises(ModelCheckError, match=r"model 'check_tree_seed_free': fits with seeds 0 "
+                                              r"and 1: expected the same test predictions \(it "
+                                              r"is declared seed-free, seeded=False\); found "
+                                              r"predictions that differ"):
+        check_model("check_tree_seed_free")
 
 
 def test_the_command_line_checks_a_model(capsys):

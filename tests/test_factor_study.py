@@ -24,6 +24,7 @@ def test_a_lag_study_renders_one_page_across_its_stand_ins(tmp_path, places):
     assert page in written
     text = page.read_text()
     assert "> **Stand-in data.**" in text and "the default value 0" in text
+    assert "sewa-synth-tiny-lag2.md), seed-free rows fitted once." in text   # both are
     assert "| row" in text and "lag = 0 s" in text and "lag = 2 s" in text
     lines = [line for line in text.splitlines() if line.startswith("| bayesian_ridge")]
     assert len(lines) == 2   # the CCC table (with intervals) and the RMSE table

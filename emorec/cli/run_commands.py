@@ -30,13 +30,15 @@ def _add_models(commands) -> None:
     models = commands.add_parser(
         "models", help="list the registered models, their defaults and search spaces",
         description="List every registered model: its family, modality, input view, "
-                    "description and thesis grid, and each parameter's default, accepted values "
-                    "and tuned range (the search space `emorec tune` samples; '-': not tuned).")
+                    "whether it is seed-free (its fit does not depend on the seed: one cell "
+                    "for all of a suite's seeds), description and thesis grid, and each "
+                    "parameter's default, accepted values and tuned range (the search space "
+                    "`emorec tune` samples; '-': not tuned).")
     models.add_argument("--json", action="store_true",
                         help="print the same as JSON: a list of objects with name, family, "
-                             "modality, view, source, description, params {name: {default, "
-                             "accepts, "
-                             "tune}} and grid")
+                             "modality, view, source, seeded (false: the fit does not depend "
+                             "on the seed, one cell for all seeds), description, params "
+                             "{name: {default, accepts, tune}} and grid")
     models.add_argument("--check", metavar="NAME",
                         help="instead of listing, check that model NAME does what emorec needs "
                              "(params validate, the factory takes its declared params and "
@@ -55,9 +57,10 @@ def _add_bench(commands) -> None:
         "bench", help="run a suite (benchmarks/*.toml)",
         description="Run a suite's cells and record their metrics. A suite file names a "
                     "dataset, seeds and experiments; every model x grid point x seed is one "
-                    "cell. Each finished cell is appended to the dataset's result file and "
-                    "logged to MLflow, and cells already in the result file are skipped, so an "
-                    "interrupted run resumes where it stopped.\n\n"
+                    "cell (a seed-free model's grid point is one cell for all seeds: `emorec "
+                    "models` says which are). Each finished cell is appended to the dataset's "
+                    "result file and logged to MLflow, and cells already in the result file are "
+                    "skipped, so an interrupted run resumes where it stopped.\n\n"
                     "When the suite's real dataset is absent, its stand-in is generated under "
                     "--data-dir and the results are labelled stand-in.")
     bench.add_argument("suite", type=Path, help="suite file, e.g. benchmarks/quick.toml")
@@ -78,7 +81,7 @@ def _add_bench(commands) -> None:
                        help="run only shard I of N of the suite's cells (for several machines)")
     bench.add_argument("--params-from", metavar="STUDY", default=None,
                        help="run only the model an Optuna study tuned, with its best params, on "
-                            "the suite's seeds (rows marked tuned)")
+                            "the suite's seeds, once if it is seed-free (rows marked tuned)")
     bench.add_argument("--storage", default=None,
                        help="the study's journal file or SQLAlchemy URL, with --params-from "
                             "(default: optuna.journal)")

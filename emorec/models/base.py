@@ -4,6 +4,11 @@ Every model is a factory registered with :func:`model`; it takes its declared pa
 (:class:`~emorec.models.params.Param`) as keyword arguments plus ``seed`` and returns an
 :class:`Estimator`. The view it reads is built from the spec's ``view`` kind (:data:`VIEWS`), so
 no caller ever special-cases a family.
+
+A model whose fit does not depend on the seed (a deterministic fit: a closed form, a grid search
+on a fixed split, a constant) is registered with ``seeded=False``: a suite then plans one cell
+for it per dataset and params instead of one per seed, a cell whose seed is ``None``
+(:mod:`emorec.cells`). Its factory still takes ``seed`` like every other and is given 0.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class ModelSpec:
     description: str = ""
     stand_in_only: bool = False
     source: str = "emorec"      # where the model comes from: emorec, or a plugin
+    seeded: bool = True         # False: the fit does not depend on the seed (seed-free)
 
     @property
     def defaults(self) -> dict:
@@ -102,9 +108,10 @@ class ModelSpec:
         """Of the code that decides this model's numbers (:mod:`emorec.code_fingerprint`)."""
         return model_fingerprint(self.factory.__module__)
 
-    def build(self, params: dict, seed: int) -> Estimator:
+    def build(self, params: dict, seed: int | None) -> Estimator:
+        """The estimator for ``params``; seed ``None`` (a seed-free cell) builds it with 0."""
         estimator_params = {k: v for k, v in params.items() if k not in VIEW_PARAMS}
-        return self.factory(seed=seed, **estimator_params)
+        return self.factory(seed=0 if seed is None else seed, **estimator_params)
 
     def build_view(self, dataset: Dataset, params: dict, partition: str,
                 split: Split | None = None):
@@ -117,9 +124,10 @@ MODELS: Registry[ModelSpec] = Registry("model")
 
 def model(name: str, *, family: str, modality: str, view: str,
           params: Mapping[str, Param] | None = None, grid: dict | None = None,
-          stand_in_only: bool = False) -> Callable:
+          stand_in_only: bool = False, seeded: bool = True) -> Callable:
     """Register the decorated factory as model ``name`` with its metadata. Its description is
-    the first paragraph of the factory's docstring."""
+    the first paragraph of the factory's docstring. ``seeded=False`` declares that its fit does
+    not depend on the seed: it is fitted once per dataset and params, not once per seed."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
     declared = dict(params or {})
@@ -133,7 +141,7 @@ def model(name: str, *, family: str, modality: str, view: str,
         return ModelSpec(name=name, family=family, modality=modality, view=view, factory=factory,
                          declared=declared, grid=dict(grid or {}),
                          description=first_paragraph(factory.__doc__),
-                         stand_in_only=stand_in_only)
+                         stand_in_only=stand_in_only, seeded=seeded)
 
     return MODELS.register(name, make)
 

@@ -16,7 +16,8 @@ or ``emorec models --plugin my_model.py --check my_model --param epochs=1``. It 
   attribute (``None``, or per-epoch ``epochs`` reported to ``on_epoch`` once each, and a
   ``device``);
 - ``predict`` returns a finite ``(n_frames, 2)`` array for every frame of each partition;
-- two fits with the same seed predict the same numbers.
+- two fits with the same seed predict the same numbers;
+- a model declared seed-free (``seeded=False``) predicts the same numbers with another seed.
 
 Each failure raises :class:`ModelCheckError` naming the model and what was expected and found.
 This module is imported by no model module, so it is no part of any model's code fingerprint.
@@ -86,14 +87,27 @@ def check_model(name: str, params: dict | None = None, *, seed: int = 0,
             done.append("predict: a finite (n_frames, 2) array for every frame of "
                         + ", ".join(f"{part} ({len(views[part].frames)})" for part in PARTITIONS))
             again = _predict(_fit(spec, chosen, seed, views, fail), views["test"], "test", fail)
-            if not np.array_equal(again, predicted["test"], equal_nan=True):
-                gap = float(np.nanmax(np.abs(again - predicted["test"])))
-                fail(f"two fits with seed {seed}", "the same test predictions",
-                     f"predictions that differ by up to {gap:.3g}")
+            _same(again, predicted["test"], f"two fits with seed {seed}",
+                  "the same test predictions", fail)
             done.append(f"two fits with seed {seed} predict the same numbers")
+            if not spec.seeded:
+                other = _predict(_fit(spec, chosen, seed + 1, views, fail), views["test"],
+                                 "test", fail)
+                _same(other, predicted["test"], f"fits with seeds {seed} and {seed + 1}",
+                      "the same test predictions (it is declared seed-free, seeded=False)",
+                      fail)
+                done.append(f"fits with seeds {seed} and {seed + 1} predict the same numbers "
+                            "(seed-free)")
     finally:
         torch.set_num_threads(threads)
     return done
+
+
+def _same(found: np.ndarray, expected: np.ndarray, what: str, wanted: str,
+          fail: Callable) -> None:
+    if not np.array_equal(found, expected, equal_nan=True):
+        gap = float(np.nanmax(np.abs(found - expected)))
+        fail(what, wanted, f"predictions that differ by up to {gap:.3g}")
 
 
 def _overrides(params: dict | None) -> str:

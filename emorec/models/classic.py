@@ -85,7 +85,7 @@ class NystroemSVR(RegressorMixin, BaseEstimator):
         return self.svr_.predict(self.features_.transform(x))
 
 
-@model("svr", family="classic", modality="video", view="frame",
+@model("svr", family="classic", modality="video", view="frame", seeded=False,
        params={"max_train_frames": Param("int", 5000, low=1, optional=True,
                                          help="training frames, taken evenly (null: all)"),
                "max_dev_frames": Param("int", 1250, low=1, optional=True,
@@ -95,7 +95,10 @@ def svr(seed: int, max_train_frames: int | None, max_dev_frames: int | None) -> 
     """Kernel SVR, grid over C and kernel on train+dev (PredefinedSplit), on at most
     max_train_frames training and max_dev_frames dev frames taken evenly over sessions (exact
     kernel SVR grows about quadratically with frames; full sewa-synth has 30,261 training
-    frames)."""
+    frames).
+
+    Seed-free: libsvm's fit, the even subsample and the fixed validation fold draw nothing at
+    random."""
     return PerTarget(SVR, search=SVR_GRID, max_train_frames=max_train_frames,
                      max_dev_frames=max_dev_frames)
 
@@ -108,9 +111,11 @@ def svr_nystroem(seed: int, n_components: int) -> PerTarget:
                      search={"C": SVR_GRID["C"]})
 
 
-@model("bayesian_ridge", family="classic", modality="video", view="frame")
+@model("bayesian_ridge", family="classic", modality="video", view="frame", seeded=False)
 def bayesian_ridge(seed: int) -> PerTarget:
-    """Bayesian Ridge regression (scikit-learn defaults), one per target."""
+    """Bayesian Ridge regression (scikit-learn defaults), one per target.
+
+    Seed-free: its fit is deterministic."""
     return PerTarget(BayesianRidge)
 
 
@@ -119,5 +124,8 @@ def bayesian_ridge(seed: int) -> PerTarget:
                                   help="null: no limit")},
        grid={"max_depth": [None, 10]})
 def decision_tree(seed: int, max_depth: int | None) -> PerTarget:
-    """Decision tree regression with a fixed random_state (the run's seed)."""
+    """Decision tree regression with a fixed random_state (the run's seed).
+
+    Seeded: the tree permutes the features at each split with it, which decides between tied
+    splits."""
     return PerTarget(lambda: DecisionTreeRegressor(max_depth=max_depth, random_state=seed))

@@ -1,5 +1,6 @@
 """A registered model described for people and programs (``emorec models`` and its ``--json``):
-metadata, each parameter's default, accepted values and tuned range, and the thesis grid."""
+metadata (whether its fit depends on the seed included), each parameter's default, accepted
+values and tuned range, and the thesis grid."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from tabulate import tabulate
 def model_record(spec) -> dict:
     """A model's metadata, defaults and search space as plain data."""
     return {"name": spec.name, "family": spec.family, "modality": spec.modality,
-            "view": spec.view, "source": spec.source, "description": spec.description,
+            "view": spec.view, "source": spec.source, "seeded": spec.seeded,
+            "description": spec.description,
             "params": {name: {"default": param.default, "accepts": param.describe(),
                               "tune": search_range(param)}
                        for name, param in spec.declared.items()},
@@ -31,8 +33,9 @@ def search_range(param) -> dict | None:
 def render_model(record: dict) -> str:
     """One model's block: a header, its description and grid, and a table of its params."""
     origin = "" if record["source"] == "emorec" else f", from {record['source']}"
+    seed_free = "" if record["seeded"] else ", seed-free: fitted once for all seeds"
     lines = [f"{record['name']}  (family {record['family']}, modality {record['modality']}, "
-             f"input {record['view']}{origin})",
+             f"input {record['view']}{seed_free}{origin})",
              textwrap.fill(record["description"], width=100, initial_indent="  ",
                            subsequent_indent="  ")]
     if record["grid"]:

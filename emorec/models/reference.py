@@ -37,13 +37,14 @@ class Oracle:
         return view.frames.oracle
 
 
-@model("chance", family="reference", modality="none", view="frame")
+@model("chance", family="reference", modality="none", view="frame", seeded=False)
 def chance(seed: int) -> TrainingMean:
     """Chance floor: the training mean."""
     return TrainingMean()
 
 
-@model("oracle", family="reference", modality="none", view="frame", stand_in_only=True)
+@model("oracle", family="reference", modality="none", view="frame", stand_in_only=True,
+       seeded=False)
 def oracle(seed: int) -> Oracle:
     """Noise ceiling: the noise-free rating of a stand-in."""
     return Oracle()

@@ -1,5 +1,6 @@
 """One dataset's leaderboard data: its current rows grouped into entries (model x params x
-study, over seeds), each entry's bootstrap draws, and the orders the tables use."""
+study, over seeds; one row for a seed-free model), each entry's bootstrap draws, and the orders
+the tables use."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     out = grouped[list(AGGREGATED)].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out["seeds"] = grouped.size()
+    out["seed_free"] = grouped["seed"].count() == 0   # its one row has no seed
     out["tuning_trials"] = grouped["tuning_trials"].max()
     return out.reset_index()
 

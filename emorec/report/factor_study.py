@@ -91,7 +91,7 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
                            "value": value,
                            "ccc": row["test_mean_ccc_mean"], "low": low, "high": high,
                            "rmse": row["test_mean_rmse_mean"], "dev": row["dev_mean_ccc_mean"],
-                           "seeds": int(row["seeds"])})
+                           "seeds": 0 if row["seed_free"] else int(row["seeds"])})
     table = pd.DataFrame(points)
     figure = f"figures/{study.name}.png"
     unit = _unit(study)
@@ -125,8 +125,19 @@ def _headers(study: Study) -> list[str]:
     return [f"{study.factor} = {value:g}{' ' + unit if unit else ''}" for value in study.datasets]
 
 
+def _seeds(table: pd.DataFrame) -> str:
+    """``3 seeds`` (``1/3 seeds`` when rows differ), and ``seed-free rows fitted once`` when
+    some rows are seed-free (0 seeds in ``table``)."""
+    if not len(table):
+        return ""
+    counts = sorted({int(n) for n in table["seeds"] if n})
+    parts = [f"{'/'.join(map(str, counts))} seed{'' if counts == [1] else 's'}"] if counts else []
+    if (table["seeds"] == 0).any():
+        parts.append("seed-free rows fitted once")
+    return ", ".join(parts)
+
+
 def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
-    seeds = sorted(set(table["seeds"])) if len(table) else []
     files = ", ".join(f"[`{dataset}`]({dataset}.md)" for dataset in study.datasets.values())
     chosen = []
     for row, group in table.groupby("row", sort=False):
@@ -139,7 +150,7 @@ def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) 
     lines += [f"`{study.base}` extracted from recordings, its ratings aligned again d seconds "
               "later (the frame at t gets the rating made at t + d: raters lag the behaviour), "
               f"from the raw rating series the dataset keeps. Rows: every untuned row run on all "
-              f"of {files}, {'/'.join(map(str, seeds))} seed{'' if seeds == [1] else 's'}.",
+              f"of {files}, {_seeds(table)}.",
               "",
               "## Delay chosen on dev", "",
               "For each row, the delay with the highest mean dev CCC, and its test CCC (mean of "
@@ -164,7 +175,6 @@ def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) 
 
 def _page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
     header = _headers(study)
-    seeds = sorted(set(table["seeds"])) if len(table) else []
     own = next(value for value, dataset in study.datasets.items() if dataset == study.base)
     files = ", ".join(f"[`{dataset}`]({dataset}.md)" for dataset in study.datasets.values())
     lines = [f"# Factor study: {study.base}, {study.factor}", "",
@@ -174,7 +184,7 @@ def _page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str
              f"`{study.factor}`: {synth.FACTORS[study.factor].meaning}. The stand-ins differ in "
              f"this factor only (the same latent emotion, faces and voices); `{study.base}` has "
              f"the default value {own:g}. Rows: every untuned row run on all of {files}, "
-             f"{'/'.join(map(str, seeds))} seeds. Cells: pooled test CCC (mean of valence and "
+             f"{_seeds(table)}. Cells: pooled test CCC (mean of valence and "
              "arousal), mean over seeds, with the 95% bootstrap interval over test sessions "
              "and seeds of each dataset's leaderboard.", "",
              tabulate(_wide(study, table, _ccc), headers=["row", *header], tablefmt="github",

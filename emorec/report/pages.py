@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from emorec import facts, results, traces
+from emorec.cells import seed_label
 from emorec.report import factor_study, figures, prose, tables
 from emorec.report.board import Board
 from emorec.report.thesis import thesis_section
@@ -71,6 +72,8 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
 def _mark_notes(board: Board) -> list[str]:
     """What the model column's marks mean, for the marks this board has."""
     notes = []
+    if board.entries["seed_free"].any():
+        notes.append(prose.SEED_FREE_NOTE)
     if any(board.offline(entry) for _, entry in board.entries.iterrows()):
         notes.append(prose.OFFLINE_NOTE)
     plugged = board.entries[board.entries["model_source"] != "emorec"]
@@ -100,13 +103,14 @@ def _draw_figures(board: Board, trace_rows: pd.DataFrame,
                                   kind="stable").iloc[0]
         cells = rows[rows["model"].eq(chosen["model"]) & rows["params"].eq(chosen["params"])
                      & rows["tuned_by"].eq("")]
-        keys = [k for k in cells.sort_values("seed")["cell_key"]
-                if k in set(trace_rows["cell_key"])]
+        traced = cells[cells["cell_key"].isin(set(trace_rows["cell_key"]))].sort_values("seed")
         oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
         name = f"figures/{dataset}-trace.png"
         label = figures.line_label(chosen, board.model_facts(chosen["model"]))
-        if keys and figures.trace(trace_rows, keys[0],
-                                  f"{dataset}: {label} (best dev CCC), seed 0", stand_in,
-                                  out_dir / name, oracle.iloc[0] if len(oracle) else None):
+        if len(traced) and figures.trace(
+                trace_rows, traced["cell_key"].iloc[0],
+                f"{dataset}: {label} (best dev CCC), "
+                f"{seed_label(results.row_seed(traced['seed'].iloc[0]))}", stand_in,
+                out_dir / name, oracle.iloc[0] if len(oracle) else None):
             links.append((f"rating vs prediction, {label}", name))
     return links

@@ -10,12 +10,14 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from emorec.cells import SEED_FREE
+
 
 def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, dict], str]
             ) -> str:
-    """One line per model and variant (``describe(model, params)`` names it): seeds, test CCC
-    and RMSE, and the mean fit time of the seeds trained in this run ("reused" when none
-    was)."""
+    """One line per model and variant (``describe(model, params)`` names it): seeds (or
+    seed-free), test CCC and RMSE, and the mean fit time of the seeds trained in this run
+    ("reused" when none was)."""
     if finished.empty:
         return "no results"
     finished = finished.assign(
@@ -30,6 +32,7 @@ def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, 
                                                                       ascending=False)
     grouped["fit_s_this_run"] = [f"{v:.1f}" if v == v else "reused"
                                  for v in grouped["fit_s_this_run"]]
+    grouped["seeds"] = [str(n) if n else SEED_FREE for n in grouped["seeds"]]
     if not (grouped["tuned_by"] != "").any():
         grouped = grouped.drop(columns="tuned_by")
     return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")

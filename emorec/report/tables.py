@@ -17,6 +17,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from emorec import uncertainty
+from emorec.cells import SEED_FREE
 from emorec.metrics import higher_is_better
 from emorec.report.board import Board
 from emorec.report.display import (
@@ -56,7 +57,7 @@ ENTRY_COLUMNS = [
     Column("model", "text", text=lambda entry, board: model_cell(entry, board)),
     *(Column(name, "text", text=_shown(name)) for name in SHOWN_PARAM_COLUMNS),
     Column("params", "text", text=_other_params),
-    Column("seeds", "text", text=lambda entry, board: str(int(entry["seeds"]))),
+    Column("seeds", "text", text=lambda entry, board: seeds_cell(entry)),
     Column("CCC mean [95% CI]", "interval", "test_mean_ccc"),
     Column("CCC V", "metric", "test_valence_ccc"),
     Column("CCC A", "metric", "test_arousal_ccc"),
@@ -127,6 +128,11 @@ def entry_cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | No
         else:
             cells.append(_mean_std(entry, column.metric, ranked))
     return cells
+
+
+def seeds_cell(entry) -> str:
+    """How many seeds the entry ran with, or ``seed-free`` (fitted once for all seeds)."""
+    return SEED_FREE if entry["seed_free"] else str(int(entry["seeds"]))
 
 
 def model_cell(entry, board: Board) -> str:

@@ -19,6 +19,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from emorec import extras, plugins, tracking
+from emorec.cells import seed_value
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
@@ -140,6 +141,12 @@ def count(study: optuna.Study, states) -> int:
 
 
 # --------------------------------------------------------------------------- objective
+def trial_seed(plan: StudyPlan) -> int | None:
+    """The seed a trial fits with: the study's, or None for a seed-free model (as its bench
+    cell fits)."""
+    return plan.seed if MODELS.get(plan.model).seeded else None
+
+
 class Objective:
     """Dev CCC of one model with sampled params."""
 
@@ -164,7 +171,7 @@ class Objective:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"dev CCC {scores['dev_mean_ccc']:.3f} at epoch {epoch}")
 
-        result = evaluate_cell(self.dataset, self.spec, params, self.plan.seed,
+        result = evaluate_cell(self.dataset, self.spec, params, trial_seed(self.plan),
                                partitions=("dev",), on_epoch=report)
         trial.set_user_attr("dev_metrics", result.metrics)
         problem = saturated(result.predictions)
@@ -305,6 +312,7 @@ def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: s
     is gone (a crashed earlier run), unless already logged: so that machines sharing a study
     never log a trial twice. Then the study's counts and best trial."""
     logged = tracking.logged_trials(tracking_uri, plan.model, plan.study)
+    seed = seed_value(trial_seed(plan))
 
     def ours(trial) -> bool:
         worker = str(trial.user_attrs.get("worker", ""))
@@ -312,7 +320,7 @@ def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: s
 
     trials = [{"number": t.number, "state": t.state.name,
                "worker": str(t.user_attrs.get("worker")),
-               "params": {**t.user_attrs.get("params", t.params), "seed": plan.seed},
+               "params": {**t.user_attrs.get("params", t.params), "seed": seed},
                "metrics": t.user_attrs.get("dev_metrics", {}),
                "epochs": dict(sorted(t.intermediate_values.items()))}
               for t in study.get_trials(deepcopy=False, states=FINISHED)

@@ -19,7 +19,8 @@ class FrameRidge:
         return self.ridge.predict(view.features)   # (n, 2): valence, arousal
 
 
-@model("frame_ridge", family="classic", modality="video", view="frame",
+# seeded=False: its fit does not depend on the seed, so a suite fits it once, not once per seed
+@model("frame_ridge", family="classic", modality="video", view="frame", seeded=False,
        params={"alpha": Param("float", 1.0, above=0, tune=(1e-3, 1e3), log=True)})
 def frame_ridge(seed: int, alpha: float) -> FrameRidge:
     """Ridge regression on the frame's face embedding."""
