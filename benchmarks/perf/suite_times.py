@@ -35,7 +35,7 @@ TARGETS = {"quick": 1.0, "sewa": 15.0, "sewa_lag": 6.0, "afew_va": 10.0}
 def run_suite(suite: str, jobs: int, results_dir: Path, tracking_uri: str) -> dict:
     before = _rows(results_dir)
     load = os.getloadavg()[0]
-    command = [sys.executable, "-m", "emorec", "bench", f"benchmarks/{suite}.toml", "--jobs",
+    command = [sys.executable, "-m", "emorec.cli", "bench", f"benchmarks/{suite}.toml", "--jobs",
                str(jobs), "--results-dir", str(results_dir), "--tracking-uri", tracking_uri]
     start, peak = time.perf_counter(), 0
     process = subprocess.Popen(command)
@@ -59,11 +59,16 @@ def _rows(results_dir: Path) -> pd.DataFrame:
                       for f in files], ignore_index=True)
 
 
-def report(runs: list[dict], jobs: int) -> str:
+def code_state() -> str:
+    """The commit the runs start from, and whether the package's code differs from it."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "emorec",
+                            "benchmarks"], capture_output=True, text=True).stdout.strip()
+    return commit + (" (with uncommitted changes to the code)" if dirty else "")
+
+
+def report(runs: list[dict], jobs: int, code: str) -> str:
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in
                    Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
@@ -71,7 +76,7 @@ def report(runs: list[dict], jobs: int) -> str:
         cpu = "unknown CPU"
     lines = ["# Suite times", "",
              f"Made by `python benchmarks/perf/suite_times.py {' '.join(r['suite'] for r in runs)}"
-             f" --jobs {jobs}` at commit {commit}{' (with uncommitted changes)' if dirty else ''}"
+             f" --jobs {jobs}` at commit {code}"
              f" on {cpu}, {os.cpu_count()} cores, every cell run (a fresh results folder). Fit "
              "core-min: the cells' `fit_core_seconds` summed; the rest of the wall time is "
              "set-up, views, scoring and MLflow. Peak memory: resident memory of the bench and "
@@ -101,8 +106,9 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="emorec-suite-times-"))
     results_dir = args.results_dir or scratch / "results"
     tracking_uri = args.tracking_uri or f"sqlite:///{scratch / 'mlflow.db'}"
+    code = code_state()
     runs = [run_suite(suite, args.jobs, results_dir, tracking_uri) for suite in args.suites]
-    text = report(runs, args.jobs)
+    text = report(runs, args.jobs, code)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

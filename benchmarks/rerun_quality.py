@@ -1,0 +1,70 @@
+"""Did a rerun keep each model's quality? Each model's variant chosen on dev in the earlier
+results, its test CCC (mean over seeds) with the 95% bootstrap interval over test sessions and
+seeds then, and the same variant's test CCC and interval now.
+
+    python benchmarks/rerun_quality.py OLD_RESULTS_DIR NEW_RESULTS_DIR DATASET [NEW_DATASET]
+
+A variant is matched by its label (the params that differ from the model's defaults), so a
+changed default (a new training recipe, a new epoch size) compares the defaults of then and now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emorec import facts, results, uncertainty
+from emorec.report.board import Board
+
+
+def board(results_dir: Path, dataset: str) -> Board:
+    rows = results.load(results.results_path(results_dir, dataset))
+    return Board(rows, facts.load_models(results_dir))
+
+
+def compare(old: Board, new: Board) -> list[dict]:
+    out = []
+    for _, entry in old.best_on_dev().iterrows():
+        match = new.entries[(new.entries["model"] == entry["model"])
+                            & (new.entries["variant"] == entry["variant"])
+                            & (new.entries["tuned_by"] == "")]
+        if match.empty:
+            continue
+        now = match.iloc[0]
+        then_low, then_high = _interval(old, entry["label"])
+        now_low, now_high = _interval(new, now["label"])
+        value = now["test_mean_ccc_mean"]
+        out.append({"model": entry["model"], "variant": entry["variant"],
+                    "then": entry["test_mean_ccc_mean"], "then_low": then_low,
+                    "then_high": then_high, "now": value, "now_low": now_low,
+                    "now_high": now_high, "within": then_low <= value <= then_high})
+    return out
+
+
+def _interval(board: Board, label: str) -> tuple[float, float]:
+    draws = board.draws.get(label)
+    return uncertainty.interval(draws.ccc) if draws is not None else (float("nan"),) * 2
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old", type=Path)
+    parser.add_argument("new", type=Path)
+    parser.add_argument("dataset")
+    parser.add_argument("new_dataset", nargs="?", help="the dataset's name now, if it changed")
+    args = parser.parse_args()
+    rows = compare(board(args.old, args.dataset),
+                   board(args.new, args.new_dataset or args.dataset))
+    print("| model | variant (chosen on dev then) | test CCC then [95%] | now [95%] | "
+          "now within then's interval |\n|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['model']} | {row['variant']} | {row['then']:.3f} "
+              f"[{row['then_low']:.3f}, {row['then_high']:.3f}] | {row['now']:.3f} "
+              f"[{row['now_low']:.3f}, {row['now_high']:.3f}] | "
+              f"{'yes' if row['within'] else 'NO'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
