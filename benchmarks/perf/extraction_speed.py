@@ -22,12 +22,16 @@ import argparse
 import datetime
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from tabulate import tabulate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import commit, processor  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -134,11 +138,9 @@ def main() -> None:
 
 def write_report(path: Path, setting: str, load: float, torch_version: str, rows: list,
                  differ: tuple[list, list]) -> None:
-    from emorec.provenance import code_version
-
-    machine = (f"{_processor()}, {os.cpu_count()} cores, load average {load:.2f} at the start; "
+    machine = (f"{processor()}, load average {load:.2f} at the start; "
                f"Python {platform.python_version()}, torch {torch_version}; emorec commit "
-               f"{code_version()}")
+               f"{commit()}")
     text = "\n".join([
         "# Extraction throughput", "",
         f"Measured {datetime.date.today():%Y-%m-%d} by `benchmarks/perf/extraction_speed.py` "
@@ -150,13 +152,6 @@ def write_report(path: Path, setting: str, load: float, torch_version: str, rows
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     print(f"wrote {path}")
-
-
-def _processor() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown processor"
 
 
 if __name__ == "__main__":

@@ -41,6 +41,16 @@ def tree_rss_bytes(root: int) -> int:
     return total
 
 
+def run_measured(command: list[str]) -> tuple[int, float, int]:
+    """Run ``command``; its exit code, wall seconds and peak resident bytes of its tree."""
+    start, peak = time.perf_counter(), 0
+    process = subprocess.Popen(command)
+    while process.poll() is None:
+        peak = max(peak, tree_rss_bytes(process.pid))
+        time.sleep(0.5)
+    return process.returncode, time.perf_counter() - start, peak
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -48,16 +58,11 @@ def main() -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given")
-    start, peak = time.perf_counter(), 0
-    process = subprocess.Popen(command)
-    while process.poll() is None:
-        peak = max(peak, tree_rss_bytes(process.pid))
-        time.sleep(0.5)
-    wall = time.perf_counter() - start
-    print(f"measure_run: {' '.join(command)}: exit {process.returncode}, wall {wall:.1f} s "
+    returncode, wall, peak = run_measured(command)
+    print(f"measure_run: {' '.join(command)}: exit {returncode}, wall {wall:.1f} s "
           f"({wall / 60:.1f} min), peak RSS of the process tree {peak / 2**30:.2f} GiB "
           f"on {os.cpu_count()} cores", file=sys.stderr)
-    return process.returncode
+    return returncode
 
 
 if __name__ == "__main__":

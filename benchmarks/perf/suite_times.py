@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure_run import tree_rss_bytes  # noqa: E402
+from machine import commit, processor  # noqa: E402
+from measure_run import run_measured  # noqa: E402
 
 # Wall-time targets on an idle 2-core machine with 2 jobs, in minutes.
 TARGETS = {"quick": 1.0, "sewa": 15.0, "sewa_lag": 6.0, "afew_va": 10.0}
@@ -37,14 +36,9 @@ def run_suite(suite: str, jobs: int, results_dir: Path, tracking_uri: str) -> di
     load = os.getloadavg()[0]
     command = [sys.executable, "-m", "emorec.cli", "bench", f"benchmarks/{suite}.toml", "--jobs",
                str(jobs), "--results-dir", str(results_dir), "--tracking-uri", tracking_uri]
-    start, peak = time.perf_counter(), 0
-    process = subprocess.Popen(command)
-    while process.poll() is None:
-        peak = max(peak, tree_rss_bytes(process.pid))
-        time.sleep(0.5)
-    wall = time.perf_counter() - start
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
+    returncode, wall, peak = run_measured(command)
+    if returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {returncode}")
     new = _rows(results_dir).loc[lambda rows: ~rows["cell_key"].isin(before["cell_key"])]
     return {"suite": suite, "load": load, "wall": wall, "peak": peak, "cells": len(new),
             "core_seconds": float(new["fit_core_seconds"].sum()),
@@ -59,28 +53,14 @@ def _rows(results_dir: Path) -> pd.DataFrame:
                       for f in files], ignore_index=True)
 
 
-def code_state() -> str:
-    """The commit the runs start from, and whether the package's code differs from it."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "emorec",
-                            "benchmarks"], capture_output=True, text=True).stdout.strip()
-    return commit + (" (with uncommitted changes to the code)" if dirty else "")
-
-
 def report(runs: list[dict], jobs: int, code: str) -> str:
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in
-                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = "unknown CPU"
+    """The report's markdown."""
     lines = ["# Suite times", "",
              f"Made by `python benchmarks/perf/suite_times.py {' '.join(r['suite'] for r in runs)}"
-             f" --jobs {jobs}` at commit {code}"
-             f" on {cpu}, {os.cpu_count()} cores, every cell run (a fresh results folder). Fit "
-             "core-min: the cells' `fit_core_seconds` summed; the rest of the wall time is "
-             "set-up, views, scoring and MLflow. Peak memory: resident memory of the bench and "
-             "all its workers together.", "",
+             f" --jobs {jobs}` at commit {code} on {processor()}, every cell run (a fresh "
+             "results folder). Fit core-min: the cells' `fit_core_seconds` summed; the rest "
+             "of the wall time is set-up, views, scoring and MLflow. Peak memory: resident "
+             "memory of the bench and all its workers together.", "",
              "| suite | cells | load before | wall min | target min | fit core-min | "
              "peak memory GiB |", "|---|---:|---:|---:|---:|---:|---:|"]
     for run in runs:
@@ -106,7 +86,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="emorec-suite-times-"))
     results_dir = args.results_dir or scratch / "results"
     tracking_uri = args.tracking_uri or f"sqlite:///{scratch / 'mlflow.db'}"
-    code = code_state()
+    code = commit()   # before the runs: the results they write do not make the code dirty
     runs = [run_suite(suite, args.jobs, results_dir, tracking_uri) for suite in args.suites]
     text = report(runs, args.jobs, code)
     print(text)

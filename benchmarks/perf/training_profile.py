@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from emorec.data.dataset import Dataset
 from emorec.data.resolve import resolve_dataset
 from emorec.models import MODELS, training
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import commit, processor  # noqa: E402
 
 STAND_IN = {"kind": "sewa", "size": "full", "seed": 0}
 FITS = [("gru", {"window": 4.0, "pooling": "avg"}),
@@ -127,24 +128,10 @@ def _shape(net, inputs: tuple, config) -> dict:
             "layers": net.rnn.num_layers if sequence else 1, "project": sequence}
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def report(fits: list[dict], references: list[dict], device: str) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in
-                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     lines = [f"# Training loop profile ({device})", "",
              f"Made by `python benchmarks/perf/training_profile.py --device {device}` at commit "
-             f"{commit()} on {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, one "
+             f"{commit()} on {processor()}, torch {torch.__version__}, one "
              f"thread per fit (as a suite's cells); load average before the run "
              f"{os.getloadavg()[0]:.2f}. Full sewa-synth stand-in, seed 0.", "",
              "Share of each fit's wall time per phase:", "",
