@@ -183,4 +183,11 @@ def test_quoted_defaults_are_the_registered_ones():
                if "window" in MODELS.get(name).defaults and MODELS.get(name).family in
                ("video", "fusion")}
     assert windows == {12000} and "(12,000 for the window nets" in trust
+    from emorec.report.prose import FIDELITY
+
+    budget = next(emorec for aspect, _, emorec, _ in FIDELITY if aspect == "training budget")
+    gru = MODELS.get("gru").defaults
+    assert (f"epochs of {gru['epoch_samples']:,} sampled windows, at most {gru['epochs']}, "
+            f"early stopping on dev RMSE with patience {gru['patience']} (one dev frame in "
+            f"{gru['dev_stride']} scored") in budget
     assert MODELS.get("ffnn").defaults["epoch_samples"] is None   # all frames
