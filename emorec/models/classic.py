@@ -124,7 +124,7 @@ def bayesian_ridge(seed: int) -> PerTarget:
                                   help="null: no limit")},
        grid={"max_depth": [None, 10]})
 def decision_tree(seed: int, max_depth: int | None) -> PerTarget:
-    """Decision tree regression with a fixed random_state (the run's seed).
+    """Decision tree regression, its random_state set to the cell's seed.
 
     Seeded: the tree permutes the features at each split with it, which decides between tied
     splits."""

@@ -51,7 +51,8 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
     hidden = len(rows) - len(board.rows)
     sessions = len(board.sessions)
     lines += [f"Dataset fingerprint `{last['fingerprint']}`, split `{last['split_hash']}`, "
-              f"{len(board.rows)} runs (rows x seeds), {sessions} test "
+              f"{len(board.rows)} runs (one per row and seed; one for a seed-free row), "
+              f"{sessions} test "
               f"session{'' if sessions == 1 else 's'}."
               + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
                  else ""), ""]
@@ -76,6 +77,8 @@ def _mark_notes(board: Board) -> list[str]:
         notes.append(prose.SEED_FREE_NOTE)
     if any(board.offline(entry) for _, entry in board.entries.iterrows()):
         notes.append(prose.OFFLINE_NOTE)
+    if board.entries["model"].str.startswith("seq_").any():
+        notes.append(prose.RECIPE_NOTE)
     plugged = board.entries[board.entries["model_source"] != "emorec"]
     if len(plugged):
         notes.append(prose.plugin_note(sorted(set(zip(plugged["model"],

@@ -60,6 +60,13 @@ SEED_FREE_NOTE = ("- **seed-free** (seeds column): the model's fit does not depe
 OFFLINE_NOTE = ("- **(offline)**: a sequence model run bidirectionally reads the whole "
                 "session, future frames included; every other row predicts a frame from "
                 "that frame and its past (online).")
+RECIPE_NOTE = ("- **Sequence-model recipes** (`seq_*`): rows without `loss`, `schedule` and "
+               "`stop_on` params are trained with the AVEC/MuSe challenge recipe, the default "
+               "(one CCC per training segment averaged over the batch, the epoch with the best "
+               "dev CCC, the learning rate halved when dev CCC stalls); `loss=ccc, "
+               "schedule=none, stop_on=dev_rmse` is emorec's earlier recipe (one CCC over the "
+               "batch, the epoch with the best dev RMSE, a constant rate). The per-segment CCC "
+               "needs segments longer than a few frames (docs/models.md).")
 TUNED_INTRO = ("Each ran with the best params of the Optuna study named (`emorec tune`, chosen on "
                "dev CCC, then `emorec bench --params-from`): their budget is the study's trials "
                "on top of the fit. **vs rank 1**: paired bootstrap against rank 1 of the table "
@@ -94,8 +101,8 @@ def how_to_read(sessions: int, marks: list[str], has_tuned: bool) -> list[str]:
             "- Other columns: mean ± std over seeds; best per column in bold. **params** lists "
             "only what differs from the model's defaults (`emorec models`). **fit core-s**: "
             "the CPU time of one seed's fit, mean over seeds (every cell fits on one thread; for "
-            "svr it includes its grid search): the training budget, unaffected by other work "
-            "on the machine.",
+            "svr it includes its grid search): the training budget, less affected by other "
+            "work on the machine than wall time (a loaded machine still slows it).",
             *marks,
             "- Ranked here: rows run with the suite's params. Rows whose params an Optuna study "
             "chose on dev (more budget) are ranked apart"
