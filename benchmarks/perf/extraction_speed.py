@@ -30,8 +30,10 @@ from pathlib import Path
 import numpy as np
 from tabulate import tabulate
 
+from emorec.provenance import code_version
+
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import commit, processor  # noqa: E402
+from machine import processor  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -140,7 +142,7 @@ def write_report(path: Path, setting: str, load: float, torch_version: str, rows
                  differ: tuple[list, list]) -> None:
     machine = (f"{processor()}, load average {load:.2f} at the start; "
                f"Python {platform.python_version()}, torch {torch_version}; emorec commit "
-               f"{commit()}")
+               f"{code_version()}")
     text = "\n".join([
         "# Extraction throughput", "",
         f"Measured {datetime.date.today():%Y-%m-%d} by `benchmarks/perf/extraction_speed.py` "

@@ -1,13 +1,11 @@
-"""Where a benchmark ran, for its report: the processor and its cores, and the code's commit
-(``emorec.provenance.code_version``: ``+dirty`` when the code differed from it)."""
+"""Where a benchmark ran, for its report: the processor and its cores. (The code's commit is
+``emorec.provenance.code_version``.)"""
 
 from __future__ import annotations
 
 import os
 import platform
 from pathlib import Path
-
-from emorec.provenance import code_version
 
 
 def processor() -> str:
@@ -20,6 +18,3 @@ def processor() -> str:
         name = platform.processor() or "unknown processor"
     return f"{name}, {os.cpu_count()} cores"
 
-
-def commit() -> str:
-    return code_version()

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from emorec.provenance import code_version
+
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import commit, processor  # noqa: E402
+from machine import processor  # noqa: E402
 from measure_run import run_measured  # noqa: E402
 
 # Wall-time targets on an idle 2-core machine with 2 jobs, in minutes.
@@ -86,7 +88,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="emorec-suite-times-"))
     results_dir = args.results_dir or scratch / "results"
     tracking_uri = args.tracking_uri or f"sqlite:///{scratch / 'mlflow.db'}"
-    code = commit()   # before the runs: the results they write do not make the code dirty
+    code = code_version()   # before the runs: the results they write do not make the code dirty
     runs = [run_suite(suite, args.jobs, results_dir, tracking_uri) for suite in args.suites]
     text = report(runs, args.jobs, code)
     print(text)

@@ -28,9 +28,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from emorec.data.dataset import Dataset
 from emorec.data.resolve import resolve_dataset
 from emorec.models import MODELS, training
+from emorec.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import commit, processor  # noqa: E402
+from machine import processor  # noqa: E402
 
 STAND_IN = {"kind": "sewa", "size": "full", "seed": 0}
 FITS = [("gru", {"window": 4.0, "pooling": "avg"}),
@@ -131,7 +132,7 @@ def _shape(net, inputs: tuple, config) -> dict:
 def report(fits: list[dict], references: list[dict], device: str) -> str:
     lines = [f"# Training loop profile ({device})", "",
              f"Made by `python benchmarks/perf/training_profile.py --device {device}` at commit "
-             f"{commit()} on {processor()}, torch {torch.__version__}, one "
+             f"{code_version()} on {processor()}, torch {torch.__version__}, one "
              f"thread per fit (as a suite's cells); load average before the run "
              f"{os.getloadavg()[0]:.2f}. Full sewa-synth stand-in, seed 0.", "",
              "Share of each fit's wall time per phase:", "",
