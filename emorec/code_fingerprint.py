@@ -1,7 +1,7 @@
 """A fingerprint of the code that decides a model's numbers, part of every cell's key.
 
 A model's numbers depend on its factory's module, everything that module imports from emorec
-(views, the training loop, metrics, ...), the evaluation path, and the numerical libraries. The
+(views, the training loop, ...), the evaluation path, and the numerical libraries. The
 fingerprint hashes exactly that: the syntax trees of those modules with docstrings left out (so
 comments, docstrings and formatting do not count, any code change does) and the installed
 versions of numpy, scipy, scikit-learn, pandas and torch. Changed code therefore means a new cell
@@ -75,16 +75,30 @@ def _imports(module: str) -> frozenset[str]:
                      if name.split(".")[0] in own and _path(name) is not None)
 
 
+# Keyword arguments of a parameter declaration (``Param(...)``) that describe it without
+# deciding any number a model makes.
+DESCRIBING = frozenset({"help", "tune", "log"})
+DECLARATIONS = frozenset({"Param"})
+
+
 @functools.cache
 def _normalised_source(module: str) -> str:
     tree = _tree(module)
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in DECLARATIONS:
+            node.keywords = [k for k in node.keywords if k.arg not in DESCRIBING]
         body = getattr(node, "body", None)
         if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
                 and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, include_attributes=False)
+
+
+def _called(call: ast.Call) -> str:
+    function = call.func
+    return (function.id if isinstance(function, ast.Name)
+            else function.attr if isinstance(function, ast.Attribute) else "")
 
 
 def _tree(module: str) -> ast.Module:

@@ -11,18 +11,16 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from emorec.data.dataset import Dataset
-from emorec.metrics import regression_metrics
 from emorec.models.base import EpochCallback, ModelSpec
 from emorec.vocabulary import SCORED_PARTITIONS, TARGETS
 
 
 @dataclass(frozen=True)
 class CellResult:
-    metrics: dict                 # <partition>_<target>_<metric> for each scored partition
     fit_started: float            # when estimator.fit began (epoch seconds)
     fit_seconds: float            # wall time of estimator.fit alone
     fit_core_seconds: float       # CPU time of this process during the fit: the budget
-    predictions: pd.DataFrame     # the last scored partition's frames, labels and predictions
+    predictions: dict[str, pd.DataFrame]   # per scored partition: frames, labels, predictions
     epochs: list[dict]            # per-epoch dev scores of a net, else empty
     device: str | None            # where a net trained, else None
 
@@ -53,18 +51,18 @@ def _evaluate(dataset: Dataset, spec: ModelSpec, params: dict, seed: int | None,
     estimator.fit(inputs["train"], inputs["dev"], on_epoch=on_epoch)
     fit_seconds = time.perf_counter() - start
     fit_core_seconds = time.process_time() - cpu_start
-    scores, predicted = {}, None
+    predictions = {}
     for partition in partitions:
         frames = inputs[partition].frames
         predicted = np.asarray(estimator.predict(inputs[partition]), dtype=np.float64)
-        metrics = regression_metrics(frames.labels, predicted, frames.session)
-        scores.update({f"{partition}_{name}": value for name, value in metrics.items()})
-    frames = inputs[partitions[-1]].frames
-    predictions = pd.DataFrame({"session": frames.session, "timestamp": frames.timestamp,
-                                **{t: frames.labels[:, i] for i, t in enumerate(TARGETS)},
-                                **{f"{t}_pred": predicted[:, i] for i, t in enumerate(TARGETS)}})
+        if not np.all(np.isfinite(predicted)):
+            raise ValueError(f"{partition} predictions contain NaN or inf")
+        predictions[partition] = pd.DataFrame({
+            "session": frames.session, "timestamp": frames.timestamp,
+            **{t: frames.labels[:, i] for i, t in enumerate(TARGETS)},
+            **{f"{t}_pred": predicted[:, i] for i, t in enumerate(TARGETS)}})
     history = estimator.history
-    return CellResult(metrics=scores, fit_started=started, fit_seconds=fit_seconds,
+    return CellResult(fit_started=started, fit_seconds=fit_seconds,
                       fit_core_seconds=fit_core_seconds,
                       predictions=predictions, epochs=history.epochs if history is not None else [],
                       device=history.device if history is not None else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("fitted", "mlflow-logged", "row-written", "trace-written", "run-finished")
+POINTS = ("fitted", "mlflow-logged", "predictions-written", "row-written", "run-finished")
 _reached: dict[str, int] = {}
 
 

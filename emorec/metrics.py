@@ -1,4 +1,14 @@
-"""Regression metrics for valence/arousal, and the list of metrics every result carries.
+"""Regression metrics for valence/arousal, every one a function of per-session sufficient
+statistics.
+
+Each scored partition of a cell keeps, per session and target, the sums of
+:data:`STAT_NAMES` (:func:`session_sums`). Every metric is computed from them: a pooled metric
+from the sums added over sessions, a per-session metric as the mean of each session's own
+value. So every metric of every stored row, and of every bootstrap resample of its sessions
+(:func:`resampled`), follows from what the row keeps. Adding a metric is one entry in
+:data:`METRICS` and needs no refit: results, leaderboards and intervals pick it up when results
+are loaded. Reporting metrics decide no prediction, so this module is not part of any model's
+code fingerprint (the training loop scores its dev epochs with its own code).
 
 Conventions (the field's, AVEC/MuSe):
 - variances and covariances are population ones (ddof=0);
@@ -7,9 +17,6 @@ Conventions (the field's, AVEC/MuSe):
   the same constant (the only way its denominator can be 0);
 - CCC is reported pooled over all frames (``ccc``) and as the mean of per-session CCCs
   (``ccc_session``).
-
-:data:`METRICS` is the one list of metrics: the results columns, the training loop's per-epoch
-dev scores and the leaderboard's "best" direction all come from it.
 """
 
 from __future__ import annotations
@@ -21,66 +28,89 @@ import numpy as np
 
 from emorec.vocabulary import TARGETS
 
-
-def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.abs(_as_float(y_true) - _as_float(y_pred))))
-
-
-def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean((_as_float(y_true) - _as_float(y_pred)) ** 2))
+# Per session and target: frames, Σy, Σp, Σy², Σp², Σy·p and Σ|y−p|.
+STAT_NAMES = ("n", "sum_y", "sum_p", "sum_yy", "sum_pp", "sum_yp", "sum_abs")
+N, SY, SP, SYY, SPP, SYP, SABS = range(len(STAT_NAMES))
+# A variance below this fraction of its second moment is the rounding residue of a constant.
+CONSTANT_RESIDUE = 1e-12
 
 
-def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.sqrt(mse(y_true, y_pred)))
+def session_sums(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray
+                 ) -> tuple[list[str], np.ndarray]:
+    """The sessions (sorted) and their (sessions, targets, stats) sums of :data:`STAT_NAMES`;
+    ``y_true`` and ``y_pred`` are (n_frames, targets)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    names, group = np.unique(np.asarray(sessions).astype(str), return_inverse=True)
+    per_frame = np.stack([np.ones_like(y), y, p, y * y, p * p, y * p, np.abs(y - p)], axis=-1)
+    sums = np.zeros((len(names), *per_frame.shape[1:]))
+    np.add.at(sums, group, per_frame)
+    return [str(name) for name in names], sums
 
 
-def pearson(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    dy, dp = _centered(y_true), _centered(y_pred)
-    denominator = np.sqrt(np.sum(dy * dy) * np.sum(dp * dp))
-    return float(np.sum(dy * dp) / denominator) if denominator > 0 else 0.0
+def _variance(second: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    value = second - mean * mean
+    return np.where(value <= CONSTANT_RESIDUE * np.abs(second), 0.0, value)
 
 
-def ccc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+def _moments(s: np.ndarray):
+    """Means, variances and covariance from sums (..., stats)."""
+    n = s[..., N]
+    mean_y, mean_p = s[..., SY] / n, s[..., SP] / n
+    var_y, var_p = _variance(s[..., SYY] / n, mean_y), _variance(s[..., SPP] / n, mean_p)
+    cov = np.where((var_y > 0) & (var_p > 0), s[..., SYP] / n - mean_y * mean_p, 0.0)
+    return mean_y, mean_p, var_y, var_p, cov
+
+
+def mae(s: np.ndarray) -> np.ndarray:
+    return s[..., SABS] / s[..., N]
+
+
+def mse(s: np.ndarray) -> np.ndarray:
+    return np.maximum(s[..., SYY] - 2 * s[..., SYP] + s[..., SPP], 0.0) / s[..., N]
+
+
+def rmse(s: np.ndarray) -> np.ndarray:
+    return np.sqrt(mse(s))
+
+
+def pearson(s: np.ndarray) -> np.ndarray:
+    _, _, var_y, var_p, cov = _moments(s)
+    denominator = np.sqrt(var_y * var_p)
+    return np.where(denominator > 0, cov / np.where(denominator > 0, denominator, 1.0), 0.0)
+
+
+def ccc(s: np.ndarray) -> np.ndarray:
     """Lin's concordance correlation coefficient."""
-    y, p = _as_float(y_true), _as_float(y_pred)
-    dy, dp = _centered(y), _centered(p)
-    return float(_ccc_from_moments(y.mean(), p.mean(), np.mean(dy * dy), np.mean(dp * dp),
-                                   np.mean(dy * dp)))
-
-
-def ccc_per_session(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray) -> float:
-    """Mean over sessions of the CCC computed within each session."""
-    y, p = _as_float(y_true), _as_float(y_pred)
-    _, group = np.unique(np.asarray(sessions), return_inverse=True)
-    count = np.bincount(group).astype(float)
-    mean_y = np.bincount(group, y) / count
-    mean_p = np.bincount(group, p) / count
-    dy, dp = y - mean_y[group], p - mean_p[group]
-    var_y = np.bincount(group, dy * dy) / count
-    var_p = np.bincount(group, dp * dp) / count
-    cov = np.bincount(group, dy * dp) / count
-    return float(np.mean(_ccc_from_moments(mean_y, mean_p, var_y, var_p, cov)))
+    mean_y, mean_p, var_y, var_p, cov = _moments(s)
+    denominator = var_y + var_p + (mean_y - mean_p) ** 2
+    return np.where(denominator > 0, 2.0 * cov / np.where(denominator > 0, denominator, 1.0),
+                    1.0)
 
 
 @dataclass(frozen=True)
 class Metric:
     name: str
-    function: Callable[..., float]   # (y_true, y_pred) or, per session, (y_true, y_pred, sessions)
+    of_sums: Callable[[np.ndarray], np.ndarray]   # sums (..., stats) -> values (...)
     higher_is_better: bool
-    per_session: bool = False
+    per_session: bool = False    # the mean of each session's value, not the pooled value
+    label: str = ""              # how a leaderboard column names it
 
 
 METRICS = (
-    Metric("mae", mae, higher_is_better=False),
-    Metric("mse", mse, higher_is_better=False),
-    Metric("rmse", rmse, higher_is_better=False),
-    Metric("pearson", pearson, higher_is_better=True),
-    Metric("ccc", ccc, higher_is_better=True),
-    Metric("ccc_session", ccc_per_session, higher_is_better=True, per_session=True),
+    Metric("mae", mae, higher_is_better=False, label="MAE"),
+    Metric("mse", mse, higher_is_better=False, label="MSE"),
+    Metric("rmse", rmse, higher_is_better=False, label="RMSE"),
+    Metric("pearson", pearson, higher_is_better=True, label="Pearson r"),
+    Metric("ccc", ccc, higher_is_better=True, label="CCC"),
+    Metric("ccc_session", ccc, higher_is_better=True, per_session=True, label="CCC/session"),
 )
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
-EPOCH_METRICS = ("rmse", "ccc")   # what the training loop scores on dev after every epoch
 _BY_NAME = {metric.name: metric for metric in METRICS}
+
+
+def metric(name: str) -> Metric:
+    return _BY_NAME[name]
 
 
 def higher_is_better(column: str) -> bool:
@@ -91,54 +121,48 @@ def higher_is_better(column: str) -> bool:
     raise KeyError(f"{column!r} names no metric of {METRIC_NAMES}")
 
 
-def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray | None = None,
-                       names: tuple[str, ...] = METRIC_NAMES) -> dict:
-    """The metrics ``names`` for both targets and their mean.
+def _value(m: Metric, sums: np.ndarray) -> np.ndarray:
+    """(targets,) values of ``m`` for (sessions, targets, stats) sums."""
+    return m.of_sums(sums).mean(axis=0) if m.per_session else m.of_sums(sums.sum(axis=0))
 
-    ``y_true`` and ``y_pred`` are (n_frames, 2) arrays in the order of ``TARGETS``; ``sessions``
-    gives each frame's session (needed by per-session metrics). Keys look like ``valence_ccc``,
-    ``arousal_rmse``, ``mean_ccc``.
-    """
+
+def scores(sums: np.ndarray) -> dict:
+    """Every metric for both targets and their mean (keys like ``valence_ccc``,
+    ``mean_rmse``) from (sessions, targets, stats) sums; NaN for a metric whose statistic the
+    sums lack (NaN there)."""
+    result = {}
+    for m in METRICS:
+        values = _value(m, np.asarray(sums, dtype=np.float64))
+        result.update({f"{target}_{m.name}": float(v) for target, v in zip(TARGETS, values,
+                                                                             strict=True)})
+        result[f"mean_{m.name}"] = float(np.mean(values))
+    return result
+
+
+def resampled(name: str, sums: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(resamples, seeds) values of metric ``name``, mean over targets, for (seeds, sessions,
+    targets, stats) sums and (resamples, sessions) bootstrap counts of each session."""
+    m = _BY_NAME[name]
+    if m.per_session:
+        values = m.of_sums(sums)                                     # (K, S, T)
+        per_target = np.einsum("bs,kst->bkt", weights, values) / weights.sum(axis=1)[:, None,
+                                                                                      None]
+    else:
+        per_target = m.of_sums(np.einsum("bs,kstm->bktm", weights, sums))
+    return per_target.mean(axis=-1)
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray) -> dict:
+    """Every metric of predictions ``y_pred`` for labels ``y_true`` ((n_frames, 2) arrays in
+    the order of ``TARGETS``) with each frame's session, as :func:`scores` names them."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 2 or y_true.shape[1] != len(TARGETS):
         raise ValueError(f"expected two (n, {len(TARGETS)}) arrays, got {y_true.shape} and "
                          f"{y_pred.shape}")
-    chosen = [_BY_NAME[name] for name in names]
-    if any(metric.per_session for metric in chosen) and (
-            sessions is None or len(sessions) != len(y_true)):
-        raise ValueError(f"{0 if sessions is None else len(sessions)} session ids for "
-                         f"{len(y_true)} frames")
+    if len(sessions) != len(y_true):
+        raise ValueError(f"{len(sessions)} session ids for {len(y_true)} frames")
     if len(y_true) == 0:
         raise ValueError("no frames to score")
     if not np.all(np.isfinite(y_pred)):
         raise ValueError("predictions contain NaN or inf")
-    result = {}
-    for column, target in enumerate(TARGETS):
-        y, p = y_true[:, column], y_pred[:, column]
-        for metric in chosen:
-            extra = (sessions,) if metric.per_session else ()
-            result[f"{target}_{metric.name}"] = metric.function(y, p, *extra)
-    for metric in chosen:
-        result[f"mean_{metric.name}"] = float(np.mean([result[f"{t}_{metric.name}"]
-                                                       for t in TARGETS]))
-    return result
-
-
-def _as_float(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64).ravel()
-
-
-def _centered(values: np.ndarray) -> np.ndarray:
-    """Deviations from the mean; exactly zero for a constant array (no rounding residue)."""
-    values = _as_float(values)
-    if values.size == 0 or values.min() == values.max():
-        return np.zeros_like(values)
-    return values - values.mean()
-
-
-def _ccc_from_moments(mean_y, mean_p, var_y, var_p, cov):
-    mean_y, mean_p, var_y, var_p, cov = np.broadcast_arrays(
-        *(np.asarray(v, dtype=np.float64) for v in (mean_y, mean_p, var_y, var_p, cov)))
-    denominator = var_y + var_p + (mean_y - mean_p) ** 2
-    safe = np.where(denominator > 0, denominator, 1.0)
-    return np.where(denominator > 0, 2.0 * cov / safe, 1.0)
+    return scores(session_sums(y_true, y_pred, sessions)[1])

@@ -1,5 +1,5 @@
 """The one writer of a sweep's records: for each fitted cell, in this order, its MLflow run
-(left RUNNING), its trace, its results row, then the run set FINISHED. A kill between any two
+(left RUNNING), its kept predictions, its results row, then the run set FINISHED. A kill between any two
 steps (the named checkpoints) leaves a state the next sweep settles: a cell without a row runs
 again, a RUNNING run of a killed sweep is set FINISHED if its row was written and KILLED if
 not, and a FINISHED run without a row is reused rather than logged twice."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emorec import facts, results, traces
+from emorec import facts, predictions, results
 from emorec.cells import Cell, seed_label, seed_value
 from emorec.evaluation import CellResult
 from emorec.faults import checkpoint
@@ -30,7 +30,7 @@ class Recorder:
                  tracking_uri: str, timeout: float, tags: dict, recorded: set[str]):
         self.context = context
         self.rows = results.results_path(results_dir, context.dataset)
-        self.trace = traces.trace_path(results_dir, context.dataset)
+        self.results_dir = Path(results_dir)
         self.recorded = recorded
         self.tags = tags
         connect(tracking_uri, timeout)
@@ -50,16 +50,18 @@ class Recorder:
         run_id = self.tracker.log_cell(
             key=cell.key, name=run_name(cell),
             params={**cell.params, "seed": seed_value(cell.seed)},
-            metrics={**result.metrics, "fit_seconds": result.fit_seconds,
+            metrics={**results.scores(result.predictions), "fit_seconds": result.fit_seconds,
                      "fit_core_seconds": result.fit_core_seconds},
             fit_started=result.fit_started, fit_seconds=result.fit_seconds,
             epochs=result.epochs,
             tags={**self.tags, **device, "model": cell.model,
                   "code_fingerprint": spec.code_fingerprint},
-            predictions=result.predictions, reuse=cell.key not in self.recorded)
+            predictions=result.predictions["test"], reuse=cell.key not in self.recorded)
         checkpoint("mlflow-logged")
-        traces.append(self.trace, cell.key, result.predictions)
-        checkpoint("trace-written")
+        context = self.context
+        predictions.write(self.results_dir, context.dataset, context.fingerprint,
+                          context.split_hash, cell.key, result.predictions)
+        checkpoint("predictions-written")
         results.append(self.rows, results.build_row(self.context, cell, spec, result, run_id))
         checkpoint("row-written")
         self.tracker.finish(cell.key, run_id)

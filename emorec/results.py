@@ -18,7 +18,12 @@ kept out of test; empty for stand-ins); v6 added ``model_source`` (``emorec``, o
 model came from: package and version, or file and content hash); v7 dropped ``window`` (a copy
 of the window in ``params``, which alone holds it now); v8 let ``seed`` be empty: the one row of
 a seed-free model (``@model(seeded=False)``), fitted once for all seeds (read as a nullable
-integer, ``<NA>``). Older files are read as
+integer, ``<NA>``); v9 keeps what every metric is derived from instead of metric columns:
+``dev_session_stats`` and ``test_session_stats`` (per session and target, the sums of
+:data:`emorec.metrics.STAT_NAMES`, Σ|y−p| added for MAE), and ``recorded_metrics`` (the metric
+columns an older row was written with, JSON, for what its sums cannot give; empty for v9 rows).
+The metric columns (:data:`METRIC_COLUMNS`, one per partition, target and metric of
+:data:`emorec.metrics.METRICS`) are computed when a file is loaded. Older files are read as
 the current schema and rewritten as it when a row is appended to them; rows older than v4 have
 no code fingerprint, so ``emorec verify`` reports them stale.
 """
@@ -35,26 +40,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import facts, traces
+from emorec import facts, metrics, predictions
 from emorec.cells import Cell, canonical_params
 from emorec.data.splits import GUARD_STATES
 from emorec.errors import DataError, EmorecError
 from emorec.files import replace_file, writable_folder
-from emorec.metrics import METRIC_NAMES
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 RESULTS_DIR = Path("leaderboard") / "results"
 IDENTITY_COLUMNS = ["schema_version", "suite", "dataset", "origin", "extractor_guard",
                     "fingerprint", "split_hash",
                     "model", "family", "modality", "model_source", "params", "variant", "tuned_by",
                     "tuning_trials", "seed", "code_fingerprint", "cell_key",
                     "code_version"]
+STATS_COLUMNS = [f"{partition}_session_stats" for partition in SCORED_PARTITIONS]
+COLUMNS = [*IDENTITY_COLUMNS, "fit_seconds", "fit_core_seconds", *STATS_COLUMNS,
+           "recorded_metrics", "mlflow_run_id"]
+# Derived when a file is loaded, never stored: every partition x target x metric.
 METRIC_COLUMNS = [f"{partition}_{target}_{name}" for partition in SCORED_PARTITIONS
-                  for target in (*TARGETS, "mean") for name in METRIC_NAMES]
-COLUMNS = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, "fit_seconds", "fit_core_seconds",
-           "test_session_stats", "mlflow_run_id"]
-STAT_NAMES = ("n", "sum_y", "sum_p", "sum_yy", "sum_pp", "sum_yp")
+                  for target in (*TARGETS, "mean") for name in metrics.METRIC_NAMES]
+TEXT_COLUMNS = ["params", "variant", "cell_key", "fingerprint", "split_hash", "mlflow_run_id",
+                "code_version", "tuned_by", "code_fingerprint", "extractor_guard",
+                "model_source", *STATS_COLUMNS, "recorded_metrics"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,6 @@ class RowContext:
 def build_row(context: RowContext, cell: Cell, spec, result, mlflow_run_id: str) -> dict:
     """The results row of ``cell`` fitted by model ``spec`` (a registered ModelSpec) with
     ``result`` (an :class:`emorec.evaluation.CellResult`), linked to its MLflow run."""
-    predictions = result.predictions
     return {"schema_version": SCHEMA_VERSION, **asdict(context),
             "model": spec.name, "family": spec.family, "modality": spec.modality,
             "model_source": spec.source, "params": canonical_params(cell.params),
@@ -80,34 +87,81 @@ def build_row(context: RowContext, cell: Cell, spec, result, mlflow_run_id: str)
             "tuned_by": cell.tuned_by, "tuning_trials": cell.tuning_trials,
             "seed": cell.seed,
             "code_fingerprint": spec.code_fingerprint, "cell_key": cell.key,
-            **result.metrics, "fit_seconds": result.fit_seconds,
-            "fit_core_seconds": result.fit_core_seconds,
-            "test_session_stats": session_stats(
-                predictions[list(TARGETS)].to_numpy(),
-                predictions[[f"{t}_pred" for t in TARGETS]].to_numpy(),
-                predictions["session"].to_numpy()),
+            "fit_seconds": result.fit_seconds, "fit_core_seconds": result.fit_core_seconds,
+            **stats_columns(result.predictions), "recorded_metrics": "",
             "mlflow_run_id": mlflow_run_id}
 
 
+def stats_columns(by_partition: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """``<partition>_session_stats`` of predictions per scored partition (frames with labels
+    and ``<target>_pred``), empty for a partition not given."""
+    return {f"{partition}_session_stats": session_stats(
+                frame[list(TARGETS)].to_numpy(),
+                frame[[f"{t}_pred" for t in TARGETS]].to_numpy(), frame["session"].to_numpy())
+            if (frame := by_partition.get(partition)) is not None else ""
+            for partition in SCORED_PARTITIONS}
+
+
+def scores(by_partition: dict[str, pd.DataFrame]) -> dict:
+    """``<partition>_<target>_<metric>`` for predictions per partition; ValueError for
+    predictions that are not finite."""
+    out = {}
+    for partition, frame in by_partition.items():
+        values = metrics.regression_metrics(frame[list(TARGETS)].to_numpy(),
+                                            frame[[f"{t}_pred" for t in TARGETS]].to_numpy(),
+                                            frame["session"].to_numpy())
+        out.update({f"{partition}_{name}": value for name, value in values.items()})
+    return out
+
+
 def session_stats(y_true: np.ndarray, y_pred: np.ndarray, sessions: np.ndarray) -> str:
-    """``{session: [[n, Σy, Σp, Σy², Σp², Σy·p] per target]}`` as compact JSON."""
-    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
-    stats = {}
-    for session in sorted(set(np.asarray(sessions).tolist())):
-        rows = np.asarray(sessions) == session
-        stats[str(session)] = [
-            [int(rows.sum()), *(float(v) for v in (y.sum(), p.sum(), (y * y).sum(),
-                                                   (p * p).sum(), (y * p).sum()))]
-            for y, p in ((y_true[rows, t], y_pred[rows, t]) for t in range(len(TARGETS)))]
-    return json.dumps(stats, separators=(",", ":"))
+    """``{session: [[n, Σy, Σp, Σy², Σp², Σy·p, Σ|y−p|] per target]}`` as compact JSON."""
+    names, sums = metrics.session_sums(y_true, y_pred, sessions)
+    return json.dumps({name: [[int(t[0]), *map(float, t[1:])] for t in session]
+                       for name, session in zip(names, sums.tolist(), strict=True)},
+                      separators=(",", ":"))
 
 
 def parse_session_stats(text: str) -> dict[str, np.ndarray] | None:
-    """``session -> (targets, 6)`` array, or None for a row without stats."""
+    """``session -> (targets, stats)`` array, or None for a row without stats. Sums written
+    before Σ|y−p| was kept have NaN in its place."""
     if not text:
         return None
-    return {session: np.asarray(values, dtype=np.float64)
-            for session, values in json.loads(text).items()}
+    width = len(metrics.STAT_NAMES)
+    out = {}
+    for session, values in json.loads(text).items():
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape[-1] < width:
+            array = np.concatenate([array, np.full((*array.shape[:-1], width - array.shape[-1]),
+                                                   np.nan)], axis=-1)
+        out[session] = array
+    return out
+
+
+def stats_array(text: str) -> np.ndarray | None:
+    """(sessions, targets, stats) sums of a row's stats column, sessions sorted by name."""
+    parsed = parse_session_stats(text)
+    return None if parsed is None else np.stack([parsed[s] for s in sorted(parsed)])
+
+
+def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every metric column, computed from its sums; where a row's sums cannot
+    give a value (an older row), the value it was recorded with, else NaN."""
+    values = []
+    for record in frame.itertuples(index=False):
+        recorded = json.loads(record.recorded_metrics) if record.recorded_metrics else {}
+        row = {}
+        for partition in SCORED_PARTITIONS:
+            sums = stats_array(getattr(record, f"{partition}_session_stats"))
+            if sums is not None:
+                row.update({f"{partition}_{name}": value
+                            for name, value in metrics.scores(sums).items()})
+        for column in METRIC_COLUMNS:
+            if math.isnan(row.get(column, math.nan)):
+                row[column] = recorded.get(column, math.nan)
+        values.append(row)
+    derived = pd.DataFrame(values, columns=METRIC_COLUMNS, index=frame.index, dtype=float)
+    return pd.concat([frame.drop(columns=METRIC_COLUMNS, errors="ignore"), derived], axis=1)
 
 
 def results_path(root: Path, dataset: str) -> Path:
@@ -119,7 +173,7 @@ def append(path: Path, record: dict) -> None:
     itself and renamed over the old one, so a kill leaves the old file or the new one, never
     half a row. (A file of a few thousand rows takes milliseconds; cells take seconds.)"""
     frame = validate(pd.DataFrame([record]), str(path), first_row=None)
-    old = load(path)
+    old = load(path)[COLUMNS]
     write(path, pd.concat([old, frame], ignore_index=True) if len(old) else frame)
 
 
@@ -133,7 +187,9 @@ def check_writable(path: Path) -> None:
 
 def write(path: Path, frame: pd.DataFrame) -> None:
     """Write validated records as a whole results file (atomically)."""
-    frame = validate(frame.reset_index(drop=True), str(path), first_row=None)
+    frame = validate(frame.reset_index(drop=True)[[c for c in frame.columns
+                                                    if c not in METRIC_COLUMNS]],
+                     str(path), first_row=None)
 
     def write_rows(partial: Path) -> None:
         with partial.open("w", newline="") as handle:
@@ -168,8 +224,7 @@ def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
         table = pd.concat(frames, ignore_index=True)
         kept = table.drop_duplicates("cell_key", keep="first")
         write(results_path(out, name), kept)
-        traces.merge([traces.trace_path(folder, name) for folder in folders],
-                     traces.trace_path(out, name))
+        predictions.merge(folders[1:], out, name)
         summary[name] = (len(table), len(kept))
     return summary
 
@@ -177,22 +232,17 @@ def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
 def load(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
-        return pd.DataFrame(columns=COLUMNS)
+        return with_metrics(pd.DataFrame(columns=COLUMNS))
     if not path.is_file():
         raise DataError(path, "not a results file", expected="a CSV file", found="a folder")
     _check_last_row(path)
     try:
-        frame = pd.read_csv(path, dtype={"params": str, "variant": str, "cell_key": str,
-                                         "fingerprint": str, "split_hash": str,
-                                         "mlflow_run_id": str, "code_version": str,
-                                         "tuned_by": str, "code_fingerprint": str,
-                                         "extractor_guard": str, "test_session_stats": str,
-                                         "model_source": str},
+        frame = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS},
                             keep_default_na=False,
                             na_values={c: [""] for c in [*METRIC_COLUMNS, "seed"]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(path, f"cannot read results CSV ({error})") from None
-    return validate(_upgrade(frame), str(path), first_row=2)
+    return with_metrics(validate(_upgrade(frame), str(path), first_row=2))
 
 
 def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
@@ -203,11 +253,13 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
     (emorec's own models only); v6 and older kept a copy of the window (dropped). v7 and older
     have a seed in every row, a seed-free model's rows too (one per seed, as they were run):
     they are kept as they are, a record of what ran, and a newer seed-free row supersedes them
-    on the leaderboard (:func:`current`)."""
+    on the leaderboard (:func:`current`). v8 and older stored metric columns and no dev sums:
+    the metric columns move into ``recorded_metrics`` (what the sums cannot give, dev metrics
+    and test MAE, comes from there)."""
     if "schema_version" not in frame.columns or frame.empty:
         return frame
     versions = set(frame["schema_version"].astype(str))
-    if versions - {"1", "2", "3", "4", "5", "6", "7"}:
+    if versions - {"1", "2", "3", "4", "5", "6", "7", "8"}:
         return frame   # the current version, or validate names the bad row
     if "tuned_by" not in frame.columns:
         frame.insert(list(frame.columns).index("params") + 1, "tuned_by", "")
@@ -226,6 +278,14 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
                      ["" if origin == "stand-in" else "not given" for origin in frame["origin"]])
     if "model_source" not in frame.columns:   # v5 and older: emorec's own models only
         frame.insert(list(frame.columns).index("modality") + 1, "model_source", "emorec")
+    if "recorded_metrics" not in frame.columns:   # v8 and older: metric columns, no dev sums
+        stored = [c for c in METRIC_COLUMNS if c in frame.columns]
+        frame["recorded_metrics"] = [
+            json.dumps({c: float(v) for c, v in zip(stored, values, strict=True)
+                        if not pd.isna(v)}, separators=(",", ":"))
+            for values in frame[stored].itertuples(index=False)]
+        frame["dev_session_stats"] = ""
+        frame = frame.drop(columns=stored)
     return frame.drop(columns="window", errors="ignore").assign(schema_version=SCHEMA_VERSION)
 
 
@@ -280,7 +340,8 @@ def row_seed(value) -> int | None:
 
 def load_all(root: Path) -> pd.DataFrame:
     frames = [load(path) for path in sorted(Path(root).glob("*.csv"))]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return (pd.concat(frames, ignore_index=True) if frames
+            else with_metrics(pd.DataFrame(columns=COLUMNS)))
 
 
 def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.DataFrame:
@@ -313,7 +374,9 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                 fail(index, column, "a non-empty text", record[column])
         for column, expected in (("tuned_by", "a study name or empty"),
                                  ("code_fingerprint", "16 hex digits or empty"),
-                                 ("test_session_stats", "JSON per-session statistics or empty")):
+                                 *((c, "JSON per-session statistics or empty")
+                                   for c in STATS_COLUMNS),
+                                 ("recorded_metrics", "a JSON object or empty")):
             if not isinstance(record[column], str):
                 fail(index, column, expected, record[column])
         try:
@@ -321,8 +384,8 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                 raise ValueError
         except (TypeError, ValueError):
             fail(index, "tuning_trials", "a whole number >= 0", record["tuning_trials"])
-        for column in ("params", "variant", "test_session_stats"):
-            if column == "test_session_stats" and record[column] == "":
+        for column in ("params", "variant", *STATS_COLUMNS, "recorded_metrics"):
+            if column not in ("params", "variant") and record[column] == "":
                 continue
             try:
                 json.loads(record[column])
@@ -333,7 +396,7 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
                 raise ValueError
         except (TypeError, ValueError):
             fail(index, "seed", "a whole number, or empty (seed-free)", record["seed"])
-        for column in METRIC_COLUMNS + ["fit_seconds", "fit_core_seconds"]:
+        for column in ("fit_seconds", "fit_core_seconds"):
             try:
                 value = float(record[column])
             except (TypeError, ValueError):
@@ -341,7 +404,7 @@ def validate(frame: pd.DataFrame, source: str, first_row: int | None) -> pd.Data
             if not math.isfinite(value):
                 fail(index, column, "a finite number", record[column])
     frame = frame.astype({"seed": "Int64", "schema_version": int, "tuning_trials": int})
-    return frame.astype({c: float for c in METRIC_COLUMNS + ["fit_seconds", "fit_core_seconds"]})
+    return frame.astype({c: float for c in ("fit_seconds", "fit_core_seconds")})
 
 
 def _cell(value) -> str:

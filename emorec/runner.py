@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import plugins, results, traces
+from emorec import plugins, predictions, results
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
@@ -125,7 +125,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
                 tracking_timeout: float) -> pd.DataFrame:
     path = results.results_path(results_dir, dataset.name)
     results.check_writable(path)          # before any fit: a row that cannot be written
-    traces.check_writable(traces.trace_path(results_dir, dataset.name))   # is a fit lost
+    predictions.check_writable(results_dir, dataset.name)   # is a fit lost
     cells = shard_cells(tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset),
                         shard)
     recorded = results.load(path)

@@ -71,7 +71,7 @@ def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
                       for cell in cells if cell.key not in committed.index]
     report.rerun = sample(cells, set(committed.index), per_family)
     for cell in report.rerun:
-        scores = run_cell(dataset, cell).metrics
+        scores = results.scores(run_cell(dataset, cell).predictions)
         row = committed.loc[cell.key]
         for column in results.METRIC_COLUMNS:
             if abs(float(scores[column]) - float(row[column])) > tolerance:

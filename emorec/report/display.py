@@ -7,6 +7,7 @@ import json
 
 # The chance and oracle rows, as every table names them.
 FLOOR_NAMES = {"chance": "chance floor (training mean)",
+               "session_mean": "session mean (each test session's own mean rating, an oracle)",
                "oracle": "noise ceiling (noise-free rating)"}
 
 

@@ -1,4 +1,4 @@
-"""Leaderboard figures (PNG, matplotlib), drawn from the result and trace files alone:
+"""Leaderboard figures (PNG, matplotlib), drawn from the result files and kept predictions alone:
 
 - test CCC against window length, one panel per model family, one line per model (and pooling),
   mean ± std over seeds; the frame models as dashed references;
@@ -101,15 +101,12 @@ def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, stand_in: bool
     _save(figure, path)
 
 
-def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path: Path,
-          oracle_key: str | None = None) -> bool:
-    """Truth vs prediction of one cell on the trace session; False if it has no trace."""
-    cell = traces[traces["cell_key"] == cell_key].sort_values("timestamp")
-    if cell.empty:
-        return False
-    oracle = (traces[(traces["cell_key"] == oracle_key)
-                     & (traces["session"] == cell["session"].iloc[0])].sort_values("timestamp")
-              if oracle_key else cell.iloc[:0])
+def trace(session: pd.DataFrame, title: str, stand_in: bool, path: Path,
+          oracle: pd.DataFrame | None = None) -> None:
+    """Rating vs prediction of one cell on one test session (``session``: its kept frames),
+    with the noise-free rating (``oracle``'s predictions of the session) where given."""
+    cell = session.sort_values("timestamp")
+    oracle = oracle.sort_values("timestamp") if oracle is not None else cell.iloc[:0]
     figure, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     for axis, target in zip(axes, TARGETS, strict=True):
         axis.plot(cell["timestamp"], cell[target], color="black", linewidth=1, label="rating")
@@ -122,10 +119,9 @@ def trace(traces: pd.DataFrame, cell_key: str, title: str, stand_in: bool, path:
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
     axes[1].set_xlabel(f"time (s), test session {cell['session'].iloc[0]} "
-                       f"(chosen as the {cell['rule'].iloc[0]})")
+                       "(its CCC is the median of the cell's test sessions)")
     figure.suptitle(title + (" (STAND-IN data)" if stand_in else ""), fontsize=10)
     _save(figure, path)
-    return True
 
 
 def _save(figure, path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import facts, results, traces
+from emorec import facts, metrics, predictions, results
 from emorec.cells import seed_label
 from emorec.report import factor_study, figures, prose, tables
 from emorec.report.board import Board
@@ -30,8 +30,7 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     written, boards = [], {}
     for dataset in sorted(table["dataset"].unique()):
         board = boards[dataset] = Board(table[table["dataset"] == dataset], models)
-        links = _draw_figures(board, traces.load(traces.trace_path(results_dir, dataset)),
-                              Path(out_dir))
+        links = _draw_figures(board, Path(results_dir), Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
         path.write_text(render(board, links))
         written.append(path)
@@ -92,8 +91,7 @@ def _thesis_names(board: Board) -> dict[str, str]:
             for thesis in known.thesis_names}
 
 
-def _draw_figures(board: Board, trace_rows: pd.DataFrame,
-                  out_dir: Path) -> list[tuple[str, str]]:
+def _draw_figures(board: Board, results_dir: Path, out_dir: Path) -> list[tuple[str, str]]:
     rows = board.rows
     dataset, stand_in = rows["dataset"].iloc[-1], rows["origin"].iloc[-1] == "stand-in"
     links = []
@@ -101,19 +99,40 @@ def _draw_figures(board: Board, trace_rows: pd.DataFrame,
     if figures.ccc_by_window(rows, board.facts, dataset, stand_in, out_dir / name):
         links.append(("test CCC against window length", name))
     best = board.best_on_dev()
-    if not best.empty:
-        chosen = best.sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
-                                  kind="stable").iloc[0]
-        cells = rows[rows["model"].eq(chosen["model"]) & rows["params"].eq(chosen["params"])
-                     & rows["tuned_by"].eq("")]
-        traced = cells[cells["cell_key"].isin(set(trace_rows["cell_key"]))].sort_values("seed")
-        oracle = rows.loc[rows["model"] == "oracle", "cell_key"]
-        name = f"figures/{dataset}-trace.png"
-        label = figures.line_label(chosen, board.model_facts(chosen["model"]))
-        if len(traced) and figures.trace(
-                trace_rows, traced["cell_key"].iloc[0],
-                f"{dataset}: {label} (best dev CCC), "
-                f"{seed_label(results.row_seed(traced['seed'].iloc[0]))}", stand_in,
-                out_dir / name, oracle.iloc[0] if len(oracle) else None):
-            links.append((f"rating vs prediction, {label}", name))
+    if best.empty:
+        return links
+    chosen = best.sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
+                              kind="stable").iloc[0]
+    cells = rows[rows["model"].eq(chosen["model"]) & rows["params"].eq(chosen["params"])
+                 & rows["tuned_by"].eq("")].sort_values("seed")
+    kept = [(row, predictions.load(results_dir, dataset, row["cell_key"]))
+            for _, row in cells.iterrows()]
+    kept = [(row, table) for row, table in kept if table is not None]
+    if not kept:
+        return links
+    row, table = kept[0]
+    test = table[table["partition"] == "test"]
+    session = trace_session(test)
+    oracle_keys = rows.loc[rows["model"] == "oracle", "cell_key"]
+    oracle = (predictions.load(results_dir, dataset, oracle_keys.iloc[0])
+              if len(oracle_keys) else None)
+    if oracle is not None:
+        oracle = oracle[(oracle["partition"] == "test") & (oracle["session"] == session)]
+    name = f"figures/{dataset}-trace.png"
+    label = figures.line_label(chosen, board.model_facts(chosen["model"]))
+    figures.trace(test[test["session"] == session],
+                  f"{dataset}: {label} (best dev CCC), "
+                  f"{seed_label(results.row_seed(row['seed']))}", stand_in, out_dir / name,
+                  oracle)
+    links.append((f"rating vs prediction, {label}", name))
     return links
+
+
+def trace_session(test: pd.DataFrame) -> str:
+    """The test session whose own CCC (mean over targets) is the median of the cell's sessions
+    (the lower one of an even count; ties by name): neither its best nor its worst."""
+    names, sums = metrics.session_sums(test[["valence", "arousal"]].to_numpy(),
+                                       test[["valence_pred", "arousal_pred"]].to_numpy(),
+                                       test["session"].to_numpy())
+    scores = sorted(zip(metrics.ccc(sums).mean(axis=1).tolist(), names, strict=True))
+    return scores[(len(scores) - 1) // 2][1]

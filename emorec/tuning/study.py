@@ -18,7 +18,7 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from emorec import extras, plugins, tracking
+from emorec import extras, plugins, results, tracking
 from emorec.cells import seed_value
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
@@ -173,12 +173,13 @@ class Objective:
 
         result = evaluate_cell(self.dataset, self.spec, params, trial_seed(self.plan),
                                partitions=("dev",), on_epoch=report)
-        trial.set_user_attr("dev_metrics", result.metrics)
-        problem = saturated(result.predictions)
+        problem = saturated(result.predictions["dev"])
         if problem:
             trial.set_user_attr("fail_reason", f": {problem}")
             raise EmorecError(f"trial {trial.number}: {problem}")
-        return float(result.metrics["dev_mean_ccc"])
+        scores = results.scores(result.predictions)
+        trial.set_user_attr("dev_metrics", scores)
+        return float(scores["dev_mean_ccc"])
 
 
 class TrialLine:
