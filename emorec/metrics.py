@@ -95,15 +95,17 @@ class Metric:
     higher_is_better: bool
     per_session: bool = False    # the mean of each session's value, not the pooled value
     label: str = ""              # how a leaderboard column names it
+    shown: bool = True           # whether the leaderboard's tables have columns of it
 
 
+# In the order of the leaderboard's columns.
 METRICS = (
-    Metric("mae", mae, higher_is_better=False, label="MAE"),
-    Metric("mse", mse, higher_is_better=False, label="MSE"),
-    Metric("rmse", rmse, higher_is_better=False, label="RMSE"),
-    Metric("pearson", pearson, higher_is_better=True, label="Pearson r"),
     Metric("ccc", ccc, higher_is_better=True, label="CCC"),
     Metric("ccc_session", ccc, higher_is_better=True, per_session=True, label="CCC/session"),
+    Metric("rmse", rmse, higher_is_better=False, label="RMSE"),
+    Metric("mae", mae, higher_is_better=False, label="MAE"),
+    Metric("mse", mse, higher_is_better=False, label="MSE", shown=False),
+    Metric("pearson", pearson, higher_is_better=True, label="Pearson r", shown=False),
 )
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
 _BY_NAME = {metric.name: metric for metric in METRICS}

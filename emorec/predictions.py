@@ -65,20 +65,25 @@ def check_writable(results_dir: Path, dataset: str) -> None:
 def write(results_dir: Path, dataset: str, fingerprint: str, split_hash: str, cell_key: str,
           by_partition: dict[str, pd.DataFrame]) -> None:
     """Keep one cell's predictions (``by_partition``: dev and test frames with labels and
-    predictions, as :class:`emorec.evaluation.CellResult` has them)."""
-    table = pd.concat([by_partition[p].assign(partition=p) for p in SCORED_PARTITIONS],
-                      ignore_index=True)
+    predictions, as :class:`emorec.evaluation.CellResult` has them; an external row may lack
+    dev)."""
+    kept = [p for p in SCORED_PARTITIONS if p in by_partition]
+    table = pd.concat([by_partition[p].assign(partition=p) for p in kept], ignore_index=True)
     folder(results_dir, dataset).mkdir(parents=True, exist_ok=True)
     frames = frames_path(results_dir, dataset, fingerprint, split_hash)
     if frames.is_file():
         _check_same_frames(frames, table)
-    else:
+    elif kept == list(SCORED_PARTITIONS):
         replace_file(frames, lambda partial: table[FRAME_COLUMNS].to_parquet(
             partial, index=False, compression="zstd"))
+    else:
+        raise EmorecError(f"{frames}: no scored frames kept for this dataset and split yet "
+                          "(run emorec bench first)")
     quantised = pa.table({name: np.round(table[name].to_numpy() / STEP).astype(np.int64)
                           for name in PREDICTED})
     quantised = quantised.replace_schema_metadata({
-        "frames": frames.name, "step": repr(STEP), "cell_key": cell_key})
+        "frames": frames.name, "step": repr(STEP), "cell_key": cell_key,
+        "partitions": ",".join(kept)})
     replace_file(cell_path(results_dir, dataset, cell_key), lambda partial: pq.write_table(
         quantised, partial, compression="zstd", use_dictionary=False,
         column_encoding="DELTA_BINARY_PACKED"))
@@ -93,13 +98,15 @@ def load(results_dir: Path, dataset: str, cell_key: str) -> pd.DataFrame | None:
         table = pq.read_table(path)
         meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         frames = read_frames(path.parent / meta["frames"])
+        frames = frames[frames["partition"].isin(meta["partitions"].split(","))]
     except (OSError, ValueError, KeyError) as error:
         raise DataError(path, f"cannot read kept predictions ({error})") from None
     if table.num_rows != len(frames):
         raise DataError(path, "kept predictions do not match their frames file",
                         expected=f"{len(frames)} rows", found=f"{table.num_rows}")
     step = float(meta["step"])
-    return frames.assign(**{name: table[name].to_numpy() * step for name in PREDICTED})
+    return frames.reset_index(drop=True).assign(
+        **{name: table[name].to_numpy() * step for name in PREDICTED})
 
 
 def read_frames(path: Path) -> pd.DataFrame:
@@ -133,6 +140,7 @@ def merge(sources: list[Path], out: Path, dataset: str) -> None:
 
 def _check_same_frames(path: Path, table: pd.DataFrame) -> None:
     kept = read_frames(path)
+    kept = kept[kept["partition"].isin(set(table["partition"]))]
     same = (len(kept) == len(table)
             and (kept["session"].astype(str).to_numpy() == table["session"].astype(str)
                  .to_numpy()).all()

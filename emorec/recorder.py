@@ -1,8 +1,8 @@
 """The one writer of a sweep's records: for each fitted cell, in this order, its MLflow run
-(left RUNNING), its kept predictions, its results row, then the run set FINISHED. A kill between any two
-steps (the named checkpoints) leaves a state the next sweep settles: a cell without a row runs
-again, a RUNNING run of a killed sweep is set FINISHED if its row was written and KILLED if
-not, and a FINISHED run without a row is reused rather than logged twice."""
+(left RUNNING), its kept predictions, its results row, then the run set FINISHED. A kill
+between any two steps (the named checkpoints) leaves a state the next sweep settles: a cell
+without a row runs again, a RUNNING run of a killed sweep is set FINISHED if its row was
+written and KILLED if not, and a FINISHED run without a row is reused rather than logged twice."""
 
 from __future__ import annotations
 

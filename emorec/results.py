@@ -172,6 +172,7 @@ def append(path: Path, record: dict) -> None:
     """Validate one record and add it as one complete CSV row: the file is written anew beside
     itself and renamed over the old one, so a kill leaves the old file or the new one, never
     half a row. (A file of a few thousand rows takes milliseconds; cells take seconds.)"""
+    record = {k: v for k, v in record.items() if k not in METRIC_COLUMNS}   # derived, not kept
     frame = validate(pd.DataFrame([record]), str(path), first_row=None)
     old = load(path)[COLUMNS]
     write(path, pd.concat([old, frame], ignore_index=True) if len(old) else frame)
@@ -202,9 +203,9 @@ def write(path: Path, frame: pd.DataFrame) -> None:
 
 
 def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
-    """Merge the results (and trace) files of several folders, e.g. the shards of a sweep run
-    on several machines, into ``out``: one row per cell key (the first one seen; ``out``'s own
-    files count as the first source), and the model facts beside them likewise.
+    """Merge the results files (and kept predictions) of several folders, e.g. the shards of a
+    sweep run on several machines, into ``out``: one row per cell key (the first one seen;
+    ``out``'s own files count as the first source), and the model facts beside them likewise.
     Returns dataset -> (rows read, rows kept)."""
     out = Path(out)
     folders = [out, *(Path(s) for s in sources if Path(s).resolve() != out.resolve())]
@@ -280,11 +281,11 @@ def _upgrade(frame: pd.DataFrame) -> pd.DataFrame:
         frame.insert(list(frame.columns).index("modality") + 1, "model_source", "emorec")
     if "recorded_metrics" not in frame.columns:   # v8 and older: metric columns, no dev sums
         stored = [c for c in METRIC_COLUMNS if c in frame.columns]
-        frame["recorded_metrics"] = [
+        frame.insert(list(frame.columns).index("mlflow_run_id"), "recorded_metrics", [
             json.dumps({c: float(v) for c, v in zip(stored, values, strict=True)
                         if not pd.isna(v)}, separators=(",", ":"))
-            for values in frame[stored].itertuples(index=False)]
-        frame["dev_session_stats"] = ""
+            for values in frame[stored].itertuples(index=False)])
+        frame.insert(list(frame.columns).index("test_session_stats"), "dev_session_stats", "")
         frame = frame.drop(columns=stored)
     return frame.drop(columns="window", errors="ignore").assign(schema_version=SCHEMA_VERSION)
 

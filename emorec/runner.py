@@ -3,6 +3,7 @@ process alone (:mod:`emorec.recorder`); cells already in the results file are sk
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -114,9 +115,34 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
         extractor_guard=guard_state(dataset.manifest.origin, split,
                                     dataset.manifest.extractor_train, allow_extractor_overlap))
     with folder_lock(results_dir, f"emorec bench {suite.source}"):
-        return _run_locked(suite, dataset, dataset_path, context, jobs=jobs, force=force,
-                           tracking_uri=tracking_uri, results_dir=Path(results_dir),
-                           shard=shard, tuned=tuned, tracking_timeout=tracking_timeout)
+        finished = _run_locked(suite, dataset, dataset_path, context, jobs=jobs, force=force,
+                               tracking_uri=tracking_uri, results_dir=Path(results_dir),
+                               shard=shard, tuned=tuned, tracking_timeout=tracking_timeout)
+        if suite.fusions and tuned is None and shard == (1, 1):
+            fuse_suite(suite, dataset.name, Path(results_dir), tracking_uri, tracking_timeout)
+        return finished
+
+
+def fuse_suite(suite: Suite, dataset: str, results_dir: Path, tracking_uri: str,
+               tracking_timeout: float) -> None:
+    """Make the suite's ``[[fuse]]`` rows from the kept predictions of its cells (those not
+    made before); a sharded run leaves them to the run that has every cell."""
+    from emorec import derived, facts, fuse_rows
+
+    context, current = derived.current_context(results_dir, dataset, suite.name)
+    models = facts.load_models(results_dir)
+
+    def offline_of(model: str, params: dict) -> bool:
+        return model in models and models[model].offline(params)
+
+    rows = [row for components, methods in suite.fusions
+            for row in fuse_rows.plan_rows(
+                results_dir, dataset, current,
+                [(model, json.loads(params)) for model, params in components], list(methods),
+                offline_of)]
+    made = derived.record(results_dir, context, rows, tracking_uri=tracking_uri,
+                          timeout=tracking_timeout)
+    print(f"late fusion: {len(rows)} rows, {len(made)} new")
 
 
 def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,

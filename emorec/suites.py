@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from emorec import plugins
+from emorec.cells import canonical_params
 from emorec.data import synth
 from emorec.data.dataset import positive_number
 from emorec.data.frame_rate import frame_rate_folder, frame_step
@@ -53,6 +54,8 @@ class Suite:
     vary: tuple[tuple[str, tuple[float, ...]], ...] = ()   # factor -> values, one stand-in each
     delays: tuple[float, ...] = ()   # rating delays, one dataset derived from the real one each
     fps: float | None = None   # the frame rate to sample the dataset to; None: its own
+    # late fusions made once the cells are in: ((model, given params) per component, methods)
+    fusions: tuple[tuple[tuple[tuple[str, str], ...], tuple[str, ...]], ...] = ()
 
     def each_dataset(self) -> list[Suite]:
         """One suite per stand-in the suite varies over, or per rating delay (the delayed
@@ -97,10 +100,10 @@ def load_suite(path: str | Path) -> Suite:
     def fail(where: str, problem: str):
         raise EmorecError(f"{path}: {where}: {problem}")
 
-    unknown = sorted(set(raw) - {"name", "seeds", "dataset", "experiments", "plugins"})
+    unknown = sorted(set(raw) - {"name", "seeds", "dataset", "experiments", "plugins", "fuse"})
     if unknown:
         fail("top level", f"unknown keys {unknown} (expected name, seeds, dataset, experiments, "
-                          "plugins)")
+                          "plugins, fuse)")
     named = raw.get("plugins", [])
     if not isinstance(named, list) or not all(isinstance(p, str) and p for p in named):
         fail("plugins", f"expected a list of .py files or module names, found {named!r}")
@@ -134,9 +137,49 @@ def load_suite(path: str | Path) -> Suite:
             fail(where, f"the same cell as {seen[cell]} ({experiment.model} with the same "
                         "params): it would run twice")
         seen[cell] = where
+    fusions = tuple(_fusion(entry, f"fuse #{number}", fail, seen) for number, entry in
+                    enumerate(_tables(raw.get("fuse", []), "fuse", fail), start=1))
     return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
                  experiments=tuple(e for e, _ in experiments), source=path, vary=vary,
-                 delays=delays, fps=fps)
+                 delays=delays, fps=fps, fusions=fusions)
+
+
+def _tables(entries, where: str, fail) -> list[dict]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        fail(where, f"expected [[{where}]] tables")
+    return entries
+
+
+def _fusion(entry: dict, where: str, fail, cells: dict) -> tuple:
+    """A ``[[fuse]]`` table: ``of`` (two or more {model, params} of the suite's cells) and
+    ``method`` (mean and/or blend; both when absent)."""
+    unknown = sorted(set(entry) - {"of", "method"})
+    if unknown:
+        fail(where, f"unknown keys {unknown} (expected of, method)")
+    parts = entry.get("of")
+    if not isinstance(parts, list) or len(parts) < 2 or not all(
+            isinstance(p, dict) and set(p) <= {"model", "params"} and "model" in p
+            for p in parts):
+        fail(where, "of: expected two or more {model = ..., params = {...}} tables")
+    components = []
+    for part in parts:
+        model, given = part["model"], part.get("params", {})
+        if model not in MODELS or not isinstance(given, dict):
+            fail(where, f"of: {model!r} with params {given!r} is not a registered model with "
+                        "a params table")
+        try:
+            params = MODELS.get(model).params(given)
+        except EmorecError as error:
+            fail(where, str(error))
+        if (model, tuple(sorted(params.items()))) not in cells:
+            fail(where, f"of: {model} {canonical_params(given)} is not one of the suite's "
+                        "experiments")
+        components.append((model, canonical_params(given)))
+    methods = entry.get("method", ["mean", "blend"])
+    if (not isinstance(methods, list) or not methods
+            or not set(methods) <= {"mean", "blend"} or len(set(methods)) < len(methods)):
+        fail(where, f"method: expected a list of mean and/or blend, found {methods!r}")
+    return tuple(components), tuple(methods)
 
 
 def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple, float | None]:

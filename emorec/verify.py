@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import results
+from emorec import fuse_rows, results
 from emorec.cells import Cell, cell_key, seed_label
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
+from emorec.external import EXTERNAL
 from emorec.models import MODELS
 from emorec.recorder import describe
 from emorec.report.display import describe_variant
@@ -61,7 +62,7 @@ def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
     report = Report(path, other_data=int((~same_data).sum()))
     rows = results.current(rows[same_data])
     for number, row in rows.iterrows():
-        problem = _staleness(row, dataset.manifest.fingerprint, split_hash)
+        problem = _staleness(row, dataset.manifest.fingerprint, split_hash, rows)
         if problem:
             report.stale.append(f"{path} row {number + 2}: {_label(row)} (cell "
                                 f"{row['cell_key']}): {problem}")
@@ -92,8 +93,15 @@ def sample(cells: list[Cell], committed: set[str], per_family: int) -> list[Cell
     return chosen
 
 
-def _staleness(row: pd.Series, fingerprint: str, split_hash: str) -> str:
-    """Why a row's key is not the one today's code gives its cell, or ""."""
+def _staleness(row: pd.Series, fingerprint: str, split_hash: str, current: pd.DataFrame
+               ) -> str:
+    """Why a row's key is not the one today's code gives its cell, or "". A late-fusion row
+    is checked against its components' current rows; an external row depends on the data and
+    split alone (its frames)."""
+    if row["family"] == fuse_rows.FAMILY:
+        return fuse_rows.staleness(current, row)
+    if row["family"] == EXTERNAL:
+        return ""
     if row["model"] not in MODELS:
         return f"model {row['model']!r} is no longer registered"
     spec = MODELS.get(row["model"])

@@ -173,3 +173,20 @@ def sweep_in_two_shards(tracking_uri: str, suite: Path, results_dirs: tuple[Path
     assert (cells["status"] == "FINISHED").all()
     assert sorted(cells["tags.cell_key"]) == sorted(table["cell_key"]), (
         cells[["run_id", "experiment_id", "tags.cell_key", "tags.model"]].to_string())
+
+
+def tamper_test_sums(path: Path, model: str) -> None:
+    """Halve Σy·p of every test session of ``model``'s first row in a results file, as a hand
+    edit would change what its metrics are derived from."""
+    import json
+
+    import pandas as pd
+
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first = table.index[table["model"] == model][0]
+    sums = json.loads(table.loc[first, "test_session_stats"])
+    for per_target in sums.values():
+        for values in per_target:
+            values[5] *= 0.5
+    table.loc[first, "test_session_stats"] = json.dumps(sums, separators=(",", ":"))
+    table.to_csv(path, index=False)

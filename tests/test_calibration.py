@@ -1,9 +1,10 @@
-"""The default SEWA stand-in is calibrated to the thesis's data, measured on the committed rows.
+"""Where the trained models land on the default SEWA stand-in, measured on the committed rows.
 
-The generator's factors were set with a reason each (docs/stand-ins.md, "The SEWA stand-in");
-these tests check that the trained models then land where the thesis's data put them, on the
-fixed split. `make verify` checks in CI that these rows are what today's code gives. The
-generator's own side (a frame ridge, the noise ceiling, the lag) is in tests/test_synth.py.
+Two of the generator's factors were set by looking at outcomes, the rest assumed
+(docs/stand-ins.md, "The SEWA stand-in"); these tests check that the trained models land in
+the ranges those outcomes named, on the fixed split. `make verify` checks in CI that these rows
+are what today's code gives. The generator's own side (a frame ridge, the noise ceiling, the
+lag) is in tests/test_synth.py.
 """
 
 import json
@@ -51,8 +52,9 @@ def best_on_dev(board: pd.DataFrame, models) -> pd.Series:
 def test_every_row_has_three_seeds_or_is_seed_free(board):
     assert (board.loc[board["seeded"], "seeds"] == 3).all()
     assert (board.loc[~board["seeded"], "seeds"] == 1).all()
-    assert set(board.loc[~board["seeded"], "model"]) == {"svr", "bayesian_ridge", "chance",
-                                                         "oracle"}
+    derived = board["model"].isin(["late_fusion"])   # seeds of their components
+    assert set(board.loc[~board["seeded"] & ~derived, "model"]) == {
+        "svr", "bayesian_ridge", "chance", "session_mean", "oracle"}
 
 
 def test_frame_bayesian_ridge_is_within_25_percent_of_the_thesis(board):
@@ -70,7 +72,7 @@ def test_the_audio_ffnn_is_the_worst_learned_model_and_near_the_thesis(board):
         for target in ("valence", "arousal"):
             expected = thesis("audio_ffnn", f"rmse_{target}", window)   # 0.16 / 0.17-0.18
             assert abs(row[f"test_{target}_rmse"] / expected - 1) <= FRAME_BAND
-    learned = board[~board["model"].isin(["chance", "oracle"])]
+    learned = board[~board["model"].isin(["chance", "session_mean", "oracle"])]
     best_of_each = learned.groupby("model")["test_mean_rmse"].min()
     assert best_of_each.idxmax() == "audio_ffnn"
 

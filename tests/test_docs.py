@@ -63,8 +63,8 @@ def test_the_slug_rule_matches_github():
         "stand-ins-sewa-synth-and-afew-va-synth"
     assert slug("Numbers you can defend; faults: nothing lost, nothing twice") == \
         "numbers-you-can-defend-faults-nothing-lost-nothing-twice"
-    assert slug("The SEWA stand-in, calibrated to the thesis's data") == \
-        "the-sewa-stand-in-calibrated-to-the-thesiss-data"
+    assert slug("The SEWA stand-in: every factor and where its value comes from") == \
+        "the-sewa-stand-in-every-factor-and-where-its-value-comes-from"
 
 
 def test_the_readme_is_a_short_door():
@@ -117,10 +117,12 @@ def test_nothing_points_outside_the_project():
 
 # ------------------------------------------------------------------ figures the docs quote
 def current(dataset: str, suite: str | None = None):
-    """The dataset's current rows, or those a suite ran (a results file holds every suite
-    that ran on its dataset)."""
+    """The dataset's current rows, or the cells a suite fitted (a results file holds every
+    suite that ran on its dataset; late-fusion rows are made, not fitted)."""
     rows = results.current(results.load(ROOT / "leaderboard" / "results" / f"{dataset}.csv"))
-    return rows if suite is None else rows[rows["suite"] == suite]
+    if suite is None:
+        return rows
+    return rows[(rows["suite"] == suite) & ~rows["family"].isin(["late fusion", "external"])]
 
 
 def default_ccc(dataset: str, model: str) -> float:
@@ -191,3 +193,24 @@ def test_quoted_defaults_are_the_registered_ones():
             f"early stopping on dev RMSE with patience {gru['patience']} (one dev frame in "
             f"{gru['dev_stride']} scored") in budget
     assert MODELS.get("ffnn").defaults["epoch_samples"] is None   # all frames
+
+
+def test_the_stand_in_factor_table_lists_every_generator_number_with_its_value_and_source():
+    from dataclasses import fields
+
+    from emorec.data.synth import SEWA
+
+    text = (ROOT / "docs" / "stand-ins.md").read_text()
+    table = text.split("## The SEWA stand-in: every factor")[1].split("\n\n")[2]
+    rows = {cells[1].strip("` "): (cells[2].strip(), cells[3].strip())
+            for cells in (line.split("|") for line in table.splitlines()[2:])}
+    assert set(rows) == {f.name for f in fields(SEWA)} - {"name"}
+    for name, (value, source) in rows.items():
+        expected = getattr(SEWA, name)
+        if isinstance(expected, tuple):
+            assert [float(v) for v in value.split(",")] == list(expected), name
+        elif isinstance(expected, bool):
+            assert value == str(expected).lower(), name
+        else:
+            assert float(value) == expected, name
+        assert source, name

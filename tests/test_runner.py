@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scenarios import SUITE
 
-from emorec import results, traces
+from emorec import predictions, results
 from emorec.cells import seed_label
 from emorec.errors import DataError, EmorecError
 from emorec.runner import run_suite
@@ -107,9 +107,9 @@ def test_malformed_result_row_is_rejected_with_file_row_and_column(workspace):
     run_suite(load_suite(suite()), **places)
     path = results.results_path(places["results_dir"], "sewa-synth-tiny")
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    table.loc[3, "test_valence_ccc"] = "high"
+    table.loc[3, "fit_seconds"] = "high"
     table.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"sewa-synth-tiny.csv, row 5, column 'test_valence_ccc'"
+    with pytest.raises(DataError, match=r"sewa-synth-tiny.csv, row 5, column 'fit_seconds'"
                                         r": bad result record; expected a number, found 'high'"):
         results.load(path)
 
@@ -175,9 +175,10 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
         assert [m.step for m in history] == [0, 1, 2]
         losses = client.get_metric_history(run["run_id"], "epoch/train_loss")
         assert len(losses) == 3
-    stored = traces.load(traces.trace_path(places["results_dir"], "sewa-synth-tiny"))
-    assert set(stored["cell_key"]) == set(finished["cell_key"])
-    assert stored.groupby("cell_key").size().nunique() == 1     # one session, same for all
+    kept = {key: predictions.load(places["results_dir"], "sewa-synth-tiny", key)
+            for key in finished["cell_key"]}
+    assert all(table is not None for table in kept.values())
+    assert len({len(table) for table in kept.values()}) == 1    # the same frames for all
     written = render_all(places["results_dir"], tmp_path / "board")
     text = written[0].read_text()
     for figure in ("sewa-synth-tiny-ccc-by-window.png", "sewa-synth-tiny-trace.png"):
@@ -209,9 +210,9 @@ def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspac
     assert results.merge(sources, merged) == {"sewa-synth-tiny": (8 + len(first), 4)}
     table = results.load(results.results_path(merged, "sewa-synth-tiny"))
     assert len(table) == 4 and table["cell_key"].is_unique
-    stored = traces.load(traces.trace_path(merged, "sewa-synth-tiny"))
-    assert set(stored["cell_key"]) == set(whole["cell_key"])
-    assert stored.groupby("cell_key").size().nunique() == 1
+    for key in whole["cell_key"]:   # every cell's kept predictions came along
+        assert predictions.load(merged, "sewa-synth-tiny", key).equals(
+            predictions.load(tmp_path / "whole", "sewa-synth-tiny", key))
     board_whole = render_all(tmp_path / "whole", tmp_path / "board_whole")[0].read_text()
     board_merged = render_all(merged, tmp_path / "board_merged")[0].read_text()
     assert without_fit_times(board_merged) == without_fit_times(board_whole)
@@ -244,20 +245,27 @@ def test_older_schemas_are_read_as_the_current_one_and_rewritten_on_append(works
     finished = run_suite(load_suite(suite()), **places)
     path = results.results_path(places["results_dir"], "sewa-synth-tiny")
     current = results.load(path)
-    older = {1: finished.drop(columns=["tuned_by", "variant"]).assign(schema_version=1),
-             2: finished.drop(columns=["variant"]).assign(schema_version=2)}
+    # before v9: metric columns stored, no dev sums, no recorded metrics
+    stored_metrics = finished.drop(columns=["dev_session_stats", "recorded_metrics"])
+    older = {1: stored_metrics.drop(columns=["tuned_by", "variant"]).assign(schema_version=1),
+             2: stored_metrics.drop(columns=["variant"]).assign(schema_version=2),
+             8: stored_metrics.assign(schema_version=8)}
     for version, table in older.items():
         old_path = tmp_path / f"v{version}.csv"
         table.to_csv(old_path, index=False)
         loaded = results.load(old_path)
-        assert list(loaded.columns) == results.COLUMNS
+        assert list(loaded.columns) == [*results.COLUMNS, *results.METRIC_COLUMNS]
         assert (loaded["schema_version"] == results.SCHEMA_VERSION).all()
         assert (loaded["tuned_by"] == "").all()
+        assert (loaded["dev_session_stats"] == "").all()
         assert list(loaded["variant"]) == list(current["variant"])   # from the model defaults
-        assert loaded.drop(columns="schema_version").equals(
-            current.drop(columns="schema_version"))
+        # every metric as it was: test ones from the sums, dev ones as recorded
+        same = ["schema_version", "dev_session_stats", "recorded_metrics"]
+        assert loaded.drop(columns=same).equals(current.drop(columns=same))
         results.append(old_path, loaded.iloc[0].to_dict())
         assert old_path.read_text().splitlines()[0] == ",".join(results.COLUMNS)
+        assert results.load(old_path).iloc[:len(table)][results.METRIC_COLUMNS].equals(
+            loaded[results.METRIC_COLUMNS])   # nothing lost in the rewrite
         assert len(results.load(old_path)) == len(table) + 1
     newer = tmp_path / "newer.csv"
     newer.write_text(path.read_text().replace(f"\n{results.SCHEMA_VERSION},",

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scenarios import SUITE
+from scenarios import SUITE, tamper_test_sums
 
 from emorec import results, uncertainty
 from emorec.code_fingerprint import _normalised_source
-from emorec.metrics import ccc, rmse
+from emorec.metrics import regression_metrics
 from emorec.runner import run_suite
 from emorec.suites import load_suite
 
@@ -85,14 +85,10 @@ def test_verify_reruns_a_sample_bit_for_bit_and_names_a_tampered_metric(tmp_path
     out = capsys.readouterr().out
     assert "0 stale rows, 0 missing cells, 3 cells rerun of which 0 differ" in out
 
-    path = results.results_path(places["results_dir"], "sewa-synth-tiny")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    first_ffnn = table.index[table["model"] == "ffnn"][0]
-    table.loc[first_ffnn, "test_mean_ccc"] = "0.123"
-    table.to_csv(path, index=False)
+    tamper_test_sums(results.results_path(places["results_dir"], "sewa-synth-tiny"), "ffnn")
     assert main(args) == 1
     out = capsys.readouterr().out
-    assert "DIFFERS ffnn epochs=2, patience=2 seed 0" in out and "committed 0.123" in out
+    assert "DIFFERS ffnn epochs=2, patience=2 seed 0 (cell" in out and "metrics differ" in out
 
 
 def test_session_statistics_give_back_the_pooled_metrics_and_a_reproducible_bootstrap():
@@ -105,17 +101,16 @@ def test_session_statistics_give_back_the_pooled_metrics_and_a_reproducible_boot
     array = np.stack([np.stack([stats[s] for s in names])])   # one seed
     everything = np.ones((1, len(names)))
     once = uncertainty.draws(array, everything, "row")
-    expected_ccc = np.mean([ccc(y[:, t], p[:, t]) for t in range(2)])
-    expected_rmse = np.mean([rmse(y[:, t], p[:, t]) for t in range(2)])
-    assert once.ccc[0] == pytest.approx(expected_ccc, abs=1e-12)
-    assert once.rmse[0] == pytest.approx(expected_rmse, abs=1e-12)
+    expected = regression_metrics(y, p, sessions)
+    assert once["ccc"][0] == pytest.approx(expected["mean_ccc"], abs=1e-12)
+    assert once["rmse"][0] == pytest.approx(expected["mean_rmse"], abs=1e-12)
 
     weights = uncertainty.session_weights(names)
     first, again = (uncertainty.draws(array, weights, "row") for _ in range(2))
-    assert np.array_equal(first.ccc, again.ccc)
-    low, high = uncertainty.interval(first.ccc)
-    assert low < expected_ccc < high
-    assert uncertainty.indistinguishable(first.ccc, again.ccc)
+    assert np.array_equal(first["ccc"], again["ccc"])
+    low, high = uncertainty.interval(first["ccc"])
+    assert low < expected["mean_ccc"] < high
+    assert uncertainty.paired_p_value(first["ccc"], again["ccc"]) == 1.0
 
 
 def test_a_clearly_better_row_is_not_tied_and_a_noisy_copy_is():
@@ -134,8 +129,16 @@ def test_a_clearly_better_row_is_not_tied_and_a_noisy_copy_is():
     weights = uncertainty.session_weights(sorted(set(sessions)))
     good_draws, bad_draws, close_draws = (uncertainty.draws(a, weights, name) for a, name in
                                           ((good, "good"), (bad, "bad"), (close, "close")))
-    assert not uncertainty.indistinguishable(bad_draws.ccc, good_draws.ccc)
-    assert uncertainty.indistinguishable(close_draws.ccc, good_draws.ccc)
+    assert uncertainty.paired_p_value(bad_draws["ccc"], good_draws["ccc"]) < 0.01
+    assert uncertainty.paired_p_value(close_draws["ccc"], good_draws["ccc"]) > 0.05
+    # ranks over the same resamples: the bad row last in every one, the two others share first
+    ranks = uncertainty.rank_draws(np.stack([good_draws["ccc"], close_draws["ccc"],
+                                             bad_draws["ccc"]]))
+    assert uncertainty.rank_interval(ranks[2]) == (3, 3)
+    assert uncertainty.rank_interval(ranks[0]) == uncertainty.rank_interval(ranks[1]) == (1, 2)
+    assert uncertainty.p_best(ranks[0]) + uncertainty.p_best(ranks[1]) == pytest.approx(1.0)
+    assert uncertainty.not_separable(good_draws["ccc"], {"close": close_draws["ccc"],
+                                                         "bad": bad_draws["ccc"]}) == {"close"}
 
 
 def test_a_rerun_after_a_code_change_supersedes_the_older_row_on_the_leaderboard():
@@ -151,6 +154,6 @@ def test_a_model_fingerprint_covers_the_code_that_decides_its_numbers():
     from emorec.code_fingerprint import EVALUATION_MODULE, _closure
 
     covered = _closure("emorec.models.gru") | _closure(EVALUATION_MODULE)
-    assert covered == {"emorec.data.views", "emorec.evaluation", "emorec.metrics",
+    assert covered == {"emorec.data.views", "emorec.evaluation",
                        "emorec.models.base", "emorec.models.gru", "emorec.models.nets",
                        "emorec.models.params", "emorec.models.training", "emorec.vocabulary"}

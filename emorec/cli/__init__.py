@@ -1,11 +1,10 @@
 """`emorec ...` command line. User errors print one clear line and exit 2, never a traceback.
-
 The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-results, verify,
-results, leaderboard) and :mod:`~emorec.cli.data_commands` (data ...); each module adds its
-parsers and handlers, and imports what a verb needs only when it runs, so ``emorec --help``
-stays fast. Every verb's parser is a :class:`CommandParser`: its help shows each option's
-default, and text that needs the registry (``epilog_from``) is computed only when that help is
-printed.
+results, leaderboard), :mod:`~emorec.cli.record_commands` (fuse, score) and
+:mod:`~emorec.cli.data_commands` (data ...); each module adds its parsers and handlers, and
+imports what a verb needs only when it runs, so ``emorec --help`` stays fast. Every verb's
+parser is a :class:`CommandParser`: its help shows each option's default, and text that needs
+the registry (``epilog_from``) is computed only when that help is printed.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from emorec import __version__
-from emorec.cli import data_commands, extract_commands, run_commands
+from emorec.cli import data_commands, extract_commands, record_commands, run_commands
 from emorec.errors import EmorecError
 
 
@@ -86,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="verbs", dest="command", required=True,
                                      metavar="VERB", help="what to do")
     run_commands.add_parsers(commands)
+    record_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
     extract_commands.add_parsers(commands)
     return parser

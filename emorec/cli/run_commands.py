@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from emorec.cli.options import add_store_options
 from emorec.errors import EmorecError
 
 log = logging.getLogger("emorec")
@@ -157,9 +158,10 @@ def _tunable_models() -> str:
 def _add_merge_results(commands) -> None:
     merge = commands.add_parser(
         "merge-results", help="merge result folders (e.g. of shards) into one",
-        description="Merge the result and trace files of several folders, e.g. the shards of "
-                    "a suite run on several machines, into one folder: one row per cell, the "
-                    "first one seen (the output folder's own files count first).")
+        description="Merge the result files and kept predictions of several folders, e.g. "
+                    "the shards of a suite run on several machines, into one folder: one row "
+                    "per cell, the first one seen (the output folder's own files count "
+                    "first).")
     merge.add_argument("sources", type=Path, nargs="+", help="results folders to merge")
     merge.add_argument("--out", type=Path, default=None,
                        help="merged folder (default: leaderboard/results)")
@@ -339,12 +341,7 @@ def _add_results(commands) -> None:
         description="Check that every row of the result files links to an MLflow run that "
                     "exists in the store, is FINISHED and carries the row's cell key; print "
                     "one line per row that does not, and exit 1 if any.")
-    check.add_argument("--results-dir", type=Path, default=None,
-                       help="folder of result files (default: leaderboard/results)")
-    check.add_argument("--tracking-uri", default=None,
-                       help="MLflow store (default: sqlite:///mlflow.db)")
-    check.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="stop if a tracking server does not answer within this time")
+    add_store_options(check)
     check.set_defaults(handler=_results_check)
 
 

@@ -90,7 +90,8 @@ SEWA = StandInSpec(
     name="sewa-synth", sessions=64, duration_s=(97.0, 177.0), label_scale=1.0,
     integer_labels=False, baseline_mean=(0.28, 0.22), baseline_std=(0.10, 0.11),
     amplitude=(0.13, 0.15), tau_s=(6.0, 5.0), expressivity_std=0.25,
-    # Calibrated to the thesis's data, one reason each (docs/stand-ins.md, "The SEWA stand-in"):
+    # Three factors with a reason each (docs/stand-ins.md, "The SEWA stand-in", lists every
+    # number and its source; the rest are assumed); two were set by looking at outcomes:
     # - no rating lag: the thesis reads SEWA's delay-compensated `*_gold_shifted` labels;
     # - rater noise 0.07 (fast 0.03): the noise ceiling (CCC 0.87 / 0.92) sits above the best
     #   published SEWA systems (test CCC about 0.70-0.78, AVEC 2018 German), not at 0.97;

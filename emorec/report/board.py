@@ -1,10 +1,11 @@
 """One dataset's leaderboard data: its current rows grouped into entries (model x params x
-study, over seeds; one row for a seed-free model), each entry's bootstrap draws, and the orders
-the tables use."""
+study, over seeds; one row for a seed-free model), each entry's bootstrap draws, the groups
+entries are ranked in (online and offline apart; reference rows never ranked) and their ranks."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,11 +17,23 @@ from emorec.report.display import FLOOR_NAMES
 # The results columns aggregated over seeds (mean and std) for every entry: every metric, so a
 # table column can show any of them.
 AGGREGATED = (*results.METRIC_COLUMNS, "fit_core_seconds")
+GROUPS = ("online", "offline")   # ranked apart, online first
+RANKED_BY = "ccc"                # pooled test CCC, mean of the targets
+
+
+@dataclass(frozen=True)
+class Rank:
+    """An entry's place among the entries of one table."""
+    position: int                  # by mean test CCC
+    interval: tuple[int, int] | None   # 95% bootstrap rank interval
+    p_best: float | None           # share of resamples in which it ranks first
+    versus_best: str               # "best", "not separable" (Holm), "below" or "" (no draws)
 
 
 class Board:
     """One dataset's current rows grouped into leaderboard entries (model x variant x study),
-    with bootstrap draws for the entries whose every seed has session statistics."""
+    with bootstrap draws for the entries whose every seed has session statistics (and only
+    when there are at least :data:`uncertainty.MIN_SESSIONS` test sessions)."""
 
     def __init__(self, rows: pd.DataFrame, facts: dict[str, ModelFacts]):
         self.all_rows = rows
@@ -30,15 +43,19 @@ class Board:
         self.stats = {key: results.parse_session_stats(text) for key, text in
                       zip(self.rows["cell_key"], self.rows["test_session_stats"], strict=True)}
         self.sessions = sorted({s for value in self.stats.values() if value for s in value})
-        self.draws = _bootstrap(self.rows, self.entries, self.stats, self.sessions)
-        learned = self.entries[~self.entries["model"].isin(FLOOR_NAMES)]
+        self.enough_sessions = len(self.sessions) >= uncertainty.MIN_SESSIONS
+        self.draws = (_bootstrap(self.rows, self.entries, self.stats, self.sessions)
+                      if self.enough_sessions else {})
+        self.entries["group"] = [
+            "reference" if entry["model"] in FLOOR_NAMES
+            else "offline" if self.offline(entry) else "online"
+            for _, entry in self.entries.iterrows()]
         order = ["test_mean_ccc_mean", "label"]
-        self.default = learned[learned["tuned_by"] == ""].sort_values(
-            order, ascending=[False, True], kind="stable")
-        self.tuned = learned[learned["tuned_by"] != ""].sort_values(
-            order, ascending=[False, True], kind="stable")
-        self.floors = self.entries[self.entries["model"].isin(FLOOR_NAMES)].sort_values("model")
-        self.top = self.default["label"].iloc[0] if len(self.default) else None
+        ranked = self.entries.sort_values(order, ascending=[False, True], kind="stable")
+        learned = ranked[ranked["group"] != "reference"]
+        self.default = learned[learned["tuned_by"] == ""]
+        self.tuned = learned[learned["tuned_by"] != ""]
+        self.floors = self.entries[self.entries["group"] == "reference"].sort_values("model")
 
     def model_facts(self, model: str) -> ModelFacts:
         return self.facts.get(model, ModelFacts())
@@ -47,21 +64,43 @@ class Board:
         """Whether the entry's model reads future frames with these params."""
         return self.model_facts(entry["model"]).offline(json.loads(entry["params"]))
 
-    def versus_top(self, label: str) -> str:
-        """``tied`` with rank 1, ``below``/``above`` it, or ``""`` without draws."""
-        if self.top is None or label not in self.draws or self.top not in self.draws:
-            return ""
-        mine, top = self.draws[label].ccc, self.draws[self.top].ccc
-        if uncertainty.indistinguishable(mine, top):
-            return "tied"
-        return "above" if np.median(mine - top) > 0 else "below"
+    def group(self, name: str) -> pd.DataFrame:
+        """The untuned entries of ``name`` (online or offline), best test CCC first."""
+        return self.default[self.default["group"] == name]
+
+    def headline(self, name: str) -> pd.DataFrame:
+        """One entry per model of group ``name``: its untuned variant with the highest mean dev
+        CCC (a row without dev scores, e.g. an external one, only if it is the model's only
+        one), best test CCC first."""
+        entries = self.group(name)
+        chosen = (entries.sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
+                                      kind="stable", na_position="last")
+                  .drop_duplicates("model"))
+        return chosen.sort_values(["test_mean_ccc_mean", "label"], ascending=[False, True],
+                                  kind="stable")
 
     def best_on_dev(self) -> pd.DataFrame:
-        """Each model's untuned variant with the highest mean dev CCC."""
-        return (self.default.sort_values(["dev_mean_ccc_mean", "label"],
-                                         ascending=[False, True], kind="stable")
-                .drop_duplicates("model").sort_values(["test_mean_ccc_mean", "label"],
-                                                      ascending=[False, True], kind="stable"))
+        """Each model's variant chosen on dev, online models first."""
+        return pd.concat([self.headline(name) for name in GROUPS])
+
+    def ranks(self, entries: pd.DataFrame) -> dict[str, Rank]:
+        """Label -> rank among ``entries`` (sorted best first). Rank intervals, P(best) and
+        separability need draws for every entry; without them, positions only."""
+        labels = list(entries["label"])
+        drawn = self.enough_sessions and labels and all(label in self.draws for label in labels)
+        if not drawn:
+            return {label: Rank(position, None, None, "")
+                    for position, label in enumerate(labels, start=1)}
+        values = np.stack([self.draws[label][RANKED_BY] for label in labels])
+        ranks = uncertainty.rank_draws(values)
+        best = labels[0]
+        tied = uncertainty.not_separable(values[0], dict(zip(labels[1:], values[1:],
+                                                             strict=True)))
+        return {label: Rank(position, uncertainty.rank_interval(ranks[position - 1]),
+                            uncertainty.p_best(ranks[position - 1]),
+                            "best" if label == best else
+                            "not separable" if label in tied else "below")
+                for position, label in enumerate(labels, start=1)}
 
     def guard(self) -> str:
         """The rows' extractor-leakage guard, or ``mixed``."""
@@ -82,7 +121,7 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bootstrap(rows: pd.DataFrame, entries: pd.DataFrame, stats: dict, sessions: list[str]
-               ) -> dict[str, uncertainty.Draws]:
+               ) -> dict[str, dict[str, np.ndarray]]:
     """Draws for every entry whose every seed has session statistics on all ``sessions``."""
     if not sessions:
         return {}

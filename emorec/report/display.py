@@ -12,13 +12,21 @@ FLOOR_NAMES = {"chance": "chance floor (training mean)",
 
 
 def format_number(value: float) -> str:
-    """3 decimals, and no "-0.000"."""
-    return f"{round(float(value), 3) + 0.0:.3f}"
+    """3 decimals, and no "-0.000"; a dash for a value a row lacks (NaN)."""
+    value = float(value)
+    return "—" if value != value else f"{round(value, 3) + 0.0:.3f}"
 
 
 def format_value(value) -> str:
-    """Floats to 3 significant digits (1.0 as 1), everything else as written."""
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    """Floats to 3 significant digits (1.0 as 1); a late fusion's components (``[[model,
+    params], ...]``) as ``gru (window=1) + audio_ffnn (window=1)``; everything else as
+    written."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list) and all(isinstance(v, list) and len(v) == 2 for v in value):
+        return " + ".join(f"{model} ({format_params(params)})" if params else str(model)
+                          for model, params in value)
+    return str(value)
 
 
 def format_params(params: dict | str, omit: tuple[str, ...] = ()) -> str:

@@ -1,11 +1,11 @@
 """A dataset's leaderboard page, and every page of a results folder.
 
-Default-params rows are ranked by pooled test CCC (mean of valence and arousal) with a 95%
-bootstrap interval over test sessions and seeds (:mod:`emorec.uncertainty`); rows that a paired
-bootstrap cannot tell from rank 1 share its rank. Rows tuned by an Optuna study
-(``emorec bench --params-from STUDY``) had more budget and sit in a table of their own. Every
-row shows its fit budget. A table of each model's best variant, chosen on dev, follows; then
-the floors, the figures and the thesis's reported numbers for orientation.
+First the headline: one row per model, its variant chosen on dev, online and offline models in
+tables of their own, each row with its pooled test CCC and 95% bootstrap interval over test
+sessions and seeds, its rank interval and P(best) (:mod:`emorec.uncertainty`). Then every
+variant, ranked the same way; rows tuned by an Optuna study (more budget) apart; the reference
+rows (chance, session mean, noise ceiling); the figures; what the stand-in reproduces of the
+thesis; and the thesis's reported numbers for orientation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 from emorec import facts, metrics, predictions, results
 from emorec.cells import seed_label
-from emorec.report import factor_study, figures, prose, tables
+from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.thesis import thesis_section
 
@@ -56,15 +56,18 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
               + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
                  else ""), ""]
     lines += prose.how_to_read(sessions, _mark_notes(board), has_tuned=len(board.tuned) > 0)
-    lines += tables.ranked_table(board)
+    lines += tables.headline_tables(board)
+    lines += tables.full_tables(board)
     if len(board.tuned):
         lines += tables.tuned_table(board)
-    lines += tables.best_of_each_table(board)
+    lines += tables.reference_table(board)
     if figure_links:
         lines += ["## Figures", "", prose.FIGURES_INTRO, ""]
         lines += [f"![{title}]({link})" for title, link in figure_links]
         lines.append("")
     lines += prose.fidelity_section()
+    if stand_in:
+        lines += findings.findings_section(board, dataset)
     lines += thesis_section(dataset, _thesis_names(board))
     return "\n".join(lines) + "\n"
 

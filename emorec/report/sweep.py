@@ -32,6 +32,9 @@ def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, 
                                                                       ascending=False)
     grouped["fit_s_this_run"] = [f"{v:.1f}" if v == v else "reused"
                                  for v in grouped["fit_s_this_run"]]
+    grouped["test_ccc_std"] = [f"{v:.3f}" if n > 1 else "—"
+                               for v, n in zip(grouped["test_ccc_std"], grouped["seeds"],
+                                               strict=True)]
     grouped["seeds"] = [str(n) if n else SEED_FREE for n in grouped["seeds"]]
     if not (grouped["tuned_by"] != "").any():
         grouped = grouped.drop(columns="tuned_by")

@@ -3,7 +3,8 @@
 Every column of an entry's row is a :class:`Column`: a text column computes its cell from the
 entry; a metric column shows mean ± std over seeds of one results column; an interval column
 shows the mean with its 95% bootstrap interval. Best per metric column is bold, following the
-metric's direction. Adding a column is one entry in :data:`ENTRY_COLUMNS`.
+metric's direction. Every shown metric of :data:`emorec.metrics.METRICS` has its columns (a new
+metric appears without an edit here); other columns are entries in :data:`ENTRY_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from tabulate import tabulate
 
 from emorec import uncertainty
 from emorec.cells import SEED_FREE
-from emorec.metrics import higher_is_better
-from emorec.report.board import Board
+from emorec.external import EXTERNAL
+from emorec.metrics import METRICS, Metric, higher_is_better
+from emorec.report.board import GROUPS, Board, Rank
 from emorec.report.display import (
     FLOOR_NAMES,
     describe_variant,
@@ -27,11 +29,18 @@ from emorec.report.display import (
     format_params,
     format_shown,
 )
-from emorec.report.prose import BEST_OF_EACH_INTRO, TUNED_INTRO
+from emorec.report.prose import (
+    FULL_INTRO,
+    GROUP_TITLES,
+    HEADLINE_INTRO,
+    REFERENCE_INTRO,
+    TUNED_INTRO,
+)
+from emorec.vocabulary import TARGETS
 
 # Shown params with a column of their own in every table (a model's facts say which it shows).
 SHOWN_PARAM_COLUMNS = ("window", "pooling")
-INTERVALS = {"test_mean_ccc": "ccc", "test_mean_rmse": "rmse"}   # column -> Draws attribute
+RANK_HEADERS = ["rank [95% CI]", "P(best)", "vs best (Holm)"]
 
 
 @dataclass(frozen=True)
@@ -53,65 +62,111 @@ def _other_params(entry, board: Board) -> str:
     return format_params(entry["variant"], omit=board.model_facts(entry["model"]).columns)
 
 
+def _metric_columns(metric: Metric) -> list[Column]:
+    """A shown metric's test columns: the mean of the targets with its interval (for the
+    metrics drawn), the mean alone (a per-session metric), or each target."""
+    columns = []
+    if metric.name in uncertainty.INTERVAL_METRICS:
+        columns.append(Column(f"{metric.label} mean [95% CI]", "interval",
+                              f"test_mean_{metric.name}"))
+    if metric.per_session:
+        return [*columns, Column(metric.label, "metric", f"test_mean_{metric.name}")]
+    return [*columns, *(Column(f"{metric.label} {target[0].upper()}", "metric",
+                               f"test_{target}_{metric.name}") for target in TARGETS)]
+
+
 ENTRY_COLUMNS = [
     Column("model", "text", text=lambda entry, board: model_cell(entry, board)),
     *(Column(name, "text", text=_shown(name)) for name in SHOWN_PARAM_COLUMNS),
     Column("params", "text", text=_other_params),
     Column("seeds", "text", text=lambda entry, board: seeds_cell(entry)),
-    Column("CCC mean [95% CI]", "interval", "test_mean_ccc"),
-    Column("CCC V", "metric", "test_valence_ccc"),
-    Column("CCC A", "metric", "test_arousal_ccc"),
-    Column("CCC/session", "metric", "test_mean_ccc_session"),
-    Column("RMSE mean [95% CI]", "interval", "test_mean_rmse"),
-    Column("RMSE V", "metric", "test_valence_rmse"),
-    Column("RMSE A", "metric", "test_arousal_rmse"),
-    Column("MAE V", "metric", "test_valence_mae"),
-    Column("MAE A", "metric", "test_arousal_mae"),
+    *(column for metric in METRICS if metric.shown for column in _metric_columns(metric)),
     Column("fit core-s", "text",
            text=lambda entry, board: f"{entry['fit_core_seconds_mean']:.1f}"),
 ]
 
 
-def ranked_table(board: Board) -> list[str]:
-    """Default-params entries by test CCC, then the floors."""
-    body, position = [], 0
-    for _, entry in board.default.iterrows():
-        position += 1
-        rank = ("1" if entry["label"] == board.top
-                else "1=" if board.versus_top(entry["label"]) == "tied" else str(position))
-        body.append([rank, *entry_cells(entry, board, board.default)])
-    body += [["—", *entry_cells(entry, board, None, FLOOR_NAMES[entry["model"]])]
-             for _, entry in board.floors.iterrows()]
-    return [tabulate(body, headers=["rank", *_headers()], tablefmt="github",
-                     disable_numparse=True), ""]
+def rank_headers(board: Board) -> list[str]:
+    """No rank columns where the test sessions are too few for a bootstrap."""
+    return RANK_HEADERS if board.enough_sessions else []
+
+
+def rank_cells(rank: Rank, board: Board) -> list[str]:
+    """``3 [2, 6]``, P(best) and the Holm-corrected comparison with the table's best row."""
+    if not board.enough_sessions:
+        return []
+    if rank.interval is None:
+        return [str(rank.position), "—", "—"]
+    low, high = rank.interval
+    return [f"{rank.position} [{low}, {high}]", f"{rank.p_best:.2f}", rank.versus_best]
+
+
+def headline_tables(board: Board) -> list[str]:
+    """One row per model, its variant chosen on dev; online models, then offline ones."""
+    def cells(entry, chosen) -> list[str]:
+        return [model_cell(entry, board), chosen_variant(entry, board), seeds_cell(entry),
+                format_number(entry["dev_mean_ccc_mean"]),
+                _interval(entry, board, "test_mean_ccc"),
+                _mean_std(entry, "test_mean_ccc_session", None)]
+
+    headers = ["model", "variant chosen on dev", "seeds", "dev CCC mean",
+               _interval_header("test CCC mean [95% CI]", board), "CCC/session"]
+    return ["## Headline: one row per model", "", HEADLINE_INTRO, "",
+            *_ranked_tables(board, board.headline, "", cells, headers)]
+
+
+def full_tables(board: Board) -> list[str]:
+    """Every untuned variant, ranked within its group."""
+    def cells(entry, entries) -> list[str]:
+        return entry_cells(entry, board, entries)
+
+    return ["## Every variant", "", FULL_INTRO, "",
+            *_ranked_tables(board, board.group, ": every variant", cells, _headers(board))]
+
+
+def _ranked_tables(board: Board, entries_of, title: str, cells, headers: list[str]
+                   ) -> list[str]:
+    """A table per group (online, then offline) of ``entries_of(group)``, each row its rank
+    cells then ``cells(entry, entries)``."""
+    lines = []
+    for name in GROUPS:
+        entries = entries_of(name)
+        if entries.empty:
+            continue
+        ranks = board.ranks(entries)
+        body = [[*rank_cells(ranks[entry["label"]], board), *cells(entry, entries)]
+                for _, entry in entries.iterrows()]
+        lines += [f"### {GROUP_TITLES[name]}{title}", "",
+                  tabulate(body, headers=[*rank_headers(board), *headers], tablefmt="github",
+                           disable_numparse=True), ""]
+    return lines
+
+
+def reference_table(board: Board) -> list[str]:
+    if board.floors.empty:
+        return []
+    body = [entry_cells(entry, board, None, FLOOR_NAMES[entry["model"]])
+            for _, entry in board.floors.iterrows()]
+    return ["## Reference rows", "", REFERENCE_INTRO, "",
+            tabulate(body, headers=_headers(board), tablefmt="github", disable_numparse=True), ""]
 
 
 def tuned_table(board: Board) -> list[str]:
-    body = [[entry["tuned_by"], str(int(entry["tuning_trials"])),
-             board.versus_top(entry["label"]) or "—", *entry_cells(entry, board, None)]
+    body = [[entry["tuned_by"], str(int(entry["tuning_trials"])), entry["group"],
+             *entry_cells(entry, board, None)]
             for _, entry in board.tuned.iterrows()]
     return ["## Tuned rows", "", TUNED_INTRO, "",
-            tabulate(body, headers=["study", "trials", "vs rank 1", *_headers()],
+            tabulate(body, headers=["study", "trials", "group", *_headers(board)],
                      tablefmt="github", disable_numparse=True), ""]
 
 
-def best_of_each_table(board: Board) -> list[str]:
-    best = board.best_on_dev()
-    if best.empty:
-        return []
-    body = [[model_cell(entry, board), chosen_variant(entry, board),
-             f"{entry['dev_mean_ccc_mean']:.3f}",
-             _interval(entry, board, "test_mean_ccc"),
-             "rank 1" if entry["label"] == board.top else board.versus_top(entry["label"]) or "—"]
-            for _, entry in best.iterrows()]
-    return ["## Best of each model (chosen on dev)", "", BEST_OF_EACH_INTRO, "",
-            tabulate(body, headers=["model", "variant chosen on dev", "dev CCC mean",
-                                    "test CCC mean [95% CI]", "vs rank 1"],
-                     tablefmt="github", disable_numparse=True), ""]
+def _headers(board: Board) -> list[str]:
+    return [_interval_header(column.header, board) for column in ENTRY_COLUMNS]
 
 
-def _headers() -> list[str]:
-    return [column.header for column in ENTRY_COLUMNS]
+def _interval_header(header: str, board: Board) -> str:
+    """A header without its "[95% CI]" on a board too small for intervals."""
+    return header if board.enough_sessions else header.replace(" [95% CI]", "")
 
 
 def entry_cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | None = None
@@ -136,11 +191,14 @@ def seeds_cell(entry) -> str:
 
 
 def model_cell(entry, board: Board) -> str:
-    """The model's name, marked ``(offline)`` when it reads future frames and ``(plugin)`` when
-    it comes from outside emorec."""
+    """The model's name, marked ``(offline)`` when it reads future frames, ``(external)`` when
+    its predictions were made elsewhere (``emorec score``) and ``(plugin)`` when it comes from
+    outside emorec."""
+    source = entry["model_source"]
     marks = [mark for mark, applies in (
         ("offline", board.offline(entry)),
-        ("plugin", entry["model_source"] != "emorec")) if applies]
+        ("external", source.startswith(EXTERNAL)),
+        ("plugin", source != "emorec" and not source.startswith(EXTERNAL))) if applies]
     return entry["model"] + (f" ({', '.join(marks)})" if marks else "")
 
 
@@ -156,7 +214,7 @@ def _interval(entry, board: Board, column: str, ranked: pd.DataFrame | None = No
     text = format_number(entry[f"{column}_mean"])
     draws = board.draws.get(entry["label"])
     if draws is not None:
-        low, high = uncertainty.interval(getattr(draws, INTERVALS[column]))
+        low, high = uncertainty.interval(draws[column.removeprefix("test_mean_")])
         text += f" [{format_number(low)}, {format_number(high)}]"
     return _bold_if_best(text, entry, column, ranked)
 

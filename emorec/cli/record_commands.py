@@ -1,0 +1,129 @@
+"""The verbs that make rows from kept predictions instead of a fit: fuse and score."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from emorec.cli.options import add_store_options
+from emorec.errors import EmorecError
+
+log = logging.getLogger("emorec")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
+def add_parsers(commands) -> None:
+    fuse = commands.add_parser(
+        "fuse", help="late fusion of kept predictions, as rows of their own",
+        description="Fuse the kept dev and test predictions of two or more rows of a dataset "
+                    "(each given as MODEL or MODEL:PARAMS_JSON, its params completed with the "
+                    "model's defaults) into late-fusion rows, one per method and seed: `mean` "
+                    "averages them; `blend` fits a linear blend per target on dev (its dev "
+                    "score cross-fitted over dev sessions, so not in-sample). The rows (model "
+                    "late_fusion) are ranked on the leaderboard like any other; fusing rows "
+                    "that read future frames gives an offline row. No model is refitted.\n\n"
+                    "Example: emorec fuse sewa-synth --of 'gru:{\"window\": 1}' "
+                    "--of 'audio_ffnn:{\"window\": 1}' --method mean --method blend")
+    fuse.add_argument("dataset", help="dataset name, as its results file is named "
+                                      "(e.g. sewa-synth)")
+    fuse.add_argument("--of", action="append", default=[], required=True, metavar="MODEL[:JSON]",
+                      help="a row to fuse (give two or more)")
+    fuse.add_argument("--method", action="append", choices=("mean", "blend"), default=None,
+                      help="fusion method, repeatable (default: mean and blend)")
+    _add_store_options(fuse, "fuse")
+    fuse.set_defaults(handler=_fuse)
+
+    score = commands.add_parser(
+        "score", help="score predictions made elsewhere as an external row",
+        description="Score a CSV of predictions made outside emorec for a dataset's test "
+                    "frames (columns session, timestamp, valence, arousal; optionally "
+                    "partition = dev or test, test when absent). Every test frame the dataset's "
+                    "models are scored on must be predicted once; dev rows, if given, must "
+                    "cover every dev frame. The row is marked external on the leaderboard and "
+                    "gets the same intervals and ranks as every other row. The frames come "
+                    "from the predictions kept beside the results, so a bench of the dataset "
+                    "must have run first; they are listed, with their ratings, in "
+                    "RESULTS_DIR/predictions/DATASET/frames-*.parquet.")
+    score.add_argument("predictions", type=Path, help="the predictions CSV")
+    score.add_argument("--dataset", required=True, help="dataset name, e.g. sewa-synth")
+    score.add_argument("--name", required=True,
+                       help="the model's name on the leaderboard (letters, digits, _ . -; not "
+                            "one of emorec's models)")
+    score.add_argument("--offline", action="store_true",
+                       help="the model reads future frames (it is ranked with the offline "
+                            "models)")
+    _add_store_options(score, "score")
+    score.set_defaults(handler=_score)
+
+
+def _add_store_options(parser, suite: str) -> None:
+    add_store_options(parser)
+    parser.set_defaults(suite=suite)
+
+
+def _component(text: str) -> tuple[str, dict]:
+    model, sep, params = text.partition(":")
+    if not sep:
+        return model, {}
+    try:
+        parsed = json.loads(params)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise EmorecError(f"--of {text!r}: expected MODEL or MODEL:JSON_OBJECT, e.g. "
+                          "'gru:{\"window\": 1}'")
+    return model, parsed
+
+
+def _store(args) -> tuple[Path, str]:
+    from emorec import results
+    from emorec.mlflow_store import DEFAULT_TRACKING_URI
+
+    if not 0 < args.tracking_timeout < 1e6:
+        raise EmorecError("--tracking-timeout must be more than 0 and less than 1e6 seconds")
+    return args.results_dir or results.RESULTS_DIR, args.tracking_uri or DEFAULT_TRACKING_URI
+
+
+def _fuse(args) -> None:
+    from emorec import derived, facts, fuse_rows
+    from emorec.files import folder_lock
+
+    results_dir, tracking_uri = _store(args)
+    components = [_component(text) for text in args.of]
+    models = facts.load_models(results_dir)
+
+    def offline_of(model: str, params: dict) -> bool:
+        return model in models and models[model].offline(params)
+
+    with folder_lock(results_dir, "emorec fuse"):
+        context, current = derived.current_context(results_dir, args.dataset, args.suite)
+        rows = fuse_rows.plan_rows(results_dir, args.dataset, current, components,
+                                   args.method or ["mean", "blend"], offline_of)
+        made = derived.record(results_dir, context, rows, tracking_uri=tracking_uri,
+                              timeout=args.tracking_timeout)
+    log.info("%d late-fusion rows planned, %d new in %s", len(rows), len(made), results_dir)
+
+
+def _score(args) -> None:
+    from emorec import derived, external
+    from emorec.files import folder_lock
+    from emorec.models import MODELS
+
+    results_dir, tracking_uri = _store(args)
+    if not NAME.fullmatch(args.name) or args.name in MODELS:
+        raise EmorecError(f"--name {args.name!r}: expected a new name (a letter, then letters, "
+                          "digits, _ . -; not one of emorec's models)")
+    with folder_lock(results_dir, "emorec score"):
+        context, _ = derived.current_context(results_dir, args.dataset, args.suite)
+        row = external.external_row(args.predictions, results_dir, args.dataset, args.name,
+                                    args.offline, context)
+        made = derived.record(results_dir, context, [row], tracking_uri=tracking_uri,
+                              timeout=args.tracking_timeout)
+    from emorec import results
+
+    scores = results.scores({p: row.by_partition[p] for p in row.by_partition})
+    print(f"{args.name} ({'offline' if args.offline else 'online'}, external): test CCC mean "
+          f"{scores['test_mean_ccc']:.3f}, RMSE mean {scores['test_mean_rmse']:.3f}"
+          + ("" if made else " (already recorded: same file, dataset and split)"))

@@ -1,0 +1,100 @@
+"""Rows made from kept predictions rather than a fit: late fusion (``emorec fuse``) and
+external predictions (``emorec score``). Each is recorded like a fitted cell, in the same order
+(MLflow run left RUNNING, kept predictions, results row, run FINISHED), so a derived row is
+tracked, traceable and ranked like any other, and one already recorded is not made twice."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from emorec import facts, predictions, results
+from emorec.cells import canonical_params, seed_label, seed_value
+from emorec.errors import EmorecError
+from emorec.provenance import code_version
+
+
+@dataclass(frozen=True)
+class DerivedRow:
+    model: str
+    family: str
+    modality: str
+    source: str                       # model_source: emorec, or "external: <file> sha256:..."
+    params: dict
+    seed: int | None
+    cell_key: str
+    code_fingerprint: str
+    by_partition: dict[str, pd.DataFrame]   # frames with labels and <target>_pred
+    offline: bool                     # whether it reads future frames (ranked apart)
+
+
+def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[results.RowContext,
+                                                                           pd.DataFrame]:
+    """The row context of a dataset's newest rows (its data and split) and those rows."""
+    rows = results.load(results.results_path(results_dir, dataset))
+    if rows.empty:
+        raise EmorecError(f"{results.results_path(results_dir, dataset)}: no results for "
+                          f"dataset {dataset!r} (run emorec bench first)")
+    last = rows.iloc[-1]
+    context = results.RowContext(suite=suite, dataset=dataset, origin=last["origin"],
+                                 fingerprint=last["fingerprint"], split_hash=last["split_hash"],
+                                 code_version=code_version(),
+                                 extractor_guard=last["extractor_guard"])
+    return context, results.current(rows)
+
+
+def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow], *,
+           tracking_uri: str, timeout: float) -> list[str]:
+    """Record ``rows`` (those whose cell key has no row yet); returns the keys recorded."""
+    from emorec.mlflow_store import connect  # MLflow loads slowly: only when recording
+    from emorec.tracking import Tracker
+
+    path = results.results_path(results_dir, context.dataset)
+    done = set(results.load(path)["cell_key"])
+    todo = [row for row in rows if row.cell_key not in done]
+    if not todo:
+        return []
+    connect(tracking_uri, timeout)
+    facts.write(results_dir, {row.model: {"family": row.family, "modality": row.modality,
+                                          "source": row.source, "columns": [],
+                                          "offline_when": [["offline", True]],
+                                          "thesis_names": []} for row in todo},
+                facts.MODELS_FILE)
+    tags = {"dataset": context.dataset, "fingerprint": context.fingerprint,
+            "origin": context.origin, "split_hash": context.split_hash,
+            "code_version": context.code_version, "suite": context.suite}
+    tracker = Tracker(tracking_uri, context.suite, tags, recorded=done)
+    try:
+        for row in todo:
+            _record_one(results_dir, context, tracker, row, path, tags)
+    except BaseException:
+        tracker.close("KILLED")
+        raise
+    tracker.close("FINISHED")
+    return [row.cell_key for row in todo]
+
+
+def _record_one(results_dir: Path, context: results.RowContext, tracker,
+                row: DerivedRow, path: Path, tags: dict) -> None:
+    params = {**row.params, "offline": row.offline}
+    run_id = tracker.log_cell(
+        key=row.cell_key, name=f"{row.model} {seed_label(row.seed)}",
+        params={**params, "seed": seed_value(row.seed)},
+        metrics=results.scores(row.by_partition), fit_started=time.time(), fit_seconds=0.0,
+        epochs=[], tags={**tags, "model": row.model, "code_fingerprint": row.code_fingerprint},
+        predictions=row.by_partition["test"])
+    predictions.write(results_dir, context.dataset, context.fingerprint, context.split_hash,
+                      row.cell_key, row.by_partition)
+    record = {"schema_version": results.SCHEMA_VERSION, **vars(context),
+              "model": row.model, "family": row.family, "modality": row.modality,
+              "model_source": row.source, "params": canonical_params(params),
+              "variant": canonical_params(row.params), "tuned_by": "", "tuning_trials": 0,
+              "seed": row.seed, "code_fingerprint": row.code_fingerprint,
+              "cell_key": row.cell_key, "fit_seconds": 0.0, "fit_core_seconds": 0.0,
+              **results.stats_columns(row.by_partition), "recorded_metrics": "",
+              "mlflow_run_id": run_id}
+    results.append(path, record)
+    tracker.finish(row.cell_key, run_id)

@@ -1,0 +1,103 @@
+"""Late-fusion rows (``emorec fuse``, a suite's ``[[fuse]]``): chosen rows' kept predictions
+combined by :mod:`emorec.late_fusion`, recorded as rows of their own (model ``late_fusion``)
+and ranked like any other. Components pair by seed: seed k of each seeded component with seed k
+of the others and with the one row of a seed-free one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+
+from emorec import derived, late_fusion, predictions
+from emorec.cells import canonical_params
+from emorec.code_fingerprint import model_fingerprint
+from emorec.errors import EmorecError
+
+MODEL = "late_fusion"
+FAMILY = "late fusion"
+
+
+def component_rows(current: pd.DataFrame, model: str, params: dict) -> pd.DataFrame:
+    """The current untuned rows of ``model`` with ``params`` resolved by its registration."""
+    from emorec.models import MODELS
+
+    if model not in MODELS:
+        raise EmorecError(f"late fusion: unknown model {model!r} (emorec models lists them)")
+    resolved = canonical_params(MODELS.get(model).params(params))
+    rows = current[(current["model"] == model) & (current["params"] == resolved)
+                   & (current["tuned_by"] == "")]
+    if rows.empty:
+        raise EmorecError(f"late fusion: no rows of {model} {canonical_params(params)} for "
+                          "this dataset; run its suite first")
+    return rows
+
+
+def plan_rows(results_dir, dataset: str, current: pd.DataFrame, components: list[tuple],
+              methods: list[str], offline_of) -> list[derived.DerivedRow]:
+    """The late-fusion rows of ``components`` ((model, params) pairs, at least two) for each
+    method and seed. ``offline_of(model, params)`` says whether a component reads future
+    frames."""
+    if len(components) < 2:
+        raise EmorecError("late fusion needs at least two rows to fuse")
+    unknown = sorted(set(methods) - set(late_fusion.METHODS))
+    if unknown:
+        raise EmorecError("late fusion: method must be one of "
+                          f"{', '.join(late_fusion.METHODS)}, found {unknown[0]!r}")
+    found = [component_rows(current, model, params) for model, params in components]
+    seeded = [set(rows["seed"].dropna().astype(int)) for rows in found
+              if rows["seed"].notna().any()]
+    seeds = sorted(set.intersection(*seeded)) if seeded else [None]
+    if not seeds:
+        raise EmorecError("late fusion: the seeded rows share no seed")
+    described = [[model, json.loads(rows["variant"].iloc[0])]
+                 for (model, _), rows in zip(components, found, strict=True)]
+    offline = any(offline_of(model, json.loads(rows["params"].iloc[0]))
+                  for (model, _), rows in zip(components, found, strict=True))
+    modality = "+".join(sorted({rows["modality"].iloc[0] for rows in found}))
+    fingerprint = model_fingerprint(late_fusion.__name__)
+    planned = []
+    for seed in seeds:
+        keys = _keys(found, seed)
+        kept = [predictions.load(results_dir, dataset, key) for key in keys]
+        if any(part is None for part in kept):
+            missing = keys[[part is None for part in kept].index(True)]
+            raise EmorecError(f"late fusion: cell {missing} kept no predictions (rows written "
+                              "before predictions were kept); rerun its suite")
+        for method in methods:
+            key = fused_key(method, keys, fingerprint)
+            planned.append(derived.DerivedRow(
+                model=MODEL, family=FAMILY, modality=modality, source="emorec",
+                params={"method": method, "of": described}, seed=seed, cell_key=key,
+                code_fingerprint=fingerprint, by_partition=late_fusion.combine(method, kept),
+                offline=offline))
+    return planned
+
+
+def _keys(found: list[pd.DataFrame], seed: int | None) -> list[str]:
+    """The components' cell keys for one seed (a seed-free component's one row)."""
+    return [(rows[rows["seed"] == seed] if rows["seed"].notna().any() else rows)
+            ["cell_key"].iloc[0] for rows in found]
+
+
+def fused_key(method: str, keys: list[str], fingerprint: str) -> str:
+    return hashlib.sha256(json.dumps([MODEL, method, keys, fingerprint]).encode()
+                          ).hexdigest()[:16]
+
+
+def staleness(current: pd.DataFrame, row: pd.Series) -> str:
+    """Why a late-fusion row is not what its components' current rows and today's fusion code
+    give, or ""."""
+    params = json.loads(row["params"])
+    try:
+        found = [component_rows(current, model, given) for model, given in params["of"]]
+        seed = None if pd.isna(row["seed"]) else int(row["seed"])
+        keys = _keys(found, seed)
+    except (EmorecError, IndexError, KeyError, ValueError):
+        return "a fused row is no longer among the current rows"
+    if fused_key(params["method"], keys, model_fingerprint(late_fusion.__name__)) != row[
+            "cell_key"]:
+        return ("its components were rerun or the fusion code changed; make it again "
+                "(emorec fuse, or the suite's bench)")
+    return ""
