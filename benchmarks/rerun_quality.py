@@ -51,7 +51,7 @@ def compare(old: Board, new: Board) -> list[dict]:
 
 def _interval(board: Board, label: str) -> tuple[float, float]:
     draws = board.draws.get(label)
-    return uncertainty.interval(draws.ccc) if draws is not None else (float("nan"),) * 2
+    return uncertainty.interval(draws["ccc"]) if draws is not None else (float("nan"),) * 2
 
 
 def table(old_dir: Path, new_dir: Path, dataset: str) -> list[str]:

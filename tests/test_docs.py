@@ -154,11 +154,11 @@ QUOTED = [
      lambda: len(current("sewa-synth-small", "quick")), "{}"),
     ("performance.md", r"sewa-synth-small\.csv`\): ([0-9.]+) CPU",
      lambda: core_minutes("sewa-synth-small", "quick"), "{:.1f}"),
-    ("running.md", r"^\| `make bench-sewa` \|.* = (\d+) cells \|$",
+    ("running.md", r"^\| `make bench-sewa` \|.* = (\d+) cells;",
      lambda: len(current("sewa-synth", "sewa")), "{}"),
     ("running.md", r"^\| `make bench-afew-va` \|.* = (\d+) cells \|$",
      lambda: len(current("afew-va-synth-5fps", "afew-va")), "{}"),
-    ("running.md", r"^\| `make bench-quick` \|.* = (\d+) cells;",
+    ("running.md", r"^\| `make bench-quick` \|.* = (\d+) cells,",
      lambda: len(current("sewa-synth-small", "quick")), "{}"),
 ]
 

@@ -84,7 +84,7 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
             row = board.entries.set_index("label").loc[entry["label"]]
             low = high = float("nan")
             if entry["label"] in board.draws:
-                low, high = uncertainty.interval(board.draws[entry["label"]].ccc)
+                low, high = uncertainty.interval(board.draws[entry["label"]]["ccc"])
             shown = first.model_facts(entry["model"]).shown(json.loads(entry["params"]))
             points.append({"row": FLOOR_NAMES.get(entry["model"], describe_variant(
                                entry["model"], entry["variant"], shown)),

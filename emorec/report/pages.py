@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import facts, metrics, predictions, results
+from emorec import facts, fuse_rows, metrics, predictions, results
 from emorec.cells import seed_label
+from emorec.external import EXTERNAL
 from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.thesis import thesis_section
@@ -81,7 +82,12 @@ def _mark_notes(board: Board) -> list[str]:
         notes.append(prose.OFFLINE_NOTE)
     if board.entries["model"].str.startswith("seq_").any():
         notes.append(prose.RECIPE_NOTE)
-    plugged = board.entries[board.entries["model_source"] != "emorec"]
+    external = board.entries["model_source"].str.startswith(EXTERNAL)
+    if external.any():
+        notes.append(prose.EXTERNAL_NOTE)
+    if (board.entries["model"] == fuse_rows.MODEL).any():
+        notes.append(prose.FUSION_NOTE)
+    plugged = board.entries[(board.entries["model_source"] != "emorec") & ~external]
     if len(plugged):
         notes.append(prose.plugin_note(sorted(set(zip(plugged["model"],
                                                       plugged["model_source"], strict=True)))))
