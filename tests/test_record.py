@@ -63,14 +63,15 @@ def test_a_new_metric_is_one_entry_and_renders_for_every_committed_row_without_a
     assert found["rows"] > 300 and found["finite"] == found["rows"]   # every committed row
     assert not found["torch"]                                         # no model was fitted
     assert {p.name: p.read_bytes() for p in kept.glob("*.csv")} == before
-    boards = sorted((tmp_path / "board").glob("*.md"))
-    assert boards
+    boards = [path for path in sorted((tmp_path / "board").glob("*.md"))
+              if "## Every variant" in path.read_text()]   # not the factor-study pages
+    assert len(boards) == len(list(kept.glob("*.csv")))
     for board in boards:
         variants = board.read_text().split("## Every variant")[1].split("## Reference")[0]
         header = next(line for line in variants.splitlines() if "| model " in line)
         position = [cell.strip() for cell in header.split("|")].index("Bias V")
         rows = [line for line in variants.splitlines()
-                if line.startswith("| ") and "---" not in line and line != header]
+                if line.startswith("| ") and "---" not in line and "| model " not in line]
         cells = [[cell.strip() for cell in line.split("|")][position] for line in rows]
         assert rows and all(cell.split(" ")[0].strip("*").replace("-", "").replace(
             ".", "").isdigit() for cell in cells), board.name
@@ -125,7 +126,7 @@ def test_every_cell_keeps_its_dev_and_test_predictions_and_its_sums_match_them(b
         assert set(kept["partition"]) == {"dev", "test"}
         scores = results.scores({p: kept[kept["partition"] == p] for p in ("dev", "test")})
         for column in ("dev_mean_ccc", "test_mean_rmse", "test_valence_mae"):
-            assert scores[column] == pytest.approx(row[column], abs=2e-4)   # 1e-4 steps
+            assert scores[column] == pytest.approx(row[column], abs=2e-3)   # 1e-3 steps
 
 
 def test_late_fusion_rows_are_recorded_once_and_a_blend_is_not_scored_on_its_own_fit(
@@ -151,7 +152,7 @@ def test_late_fusion_rows_are_recorded_once_and_a_blend_is_not_scored_on_its_own
     mean = fused[(fused["seed"] == 0) & fused["params"].str.contains('"mean"')].iloc[0]
     kept = predictions.load(places["results_dir"], "sewa-synth-tiny", mean["cell_key"])
     expected = (parts[0]["valence_pred"] + parts[1]["valence_pred"]) / 2
-    assert np.allclose(kept["valence_pred"], expected, atol=1e-4)
+    assert np.allclose(kept["valence_pred"], expected, atol=predictions.STEP)
 
 
 def test_a_blend_predicts_each_dev_session_with_weights_fitted_on_the_others():
