@@ -245,3 +245,18 @@ def test_holm_rejects_step_down():
     assert uncertainty.holm({"a": 0.001, "b": 0.02, "c": 0.06}) == {"a", "b"}
     assert uncertainty.holm({"a": 0.001, "b": 0.03, "c": 0.04}) == {"a"}
     assert uncertainty.holm({"a": 0.2}) == set()
+
+
+def test_a_board_does_not_depend_on_the_order_of_rows_in_the_results_file(benched, tmp_path):
+    from emorec.report.pages import render_all
+
+    _, places, _ = benched
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(places["results_dir"], shuffled)
+    path = results.results_path(shuffled, "sewa-synth-tiny")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.sample(frac=1, random_state=3).to_csv(path, index=False)
+    assert not pd.read_csv(path, dtype=str)["cell_key"].equals(table["cell_key"])
+    first = render_all(places["results_dir"], tmp_path / "a")[0].read_text()
+    again = render_all(shuffled, tmp_path / "b")[0].read_text()
+    assert first == again
