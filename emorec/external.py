@@ -46,7 +46,7 @@ def read(path: Path) -> pd.DataFrame:
         if bad.any():
             row = int(np.argmax(bad))
             raise DataError(path, "bad prediction", row=row + 2, column=column,
-                            expected="a finite number", found=repr(table[column].iloc[row]))
+                            expected="a finite number", found=repr(str(table[column].iloc[row])))
         table[column] = values.astype(float)
     bad = ~table["partition"].isin(SCORED_PARTITIONS)
     if bad.any():
@@ -91,7 +91,9 @@ def align(path: Path, table: pd.DataFrame, frames: pd.DataFrame) -> dict[str, pd
         missing = ~wanted_key.isin(set(key))
         if missing.any():
             first = wanted.iloc[int(np.argmax(missing.to_numpy()))]
-            raise DataError(path, f"{int(missing.sum())} {partition} frames have no prediction",
+            count = int(missing.sum())
+            raise DataError(path, f"{count} {partition} frame{'s' if count > 1 else ''} "
+                            f"{'have' if count > 1 else 'has'} no prediction",
                             expected=f"all {len(wanted)}",
                             found=f"none for session {first['session']} at "
                                   f"{first['timestamp']:g} s (the first)")

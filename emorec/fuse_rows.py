@@ -51,7 +51,7 @@ def plan_rows(results_dir, dataset: str, current: pd.DataFrame, components: list
     seeds = sorted(set.intersection(*seeded)) if seeded else [None]
     if not seeds:
         raise EmorecError("late fusion: the seeded rows share no seed")
-    described = [[model, json.loads(rows["variant"].iloc[0])]
+    described = [[model, _shown_params(rows.iloc[0])]
                  for (model, _), rows in zip(components, found, strict=True)]
     offline = any(offline_of(model, json.loads(rows["params"].iloc[0]))
                   for (model, _), rows in zip(components, found, strict=True))
@@ -101,3 +101,21 @@ def staleness(current: pd.DataFrame, row: pd.Series) -> str:
         return ("its components were rerun or the fusion code changed; make it again "
                 "(emorec fuse, or the suite's bench)")
     return ""
+
+
+# Params a component is named by beside the ones that differ from its model's defaults.
+NAMING_PARAMS = ("window", "pooling", "direction")
+
+
+def _shown_params(row: pd.Series) -> dict:
+    params, variant = json.loads(row["params"]), json.loads(row["variant"])
+    return {name: value for name, value in params.items()
+            if name in variant or name in NAMING_PARAMS}
+
+
+def describe(row: derived.DerivedRow) -> str:
+    """``late_fusion blend of gru (pooling=avg, window=1) + ... seed 0``."""
+    parts = " + ".join(f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(params.items()))})"
+                       if params else model for model, params in row.params["of"])
+    seed = "seed-free" if row.seed is None else f"seed {row.seed}"
+    return f"{MODEL} {row.params['method']} of {parts} {seed}"

@@ -65,16 +65,13 @@ def test_frame_bayesian_ridge_is_within_25_percent_of_the_thesis(board):
     assert FRAME_CCC[0] <= ridge["test_mean_ccc"] <= FRAME_CCC[1]
 
 
-def test_the_audio_ffnn_is_the_worst_learned_model_and_near_the_thesis(board):
+def test_the_audio_ffnn_is_near_the_thesis(board):
     audio = board[board["model"] == "audio_ffnn"]
     for _, row in audio.iterrows():
         window = json.loads(row["params"])["window"]
         for target in ("valence", "arousal"):
             expected = thesis("audio_ffnn", f"rmse_{target}", window)   # 0.16 / 0.17-0.18
             assert abs(row[f"test_{target}_rmse"] / expected - 1) <= FRAME_BAND
-    learned = board[~board["model"].isin(["chance", "session_mean", "oracle"])]
-    best_of_each = learned.groupby("model")["test_mean_rmse"].min()
-    assert best_of_each.idxmax() == "audio_ffnn"
 
 
 @pytest.mark.parametrize("models", [["gru"], ["fusion1", "fusion2", "fusion3", "fusion4_v1",

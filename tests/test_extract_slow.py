@@ -23,6 +23,7 @@ from emorec.cli import main
 from emorec.data.dataset import Dataset
 from emorec.data.label_align import with_label_delay
 from emorec.extract.embed import window_starts
+from emorec.results import load
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -253,7 +254,7 @@ def test_media_suite_beats_the_chance_floor(tmp_path):
            "--tracking-uri", f"sqlite:///{media / 'mlflow.db'}", "--jobs", "2")
     emorec("leaderboard", "--results-dir", media / "results", "--out", media / "board")
     assert "Stand-in data" in (media / "board" / "media-synth.md").read_text()
-    rows = pd.read_csv(media / "results" / "media-synth.csv")
+    rows = load(media / "results" / "media-synth.csv")
     means = rows.groupby("model")[["test_valence_ccc", "test_arousal_ccc",
                                    "test_valence_rmse", "test_arousal_rmse"]].mean()
     chance = means.loc["chance"]
@@ -298,7 +299,7 @@ def test_a_delay_sweep_gets_a_page_with_the_delay_chosen_on_dev(extracted, tmp_p
         "media-synth": 0.0, "media-synth-delay1": 1.0}
     assert main(["-q", "leaderboard", "--results-dir", str(results), "--out", str(board)]) == 0
     page = (board / "media-synth-delay.md").read_text()
-    rows = pd.concat([pd.read_csv(results / f"{name}.csv") for name in known],
+    rows = pd.concat([load(results / f"{name}.csv") for name in known],
                      ignore_index=True)
     ridge = rows[rows["model"] == "bayesian_ridge"]
     best = ridge.loc[ridge["dev_mean_ccc"].idxmax()]

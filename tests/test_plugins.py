@@ -11,8 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
+
+from emorec.results import load
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "plugin"
@@ -37,7 +38,7 @@ def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path, plac
                  "--tracking-uri", places["tracking_uri"],
                  "--data-dir", str(places["data_dir"]), "--jobs", "2")
     assert run.returncode == 0, run.stderr
-    rows = pd.read_csv(results / "sewa-synth-tiny.csv")
+    rows = load(results / "sewa-synth-tiny.csv")
     plugged = rows[rows["model"] == "face_voice_ffnn"]
     assert len(plugged) == 2 and plugged["test_mean_ccc"].notna().all()
     assert plugged["model_source"].str.match(r"file my_model\.py sha256:[0-9a-f]{12}$").all()

@@ -211,7 +211,7 @@ def test_external_predictions_get_a_row_marked_external_and_bad_files_one_line(
     # bad files: one line, exit 2, naming file, row and column
     table = pd.read_csv(path)
     for change, message in (
-            (lambda t: t.drop(index=3), "test frames have no prediction"),
+            (lambda t: t.drop(index=3), "1 test frame has no prediction"),
             (lambda t: pd.concat([t, t.iloc[[0]]]), "predicted twice"),
             (lambda t: t.assign(valence=t["valence"].astype(object).where(
                 t.index != 2, "x")), "row 4, column 'valence': bad prediction"),

@@ -103,7 +103,13 @@ def _fuse(args) -> None:
                                    args.method or ["mean", "blend"], offline_of)
         made = derived.record(results_dir, context, rows, tracking_uri=tracking_uri,
                               timeout=args.tracking_timeout)
-    log.info("%d late-fusion rows planned, %d new in %s", len(rows), len(made), results_dir)
+    from emorec import results
+
+    for row in rows:
+        scores = results.scores(row.by_partition)
+        print(f"{fuse_rows.describe(row)}: dev CCC mean {scores['dev_mean_ccc']:.3f}, test CCC "
+              f"mean {scores['test_mean_ccc']:.3f}"
+              + ("" if row.cell_key in made else " (already recorded)"))
 
 
 def _score(args) -> None:
@@ -116,7 +122,8 @@ def _score(args) -> None:
         raise EmorecError(f"--name {args.name!r}: expected a new name (a letter, then letters, "
                           "digits, _ . -; not one of emorec's models)")
     with folder_lock(results_dir, "emorec score"):
-        context, _ = derived.current_context(results_dir, args.dataset, args.suite)
+        context, current = derived.current_context(results_dir, args.dataset, args.suite)
+        _check_name(current[current["model"] == args.name], args.name, args.offline)
         row = external.external_row(args.predictions, results_dir, args.dataset, args.name,
                                     args.offline, context)
         made = derived.record(results_dir, context, [row], tracking_uri=tracking_uri,
@@ -127,3 +134,19 @@ def _score(args) -> None:
     print(f"{args.name} ({'offline' if args.offline else 'online'}, external): test CCC mean "
           f"{scores['test_mean_ccc']:.3f}, RMSE mean {scores['test_mean_rmse']:.3f}"
           + ("" if made else " (already recorded: same file, dataset and split)"))
+
+
+def _check_name(rows, name: str, offline: bool) -> None:
+    """A name already on the board names the same kind of row: external, as online or offline
+    as before (a flag forgotten would move a model between the tables)."""
+    if rows.empty:
+        return
+    if (rows["family"] != "external").any():
+        raise EmorecError(f"--name {name!r} already names rows that are not external "
+                          "predictions on this dataset; choose another name")
+    before = {json.loads(params).get("offline") for params in rows["params"]}
+    if before != {offline}:
+        raise EmorecError(f"--name {name!r} was scored as "
+                          f"{'offline' if True in before else 'online'}; give the same "
+                          f"{'--offline' if True in before else 'no --offline'} to score it "
+                          "again, or another --name")

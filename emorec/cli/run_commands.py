@@ -195,9 +195,11 @@ def _add_leaderboard(commands) -> None:
     board = commands.add_parser(
         "leaderboard", help="render leaderboard/<dataset>.md",
         description="Render a markdown leaderboard, <dataset>.md, and its figures for every "
-                    "dataset with results: rows ranked by test CCC, mean +- std over seeds, "
-                    "then the chance floor (on stand-ins also the noise ceiling) and the thesis's "
-                    "numbers.")
+                    "dataset with results: a headline of one row per model (its variant chosen "
+                    "on dev), online and offline models ranked apart with 95% intervals, rank "
+                    "intervals and P(best); every variant; the reference rows (chance floor, "
+                    "session mean, on stand-ins the noise ceiling); the figures and the "
+                    "thesis's numbers. Metrics are computed from the rows' kept sums.")
     board.add_argument("--results-dir", type=Path, default=None,
                        help="folder of result files (default: leaderboard/results)")
     board.add_argument("--out", type=Path, default=Path("leaderboard"),

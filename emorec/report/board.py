@@ -69,13 +69,16 @@ class Board:
         return self.default[self.default["group"] == name]
 
     def headline(self, name: str) -> pd.DataFrame:
-        """One entry per model of group ``name``: its untuned variant with the highest mean dev
-        CCC (a row without dev scores, e.g. an external one, only if it is the model's only
-        one), best test CCC first."""
+        """One entry per model of group ``name`` (a late fusion of each set of models counts as
+        a model of its own): its untuned variant with the highest mean dev CCC (a row without
+        dev scores, e.g. an external one, only if it is the model's only one), best test CCC
+        first."""
         entries = self.group(name)
-        chosen = (entries.sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
-                                      kind="stable", na_position="last")
-                  .drop_duplicates("model"))
+        chosen = (entries.assign(named=[_headline_name(entry) for _, entry in
+                                        entries.iterrows()])
+                  .sort_values(["dev_mean_ccc_mean", "label"], ascending=[False, True],
+                               kind="stable", na_position="last")
+                  .drop_duplicates("named").drop(columns="named"))
         return chosen.sort_values(["test_mean_ccc_mean", "label"], ascending=[False, True],
                                   kind="stable")
 
@@ -108,10 +111,17 @@ class Board:
         return states.pop() if len(states) == 1 else "mixed"
 
 
+def _headline_name(entry) -> str:
+    """What the headline has one row of: the model, or a late fusion of one set of models."""
+    if entry["family"] != "late fusion":
+        return entry["model"]
+    return entry["model"] + " " + "+".join(model for model, _ in json.loads(entry["params"])["of"])
+
+
 def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(label=rows["model"] + " " + rows["params"] + " " + rows["tuned_by"])
-    grouped = rows.groupby(["label", "model", "params", "variant", "tuned_by", "model_source"],
-                           sort=True)
+    grouped = rows.groupby(["label", "model", "family", "params", "variant", "tuned_by",
+                            "model_source"], sort=True)
     out = grouped[list(AGGREGATED)].agg(["mean", "std"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out["seeds"] = grouped.size()

@@ -108,6 +108,10 @@ def _unit(study: Study) -> str:
     return "s" if study.factor == DELAY else synth.FACTORS[study.factor].unit
 
 
+NO_INTERVAL = (f" (none for a dataset with fewer than {uncertainty.MIN_SESSIONS} test "
+               "sessions: too few for a bootstrap)")
+
+
 def _wide(study: Study, table: pd.DataFrame, cell) -> list[list[str]]:
     return [[row, *(cell(group[group["value"] == value].iloc[0]) for value in study.datasets)]
             for row, group in table.groupby("row", sort=False)]
@@ -162,7 +166,7 @@ def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) 
                        disable_numparse=True), "",
               "## Every delay", "",
               "Pooled test CCC (mean of valence and arousal), mean over seeds, with the 95% "
-              "interval of each dataset's leaderboard:", "",
+              f"interval of each dataset's leaderboard{NO_INTERVAL}:", "",
               tabulate(_wide(study, table, _ccc), headers=["row", *_headers(study)],
                        tablefmt="github", disable_numparse=True), "",
               "Test RMSE (mean of valence and arousal), mean over seeds:", "",
@@ -186,7 +190,7 @@ def _page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str
              f"the default value {own:g}. Rows: every untuned row run on all of {files}, "
              f"{_seeds(table)}. Cells: pooled test CCC (mean of valence and "
              "arousal), mean over seeds, with the 95% bootstrap interval over test sessions "
-             "and seeds of each dataset's leaderboard.", "",
+             f"and seeds of each dataset's leaderboard{NO_INTERVAL}.", "",
              tabulate(_wide(study, table, _ccc), headers=["row", *header], tablefmt="github",
                       disable_numparse=True), "",
              "Test RMSE (mean of valence and arousal), mean over seeds:", "",

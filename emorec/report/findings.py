@@ -71,10 +71,10 @@ def _text(value) -> str:
 
 def findings_section(board, dataset: str) -> list[str]:
     """The table of findings, for a SEWA stand-in board that has every model they name."""
-    here = board_table(board.default)
     needed = {"decision_tree", "svr", "bayesian_ridge", "gru", "audio_ffnn", *FUSION}
-    if not dataset.startswith("sewa-synth") or not needed <= set(here["model"]):
+    if not dataset.startswith("sewa-synth") or not needed <= set(board.default["model"]):
         return []
+    here = board_table(board.default)
     thesis = thesis_table()
     body = []
     for finding, rule in FINDINGS:

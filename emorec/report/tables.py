@@ -20,6 +20,7 @@ from tabulate import tabulate
 from emorec import uncertainty
 from emorec.cells import SEED_FREE
 from emorec.external import EXTERNAL
+from emorec.fuse_rows import FAMILY as LATE_FUSION
 from emorec.metrics import METRICS, Metric, higher_is_better
 from emorec.report.board import GROUPS, Board, Rank
 from emorec.report.display import (
@@ -33,6 +34,7 @@ from emorec.report.prose import (
     FULL_INTRO,
     GROUP_TITLES,
     HEADLINE_INTRO,
+    RANKS_PER_TABLE,
     REFERENCE_INTRO,
     TUNED_INTRO,
 )
@@ -41,6 +43,7 @@ from emorec.vocabulary import TARGETS
 # Shown params with a column of their own in every table (a model's facts say which it shows).
 SHOWN_PARAM_COLUMNS = ("window", "pooling")
 RANK_HEADERS = ["rank [95% CI]", "P(best)", "vs best (Holm)"]
+DERIVED_FAMILIES = (EXTERNAL, LATE_FUSION)
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,7 @@ ENTRY_COLUMNS = [
     Column("params", "text", text=_other_params),
     Column("seeds", "text", text=lambda entry, board: seeds_cell(entry)),
     *(column for metric in METRICS if metric.shown for column in _metric_columns(metric)),
-    Column("fit core-s", "text",
-           text=lambda entry, board: f"{entry['fit_core_seconds_mean']:.1f}"),
+    Column("fit core-s", "text", text=lambda entry, board: fit_cell(entry)),
 ]
 
 
@@ -111,7 +113,8 @@ def headline_tables(board: Board) -> list[str]:
 
     headers = ["model", "variant chosen on dev", "seeds", "dev CCC mean",
                _interval_header("test CCC mean [95% CI]", board), "CCC/session"]
-    return ["## Headline: one row per model", "", HEADLINE_INTRO, "",
+    intro = HEADLINE_INTRO + (" " + RANKS_PER_TABLE if board.enough_sessions else "")
+    return ["## Headline: one row per model", "", intro, "",
             *_ranked_tables(board, board.headline, "", cells, headers)]
 
 
@@ -186,8 +189,19 @@ def entry_cells(entry, board: Board, ranked: pd.DataFrame | None, name: str | No
 
 
 def seeds_cell(entry) -> str:
-    """How many seeds the entry ran with, or ``seed-free`` (fitted once for all seeds)."""
+    """How many seeds the entry ran with, ``seed-free`` (fitted once for all seeds), or
+    ``external`` (predictions made elsewhere)."""
+    if entry["family"] == EXTERNAL:
+        return EXTERNAL
     return SEED_FREE if entry["seed_free"] else str(int(entry["seeds"]))
+
+
+def fit_cell(entry) -> str:
+    """The mean fit core-s, or a dash for a row that fitted nothing here (made from kept
+    predictions)."""
+    if entry["family"] in DERIVED_FAMILIES:
+        return "—"
+    return f"{entry['fit_core_seconds_mean']:.1f}"
 
 
 def model_cell(entry, board: Board) -> str:

@@ -12,7 +12,10 @@ per-session statistics use the whole session, future frames included, so score i
     .venv/bin/emorec score runs/session_norm_ridge.csv --dataset sewa-synth \\
         --name session_norm_ridge --offline
 
-Only pandas, numpy and scikit-learn: nothing of emorec's.
+For another dataset, give its folder (a stand-in is made by `emorec data synth`, e.g.
+`emorec data synth sewa --size small --out data/sewa-synth-small-seed0` for the quick suite's)
+and its frames folder under the results. Only pandas, numpy and scikit-learn: nothing of
+emorec's.
 """
 
 import argparse
