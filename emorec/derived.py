@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from emorec import facts, predictions, results
-from emorec.cells import canonical_params, seed_label, seed_value
+from emorec.cells import seed_label, seed_value
 from emorec.errors import EmorecError
 from emorec.provenance import code_version
 
@@ -63,9 +63,7 @@ def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow
                                           "offline_when": [["offline", True]],
                                           "thesis_names": []} for row in todo},
                 facts.MODELS_FILE)
-    tags = {"dataset": context.dataset, "fingerprint": context.fingerprint,
-            "origin": context.origin, "split_hash": context.split_hash,
-            "code_version": context.code_version, "suite": context.suite}
+    tags = context.tags()
     tracker = Tracker(tracking_uri, context.suite, tags, recorded=done)
     try:
         for row in todo:
@@ -88,13 +86,9 @@ def _record_one(results_dir: Path, context: results.RowContext, tracker,
         predictions=row.by_partition["test"])
     predictions.write(results_dir, context.dataset, context.fingerprint, context.split_hash,
                       row.cell_key, row.by_partition)
-    record = {"schema_version": results.SCHEMA_VERSION, **vars(context),
-              "model": row.model, "family": row.family, "modality": row.modality,
-              "model_source": row.source, "params": canonical_params(params),
-              "variant": canonical_params(row.params), "tuned_by": "", "tuning_trials": 0,
-              "seed": row.seed, "code_fingerprint": row.code_fingerprint,
-              "cell_key": row.cell_key, "fit_seconds": 0.0, "fit_core_seconds": 0.0,
-              **results.stats_columns(row.by_partition), "recorded_metrics": "",
-              "mlflow_run_id": run_id}
-    results.append(path, record)
+    results.append(path, results.row(
+        context, model=row.model, family=row.family, modality=row.modality, source=row.source,
+        params=params, variant=row.params, seed=row.seed,
+        code_fingerprint=row.code_fingerprint, cell_key=row.cell_key,
+        by_partition=row.by_partition, mlflow_run_id=run_id))
     tracker.finish(row.cell_key, run_id)

@@ -69,8 +69,7 @@ def align(path: Path, table: pd.DataFrame, frames: pd.DataFrame) -> dict[str, pd
                                 expected="a row for every test frame")
             continue
         wanted = frames[frames["partition"] == partition].reset_index(drop=True)
-        key = given["session"] + "@" + (given["timestamp"] / TIME_TOLERANCE).round().astype(
-            np.int64).astype(str)
+        key = _frame_keys(given)
         doubled = key.duplicated()
         if doubled.any():
             row = int(np.argmax(doubled.to_numpy()))
@@ -78,8 +77,7 @@ def align(path: Path, table: pd.DataFrame, frames: pd.DataFrame) -> dict[str, pd
                 given.index[row]) + 2, expected="one row per frame",
                 found=f"session {given['session'].iloc[row]} at "
                       f"{given['timestamp'].iloc[row]:g} s again")
-        wanted_key = wanted["session"].astype(str) + "@" + (
-            wanted["timestamp"] / TIME_TOLERANCE).round().astype(np.int64).astype(str)
+        wanted_key = _frame_keys(wanted)
         unknown = ~key.isin(set(wanted_key))
         if unknown.any():
             row = int(np.argmax(unknown.to_numpy()))
@@ -101,6 +99,12 @@ def align(path: Path, table: pd.DataFrame, frames: pd.DataFrame) -> dict[str, pd
         out[partition] = wanted[["session", "timestamp", *TARGETS]].assign(
             **{f"{t}_pred": given[t].to_numpy()[order] for t in TARGETS})
     return out
+
+
+def _frame_keys(table: pd.DataFrame) -> pd.Series:
+    """``session@timestamp`` of each row, the timestamp in steps of :data:`TIME_TOLERANCE`."""
+    return (table["session"].astype(str) + "@"
+            + (table["timestamp"] / TIME_TOLERANCE).round().astype(np.int64).astype(str))
 
 
 def external_row(path: Path, results_dir: Path, dataset: str, name: str, offline: bool,

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 
-from emorec import derived, late_fusion, predictions
-from emorec.cells import canonical_params
+from emorec import derived, facts, late_fusion, predictions
+from emorec.cells import canonical_params, seed_label
 from emorec.code_fingerprint import model_fingerprint
 from emorec.errors import EmorecError
+from emorec.report.display import format_value
 
 MODEL = "late_fusion"
 FAMILY = "late fusion"
@@ -34,11 +36,25 @@ def component_rows(current: pd.DataFrame, model: str, params: dict) -> pd.DataFr
     return rows
 
 
+def fuse(results_dir: Path, dataset: str, suite: str, fusions: list[tuple[list, list]], *,
+         tracking_uri: str, timeout: float) -> tuple[list[derived.DerivedRow], list[str]]:
+    """Plan and record the late-fusion rows of ``fusions`` (each: (model, params) components
+    and methods) on the dataset's current rows; returns the rows and the keys made now (a row
+    recorded before is not made again)."""
+    context, current = derived.current_context(results_dir, dataset, suite)
+    models = facts.load_models(results_dir)
+    rows = [row for components, methods in fusions
+            for row in plan_rows(results_dir, dataset, current, components, methods, models)]
+    return rows, derived.record(results_dir, context, rows, tracking_uri=tracking_uri,
+                                timeout=timeout)
+
+
 def plan_rows(results_dir, dataset: str, current: pd.DataFrame, components: list[tuple],
-              methods: list[str], offline_of) -> list[derived.DerivedRow]:
+              methods: list[str], models: dict[str, facts.ModelFacts]
+              ) -> list[derived.DerivedRow]:
     """The late-fusion rows of ``components`` ((model, params) pairs, at least two) for each
-    method and seed. ``offline_of(model, params)`` says whether a component reads future
-    frames."""
+    method and seed; ``models``: the models' facts, which say whether a component reads
+    future frames."""
     if len(components) < 2:
         raise EmorecError("late fusion needs at least two rows to fuse")
     unknown = sorted(set(methods) - set(late_fusion.METHODS))
@@ -53,7 +69,7 @@ def plan_rows(results_dir, dataset: str, current: pd.DataFrame, components: list
         raise EmorecError("late fusion: the seeded rows share no seed")
     described = [[model, _shown_params(rows.iloc[0])]
                  for (model, _), rows in zip(components, found, strict=True)]
-    offline = any(offline_of(model, json.loads(rows["params"].iloc[0]))
+    offline = any(model in models and models[model].offline(json.loads(rows["params"].iloc[0]))
                   for (model, _), rows in zip(components, found, strict=True))
     modality = "+".join(sorted({rows["modality"].iloc[0] for rows in found}))
     fingerprint = model_fingerprint(late_fusion.__name__)
@@ -115,7 +131,5 @@ def _shown_params(row: pd.Series) -> dict:
 
 def describe(row: derived.DerivedRow) -> str:
     """``late_fusion blend of gru (pooling=avg, window=1) + ... seed 0``."""
-    parts = " + ".join(f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(params.items()))})"
-                       if params else model for model, params in row.params["of"])
-    seed = "seed-free" if row.seed is None else f"seed {row.seed}"
-    return f"{MODEL} {row.params['method']} of {parts} {seed}"
+    return (f"{MODEL} {row.params['method']} of {format_value(row.params['of'])} "
+            f"{seed_label(row.seed)}")

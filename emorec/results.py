@@ -76,19 +76,38 @@ class RowContext:
     code_version: str
     extractor_guard: str
 
+    def tags(self) -> dict:
+        """The MLflow tags every run of these rows carries."""
+        return {"dataset": self.dataset, "fingerprint": self.fingerprint,
+                "origin": self.origin, "split_hash": self.split_hash,
+                "code_version": self.code_version, "suite": self.suite}
+
 
 def build_row(context: RowContext, cell: Cell, spec, result, mlflow_run_id: str) -> dict:
     """The results row of ``cell`` fitted by model ``spec`` (a registered ModelSpec) with
     ``result`` (an :class:`emorec.evaluation.CellResult`), linked to its MLflow run."""
+    return row(context, model=spec.name, family=spec.family, modality=spec.modality,
+               source=spec.source, params=cell.params, variant=spec.changed(cell.params),
+               seed=cell.seed, code_fingerprint=spec.code_fingerprint, cell_key=cell.key,
+               by_partition=result.predictions, mlflow_run_id=mlflow_run_id,
+               tuned_by=cell.tuned_by, tuning_trials=cell.tuning_trials,
+               fit_seconds=result.fit_seconds, fit_core_seconds=result.fit_core_seconds)
+
+
+def row(context: RowContext, *, model: str, family: str, modality: str, source: str,
+        params: dict, variant: dict, seed: int | None, code_fingerprint: str, cell_key: str,
+        by_partition: dict[str, pd.DataFrame], mlflow_run_id: str, tuned_by: str = "",
+        tuning_trials: int = 0, fit_seconds: float = 0.0, fit_core_seconds: float = 0.0
+        ) -> dict:
+    """A results row of the current schema: a fitted cell's (:func:`build_row`) or one made
+    from kept predictions (nothing fitted: no fit time)."""
     return {"schema_version": SCHEMA_VERSION, **asdict(context),
-            "model": spec.name, "family": spec.family, "modality": spec.modality,
-            "model_source": spec.source, "params": canonical_params(cell.params),
-            "variant": canonical_params(spec.changed(cell.params)),
-            "tuned_by": cell.tuned_by, "tuning_trials": cell.tuning_trials,
-            "seed": cell.seed,
-            "code_fingerprint": spec.code_fingerprint, "cell_key": cell.key,
-            "fit_seconds": result.fit_seconds, "fit_core_seconds": result.fit_core_seconds,
-            **stats_columns(result.predictions), "recorded_metrics": "",
+            "model": model, "family": family, "modality": modality, "model_source": source,
+            "params": canonical_params(params), "variant": canonical_params(variant),
+            "tuned_by": tuned_by, "tuning_trials": tuning_trials, "seed": seed,
+            "code_fingerprint": code_fingerprint, "cell_key": cell_key,
+            "fit_seconds": fit_seconds, "fit_core_seconds": fit_core_seconds,
+            **stats_columns(by_partition), "recorded_metrics": "",
             "mlflow_run_id": mlflow_run_id}
 
 

@@ -127,21 +127,13 @@ def fuse_suite(suite: Suite, dataset: str, results_dir: Path, tracking_uri: str,
                tracking_timeout: float) -> None:
     """Make the suite's ``[[fuse]]`` rows from the kept predictions of its cells (those not
     made before); a sharded run leaves them to the run that has every cell."""
-    from emorec import derived, facts, fuse_rows
+    from emorec import fuse_rows
 
-    context, current = derived.current_context(results_dir, dataset, suite.name)
-    models = facts.load_models(results_dir)
-
-    def offline_of(model: str, params: dict) -> bool:
-        return model in models and models[model].offline(params)
-
-    rows = [row for components, methods in suite.fusions
-            for row in fuse_rows.plan_rows(
-                results_dir, dataset, current,
-                [(model, json.loads(params)) for model, params in components], list(methods),
-                offline_of)]
-    made = derived.record(results_dir, context, rows, tracking_uri=tracking_uri,
-                          timeout=tracking_timeout)
+    rows, made = fuse_rows.fuse(
+        results_dir, dataset, suite.name,
+        [([(model, json.loads(params)) for model, params in components], list(methods))
+         for components, methods in suite.fusions],
+        tracking_uri=tracking_uri, timeout=tracking_timeout)
     print(f"late fusion: {len(rows)} rows, {len(made)} new")
 
 
@@ -166,10 +158,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
              jobs)
     recorder = None
     if todo:
-        tags = {"dataset": context.dataset, "fingerprint": context.fingerprint,
-                "origin": context.origin, "split_hash": context.split_hash,
-                "code_version": context.code_version, "suite": context.suite,
-                **(tuned.tags() if tuned is not None else {})}
+        tags = {**context.tags(), **(tuned.tags() if tuned is not None else {})}
         recorder = Recorder(context, results_dir, dataset=dataset_facts(dataset.manifest),
                             tracking_uri=tracking_uri,
                             timeout=tracking_timeout, tags=tags, recorded=done)

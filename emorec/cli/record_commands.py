@@ -87,23 +87,15 @@ def _store(args) -> tuple[Path, str]:
 
 
 def _fuse(args) -> None:
-    from emorec import derived, facts, fuse_rows
+    from emorec import fuse_rows, results
     from emorec.files import folder_lock
 
     results_dir, tracking_uri = _store(args)
     components = [_component(text) for text in args.of]
-    models = facts.load_models(results_dir)
-
-    def offline_of(model: str, params: dict) -> bool:
-        return model in models and models[model].offline(params)
-
     with folder_lock(results_dir, "emorec fuse"):
-        context, current = derived.current_context(results_dir, args.dataset, args.suite)
-        rows = fuse_rows.plan_rows(results_dir, args.dataset, current, components,
-                                   args.method or ["mean", "blend"], offline_of)
-        made = derived.record(results_dir, context, rows, tracking_uri=tracking_uri,
-                              timeout=args.tracking_timeout)
-    from emorec import results
+        rows, made = fuse_rows.fuse(results_dir, args.dataset, args.suite,
+                                    [(components, args.method or ["mean", "blend"])],
+                                    tracking_uri=tracking_uri, timeout=args.tracking_timeout)
 
     for row in rows:
         scores = results.scores(row.by_partition)

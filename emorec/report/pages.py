@@ -20,6 +20,7 @@ from emorec.external import EXTERNAL
 from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.thesis import thesis_section
+from emorec.vocabulary import TARGETS
 
 
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
@@ -140,8 +141,8 @@ def _draw_figures(board: Board, results_dir: Path, out_dir: Path) -> list[tuple[
 def trace_session(test: pd.DataFrame) -> str:
     """The test session whose own CCC (mean over targets) is the median of the cell's sessions
     (the lower one of an even count; ties by name): neither its best nor its worst."""
-    names, sums = metrics.session_sums(test[["valence", "arousal"]].to_numpy(),
-                                       test[["valence_pred", "arousal_pred"]].to_numpy(),
+    names, sums = metrics.session_sums(test[list(TARGETS)].to_numpy(),
+                                       test[predictions.PREDICTED].to_numpy(),
                                        test["session"].to_numpy())
     scores = sorted(zip(metrics.ccc(sums).mean(axis=1).tolist(), names, strict=True))
     return scores[(len(scores) - 1) // 2][1]
