@@ -36,7 +36,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 torch_index = $(shell $(PYTHON) scripts/pip_index.py $(TORCH_INDEX))
 
 .PHONY: install lock test test-slow test-all lint verify $(BENCH_TARGETS) bench-media golden leaderboard ui \
-	dashboard servers stop-servers calibrate bench-perf clean
+	dashboard servers stop-servers slurm stop-slurm calibrate bench-perf clean
 
 install: $(BIN)/emorec
 
@@ -57,8 +57,9 @@ lock:
 		| sed 's/^torch==\([0-9.]*\)+[a-z0-9]*$$/torch==\1/'; } > constraints.new
 	mv constraints.new constraints.txt
 
-# The fast tier (minutes); the slow scenario tier (servers, kill-and-rerun, several workers)
-# runs in CI after it: make test-slow (needs make servers), or make test-all for both. The fast
+# The fast tier (minutes); the slow scenario tier (servers, Slurm, kill-and-rerun, several
+# workers) runs in CI after it: make test-slow (needs make servers and make slurm), or make
+# test-all for both. The fast
 # tier runs on every core (pytest-xdist, TEST_WORKERS=auto), whole test modules to one worker
 # so that a module's shared fixtures are made once; the slow tier runs one test at a time, as
 # its scenarios share the servers and start workers of their own.
@@ -137,6 +138,15 @@ servers: install
 
 stop-servers:
 	bash scripts/stop_servers.sh
+
+# A single-node Slurm on this machine (munged, slurmctld, slurmd; Debian's slurm-wlm and munge,
+# installed if missing), for trying emorec slurm and for its tests; SLURM_CONF goes to
+# .slurm.env. Stopped by pid with make stop-slurm.
+slurm:
+	bash scripts/start_slurm.sh
+
+stop-slurm:
+	bash scripts/stop_slurm.sh
 
 # Stand-in calibration: label statistics and reference regressors on full sewa-synth.
 calibrate: install

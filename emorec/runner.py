@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import plugins, predictions, results
+from emorec import plugins, predictions, results, sharding
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
@@ -75,22 +75,14 @@ def tuned_plan(suite: Suite, dataset: Dataset, tuned: Tuned) -> list[Cell]:
             for seed in cell_seeds(spec, suite.seeds)]
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/n"`` -> (i, n) with 1 <= i <= n."""
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        index = count = 0
-    if not 1 <= index <= count:
-        raise EmorecError(f"--shard must be i/n with 1 <= i <= n (for example 2/3), found {text!r}")
-    return index, count
+def sweep_cells(suite: Suite, dataset: Dataset, tuned: Tuned | None) -> list[Cell]:
+    """The cells a sweep runs: the suite's plan, or with ``tuned`` its tuned model's cells."""
+    return tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset)
 
 
-def shard_cells(cells: list[Cell], shard: tuple[int, int]) -> list[Cell]:
-    """Shard i of n: every n-th cell of the plan from the i-th on. The shards of one plan are
-    disjoint and together hold every cell; slow and fast cells spread evenly."""
-    index, count = shard
-    return cells[index - 1::count]
+def plan_name(suite: Suite, tuned: Tuned | None) -> str:
+    """The name a sweep's shard plan is kept under: the suite's, and the study's if tuned."""
+    return suite.name if tuned is None else f"{suite.name}-tuned-{tuned.study}"
 
 
 def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
@@ -98,11 +90,14 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
               data_dir: Path = Path("data"), shard: tuple[int, int] = (1, 1),
               tuned: Tuned | None = None,
               tracking_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-              allow_extractor_overlap: bool = False) -> pd.DataFrame:
+              allow_extractor_overlap: bool = False,
+              shard_plans: Path | None = None) -> pd.DataFrame:
     """Run the suite's cells, or with ``tuned`` only the tuned model on the suite's seeds.
     Holds the results folder's lock throughout: one writer per folder. A split testing on
     sessions the feature extractor was trained on is refused before any cell runs, unless
-    ``allow_extractor_overlap``."""
+    ``allow_extractor_overlap``. A shard (``shard`` i/n other than 1/1) takes its cells by
+    the plan file in ``shard_plans`` (default: the results folder's ``shard-plans``), made
+    there on its first start (:mod:`emorec.sharding`)."""
     dataset_path = suite.dataset_path(data_dir)
     dataset = Dataset.load(dataset_path)
     split = dataset.split()
@@ -117,7 +112,8 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     with folder_lock(results_dir, f"emorec bench {suite.source}"):
         finished = _run_locked(suite, dataset, dataset_path, context, jobs=jobs, force=force,
                                tracking_uri=tracking_uri, results_dir=Path(results_dir),
-                               shard=shard, tuned=tuned, tracking_timeout=tracking_timeout)
+                               shard=shard, tuned=tuned, tracking_timeout=tracking_timeout,
+                               shard_plans=shard_plans)
         if suite.fusions and tuned is None and shard == (1, 1):
             fuse_suite(suite, dataset.name, Path(results_dir), tracking_uri, tracking_timeout)
         return finished
@@ -140,17 +136,22 @@ def fuse_suite(suite: Suite, dataset: str, results_dir: Path, tracking_uri: str,
 def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
                 context: results.RowContext, *, jobs: int, force: bool, tracking_uri: str,
                 results_dir: Path, shard: tuple[int, int], tuned: Tuned | None,
-                tracking_timeout: float) -> pd.DataFrame:
+                tracking_timeout: float, shard_plans: Path | None) -> pd.DataFrame:
     path = results.results_path(results_dir, dataset.name)
     results.check_writable(path)          # before any fit: a row that cannot be written
     predictions.check_writable(results_dir, dataset.name)   # is a fit lost
-    cells = shard_cells(tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset),
-                        shard)
+    cells = sweep_cells(suite, dataset, tuned)
+    costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
+    if shard != (1, 1):
+        plan_path = sharding.plan_file(shard_plans or results_dir / sharding.PLAN_FOLDER,
+                                       plan_name(suite, tuned), dataset.name)
+        cells = sharding.shard_cells(
+            cells, shard, sharding.fixed_costs(plan_path, plan_name(suite, tuned), cells,
+                                               lambda _: costs))
     recorded = results.load(path)
     _note_history(recorded, context, path, tracking_uri, shard, len(cells))
     done = set(recorded["cell_key"])
     todo = cells if force else [cell for cell in cells if cell.key not in done]
-    costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
     log.info("%s on %s [%s]: %d cells (%d of seed-free models, fitted once for all seeds), "
              "%d already in %s, %d to run with %d job(s) (one thread each)", suite.name,
              dataset.name, context.origin, len(cells),

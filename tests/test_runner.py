@@ -190,7 +190,7 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
 @pytest.mark.slow
 def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspace, tmp_path):
     from emorec.report.pages import render_all
-    from emorec.runner import parse_shard
+    from emorec.sharding import parse_shard
 
     suite, places = workspace
     path = suite(name="s")
@@ -234,7 +234,7 @@ def test_merging_one_folder_copies_its_results_byte_for_byte(workspace, tmp_path
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1", "1/0", "2/-1"])
 def test_bad_shard_is_a_clear_error(text):
-    from emorec.runner import parse_shard
+    from emorec.sharding import parse_shard
 
     with pytest.raises(EmorecError, match="--shard must be i/n"):
         parse_shard(text)

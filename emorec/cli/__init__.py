@@ -1,9 +1,9 @@
 """`emorec ...` command line. User errors print one clear line and exit 2, never a traceback.
 The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-results, verify,
-results, leaderboard), :mod:`~emorec.cli.record_commands` (fuse, score) and
-:mod:`~emorec.cli.data_commands` (data ...); each module adds its parsers and handlers, and
-imports what a verb needs only when it runs, so ``emorec --help`` stays fast. Every verb's
-parser is a :class:`CommandParser`: its help shows each option's default, and text that needs
+results, leaderboard), :mod:`~emorec.cli.record_commands` (fuse, score),
+:mod:`~emorec.cli.slurm_commands` (slurm) and :mod:`~emorec.cli.data_commands` (data ...); each
+module adds its parsers and handlers, and imports what a verb needs only when it runs, so
+``emorec --help`` stays fast. Every verb's parser is a :class:`CommandParser`: its help shows each option's default, and text that needs
 the registry (``epilog_from``) is computed only when that help is printed.
 """
 
@@ -15,7 +15,13 @@ import sys
 from collections.abc import Callable
 
 from emorec import __version__
-from emorec.cli import data_commands, extract_commands, record_commands, run_commands
+from emorec.cli import (
+    data_commands,
+    extract_commands,
+    record_commands,
+    run_commands,
+    slurm_commands,
+)
 from emorec.errors import EmorecError
 
 
@@ -88,4 +94,5 @@ def build_parser() -> argparse.ArgumentParser:
     record_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
     extract_commands.add_parsers(commands)
+    slurm_commands.add_parsers(commands)
     return parser

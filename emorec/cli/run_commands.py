@@ -79,7 +79,13 @@ def _add_bench(commands) -> None:
     bench.add_argument("--data-dir", type=Path, default=Path("data"),
                        help="where generated stand-ins are kept")
     bench.add_argument("--shard", default="1/1", metavar="I/N",
-                       help="run only shard I of N of the suite's cells (for several machines)")
+                       help="run only shard I of N of the suite's cells (for several machines "
+                            "or a Slurm job array): shards of near-equal expected fit time")
+    bench.add_argument("--shard-plans", type=Path, default=None, metavar="DIR",
+                       help="with --shard: the folder of the plan files the shards share (the "
+                            "cells' expected fit times, fixed on a shard's first start so that "
+                            "every shard, resumed or not, takes the same cells; default: the "
+                            "results folder's shard-plans; unused by shard 1/1)")
     bench.add_argument("--params-from", metavar="STUDY", default=None,
                        help="run only the model an Optuna study tuned, with its best params, on "
                             "the suite's seeds, once if it is seed-free (rows marked tuned)")
@@ -253,7 +259,8 @@ def _check_model(name: str, params: dict) -> int:
 def _bench(args) -> None:
     from emorec import results
     from emorec.mlflow_store import DEFAULT_TRACKING_URI
-    from emorec.runner import parse_shard, run_suite
+    from emorec.runner import run_suite
+    from emorec.sharding import parse_shard
     from emorec.suites import load_suite
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.tuned import tuned_params
@@ -263,6 +270,7 @@ def _bench(args) -> None:
     _load_plugins(args)
     if not args.tracking_timeout > 0:
         raise EmorecError("--tracking-timeout must be more than 0 seconds")
+    shard = parse_shard(args.shard)
     if args.storage and not args.params_from:
         raise EmorecError("--storage is only used with --params-from")
     suite = load_suite(args.suite)
@@ -275,9 +283,9 @@ def _bench(args) -> None:
         run_suite(one, jobs=args.jobs, force=args.force,
                   tracking_uri=args.tracking_uri or DEFAULT_TRACKING_URI,
                   results_dir=args.results_dir or results.RESULTS_DIR, data_dir=args.data_dir,
-                  shard=parse_shard(args.shard), tuned=tuned,
-                  tracking_timeout=args.tracking_timeout,
-                  allow_extractor_overlap=args.allow_extractor_overlap)
+                  shard=shard, tuned=tuned, tracking_timeout=args.tracking_timeout,
+                  allow_extractor_overlap=args.allow_extractor_overlap,
+                  shard_plans=args.shard_plans)
 
 
 def _tune(args) -> None:

@@ -1,0 +1,205 @@
+"""`emorec slurm`: a suite's sweep (or a study's workers) as a Slurm job array, and its state."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from emorec.errors import EmorecError
+
+MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")
+TIME = re.compile(r"([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}")
+
+
+def add_parsers(commands) -> None:
+    slurm = commands.add_parser(
+        "slurm", help="run a suite's sweep as a Slurm job array",
+        description="Write (with --submit also submit) a Slurm job array for a suite: task i "
+                    "runs `emorec bench SUITE --shard i+1/N` into its own results folder under "
+                    "the job folder, shards of near-equal expected fit time; a merge job that "
+                    "starts when the array has ended (afterany) merges the shards' rows into "
+                    "--results-dir, makes the suite's late-fusion rows and renders the "
+                    "leaderboard. A task that is cancelled, times out or is requeued runs only "
+                    "its missing cells when it runs again: submit the same command again to "
+                    "finish a sweep. --status says per shard how many cells have their row.\n\n"
+                    "Tasks on several nodes share the MLflow tracking server and PostgreSQL "
+                    "(make servers): a SQLite tracking URI is refused unless --allow-sqlite. "
+                    "The job folder, the data, the suite and this installation must be on a "
+                    "file system every node reads.\n\n"
+                    "With --tune MODEL, each task runs `emorec tune` workers on one shared "
+                    "Optuna study instead (--storage: PostgreSQL, or a journal file).")
+    slurm.add_argument("suite", type=Path, help="suite file, e.g. benchmarks/sewa.toml")
+    slurm.add_argument("--shards", type=int, default=None,
+                       help="array tasks: the suite's cells split into this many shards (with "
+                            "--tune: tasks of workers)")
+    slurm.add_argument("--status", action="store_true",
+                       help="say per shard how many cells have their row (exit status 1 while "
+                            "any is missing), from the job folder's result files")
+    slurm.add_argument("--submit", action="store_true",
+                       help="submit the array and the merge job with sbatch (otherwise only "
+                            "write them)")
+    slurm.add_argument("--job-dir", type=Path, default=None,
+                       help="the job folder: scripts, plans, shard results, logs (default: "
+                            "runs/slurm/<suite name>)")
+    slurm.add_argument("--results-dir", type=Path, default=None,
+                       help="folder the shards are merged into (default: the job folder's "
+                            "results)")
+    slurm.add_argument("--board-dir", type=Path, default=None,
+                       help="folder the merged leaderboard is rendered to (default: the job "
+                            "folder's board)")
+    slurm.add_argument("--costs-from", type=Path, default=Path("leaderboard/results"),
+                       help="results folder whose earlier fit times plan the shards")
+    resources = slurm.add_argument_group("what each task asks Slurm for")
+    resources.add_argument("--parallel", type=int, default=0, metavar="K",
+                           help="at most K tasks at once (--array=...%%K); 0: no limit")
+    resources.add_argument("--cpus-per-task", type=int, default=2,
+                           help="CPUs per task; the task's bench runs one cell per CPU")
+    resources.add_argument("--mem", default="8G", help="memory per task (sbatch --mem)")
+    resources.add_argument("--time", default="04:00:00",
+                           help="time limit per task (sbatch --time: minutes, HH:MM:SS, D-HH...)")
+    resources.add_argument("--partition", default="", help="partition (default: the cluster's)")
+    resources.add_argument("--gpus", type=int, default=0,
+                           help="GPUs per task (--gres=gpu:G); the nets then train on CUDA")
+    resources.add_argument("--sbatch", action="append", default=[], metavar="LINE",
+                           help="an extra #SBATCH line, e.g. --sbatch=--account=lab (with '=' "
+                                "when it starts with --; repeatable)")
+    stores = slurm.add_argument_group("stores")
+    stores.add_argument("--tracking-uri", default=None,
+                        help="MLflow store every task logs to, e.g. http://SERVER:5000 (default: "
+                             "sqlite:///mlflow.db, refused without --allow-sqlite)")
+    stores.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="each task stops, before any fit, if the tracking store does not "
+                             "answer within this time")
+    stores.add_argument("--allow-sqlite", action="store_true",
+                        help="accept a SQLite tracking URI (or Optuna storage): only when every "
+                             "task runs on this one machine")
+    stores.add_argument("--data-dir", type=Path, default=Path("data"),
+                        help="where generated stand-ins are kept")
+    stores.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="a plugin every task loads (as emorec bench --plugin)")
+    tune = slurm.add_argument_group("with --tune: Optuna workers as array tasks")
+    tune.add_argument("--tune", metavar="MODEL", default=None,
+                      help="each task runs emorec tune MODEL workers on one shared study")
+    tune.add_argument("--trials", type=int, default=None,
+                      help="finished trials the study ends with, all tasks together")
+    tune.add_argument("--study", default=None, help="study name")
+    tune.add_argument("--storage", default=None,
+                      help="the study's storage every task shares: postgresql+psycopg://... "
+                           "(make servers) or a journal file on a shared file system")
+    tune.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    tune.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                      help="hold a parameter fixed (as emorec tune --param)")
+    slurm.set_defaults(handler=_slurm)
+
+
+def _slurm(args) -> int | None:
+    from emorec.suites import load_suite
+
+    suite = load_suite(args.suite)
+    folder = (args.job_dir or Path("runs") / "slurm" / suite.name).resolve()
+    if args.status:
+        return _status(folder)
+    if args.shards is None:
+        raise EmorecError("emorec slurm: give --shards N (or --status)")
+    job = _job(args, suite, folder)
+    from emorec import slurm
+
+    scripts = slurm.prepare(job)
+    print(f"emorec slurm: wrote {', '.join(str(s) for s in scripts)}")
+    if not args.submit:
+        print("submit with the same command and --submit (or sbatch them: the merge job with "
+              "--dependency=afterany:<array job id>)")
+        return None
+    ids = slurm.submit(scripts)
+    what = ["array job " + ids[0]] + (["merge job " + ids[1]] if len(ids) > 1 else [])
+    print(f"emorec slurm: submitted {' and '.join(what)}; state: emorec slurm {args.suite} "
+          f"--status --job-dir {folder}")
+    return None
+
+
+def _job(args, suite, folder: Path):
+    from emorec import slurm
+    from emorec.mlflow_store import DEFAULT_TRACKING_URI
+
+    _check_numbers(args)
+    tracking_uri = args.tracking_uri or DEFAULT_TRACKING_URI
+    slurm.check_tracking(tracking_uri, args.allow_sqlite)
+    tune = None
+    if args.tune:
+        missing = [name for name in ("trials", "study", "storage") if getattr(args, name) is None]
+        if missing:
+            raise EmorecError(f"emorec slurm --tune needs --{', --'.join(missing)}")
+        if args.storage.startswith("sqlite") and not args.allow_sqlite:
+            raise EmorecError(f"emorec slurm: --storage {args.storage}: {slurm.SQLITE_REFUSED}")
+        storage = args.storage if "://" in args.storage else str(Path(args.storage).resolve())
+        tune = slurm.Tune(args.tune, args.trials, args.study, storage, args.seed,
+                          tuple(args.param))
+    elif any((args.trials is not None, args.study, args.storage, args.param)):
+        raise EmorecError("--trials, --study, --storage and --param are only used with --tune")
+    return slurm.SlurmJob(
+        folder=folder, suite_file=args.suite.resolve(), shards=args.shards,
+        results_dir=(args.results_dir or folder / "results").resolve(),
+        board_dir=(args.board_dir or folder / "board").resolve(),
+        tracking_uri=tracking_uri, tracking_timeout=args.tracking_timeout,
+        data_dir=args.data_dir.resolve(), costs_from=args.costs_from.resolve(),
+        plugins=tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin),
+        tune=tune,
+        resources=slurm.Resources(args.cpus_per_task, args.mem, args.time, args.partition,
+                                  args.gpus, args.parallel, tuple(args.sbatch)))
+
+
+def _check_numbers(args) -> None:
+    checks = [(args.shards >= 1, "--shards must be at least 1", args.shards),
+              (args.cpus_per_task >= 1, "--cpus-per-task must be at least 1", args.cpus_per_task),
+              (args.parallel >= 0, "--parallel must be 0 (no limit) or more", args.parallel),
+              (args.gpus >= 0, "--gpus must be 0 or more", args.gpus),
+              (bool(MEMORY.fullmatch(args.mem)), "--mem must be a size such as 8G or 4000M",
+               args.mem),
+              (bool(TIME.fullmatch(args.time)),
+               "--time must be minutes, HH:MM:SS or D-HH:MM:SS", args.time),
+              (0 < args.tracking_timeout < 1e6, "--tracking-timeout must be more than 0 "
+               "seconds and finite", args.tracking_timeout)]
+    if args.trials is not None:
+        checks.append((args.trials >= 1, "--trials must be at least 1", args.trials))
+    for ok, message, value in checks:
+        if not ok:
+            raise EmorecError(f"{message}, found {value!r}")
+    for line in args.sbatch:
+        if "\n" in line or not line.strip():
+            raise EmorecError(f"--sbatch takes one #SBATCH line, found {line!r}")
+
+
+def _status(folder: Path) -> int:
+    from emorec import slurm
+
+    job = slurm.load_job(folder)
+    if job.get("tune"):
+        return _tune_status(job["tune"])
+    shards, merged = slurm.status(folder)
+    print(f"emorec slurm {job['suite_file']} ({folder}): {job['shards']} shards")
+    for state in shards:
+        print(f"  {state.dataset} shard {state.index}/{job['shards']}: {state.done}/"
+              f"{state.total} cells done (expected {state.expected_seconds:.0f} core-s)")
+    for dataset, (kept, total) in merged.items():
+        print(f"  {dataset} merged into {job['results_dir']}: {kept}/{total} cells")
+    missing = sum(s.total - s.done for s in shards)
+    if missing:
+        print(f"{missing} cells have no row yet: while the array runs that is its work left; "
+              "after it, submit the same emorec slurm command again to run only those")
+        return 1
+    print("every cell has its row")
+    return 0
+
+
+def _tune_status(tune: dict) -> int:
+    """A study's state is its storage's: trials by state, against the trials asked for."""
+    from emorec.tuning.study import load_existing_study
+
+    study = load_existing_study(tune["study"], tune["storage"], "emorec slurm --status")
+    states: dict[str, int] = {}
+    for trial in study.trials:
+        states[trial.state.name] = states.get(trial.state.name, 0) + 1
+    ended = states.get("COMPLETE", 0) + states.get("PRUNED", 0)
+    print(f"study {tune['study']} ({tune['storage']}): {ended}/{tune['trials']} trials ended "
+          f"{states}")
+    return 0 if ended >= tune["trials"] else 1

@@ -1,0 +1,288 @@
+"""A suite's sweep, or an Optuna study's workers, as a Slurm job array.
+
+A job folder holds everything of one sweep: ``job.json`` (what was asked), ``plans/`` (the
+shard plans: every cell's expected fit time, fixed when the folder is made, so every task and
+every resubmission takes the same cells), ``array.sbatch`` (task i runs ``emorec bench SUITE
+--shard i+1/N`` into ``shards/<i+1>``), ``merge.sbatch`` (after the array, whatever its end:
+``merge-results``, the suite's late fusion, ``leaderboard``) and ``logs/``. State comes from the
+results rows alone, not from Slurm's accounting: a task that is cancelled, times out or is
+requeued reruns only the cells its folder lacks when it runs again."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from emorec import results, sharding
+from emorec.data.dataset import Dataset
+from emorec.errors import EmorecError
+from emorec.files import read_json, replace_file
+from emorec.progress import estimated_seconds
+from emorec.suites import Suite, load_suite
+
+JOB_FILE = "job.json"
+SBATCH_TIMEOUT_SECONDS = 60
+SQLITE_REFUSED = (
+    "a SQLite tracking store is one file that the tasks, on several nodes, would write at once, "
+    "and SQLite on a network file system locks up or corrupts: start the shared stores (make "
+    "servers) and pass --tracking-uri http://SERVER:5000, or --allow-sqlite when every task "
+    "runs on this one machine")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What each array task asks Slurm for (the merge job: one CPU, the same memory, time and
+    partition)."""
+    cpus_per_task: int = 2
+    mem: str = "8G"
+    time: str = "04:00:00"
+    partition: str = ""
+    gpus: int = 0
+    parallel: int = 0            # at most this many tasks at once (%K); 0: no limit
+    sbatch_lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tune:
+    """With ``emorec slurm --tune``: each task is ``emorec tune`` workers on one shared study."""
+    model: str
+    trials: int
+    study: str
+    storage: str
+    seed: int = 0
+    params: tuple[str, ...] = ()   # NAME=VALUE as --param takes them
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    folder: Path               # every path here absolute: the tasks run on other nodes
+    suite_file: Path
+    shards: int
+    results_dir: Path          # the shards are merged into it
+    board_dir: Path
+    tracking_uri: str
+    tracking_timeout: float
+    data_dir: Path
+    costs_from: Path           # the results folder whose fit times plan the shards
+    plugins: tuple[str, ...] = ()
+    tune: Tune | None = None
+    resources: Resources = field(default_factory=Resources)
+
+    def shard_folder(self, index: int) -> Path:
+        return self.folder / "shards" / str(index)
+
+    @property
+    def plans(self) -> Path:
+        return self.folder / "plans"
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        return json.loads(json.dumps(data, default=str))
+
+
+def emorec_command() -> list[str]:
+    """This installation's emorec, by absolute path (the tasks run it on the nodes)."""
+    return [sys.executable, "-m", "emorec.cli"]
+
+
+def check_tracking(tracking_uri: str, allow_sqlite: bool) -> None:
+    if tracking_uri.startswith("sqlite") and not allow_sqlite:
+        raise EmorecError(f"emorec slurm: --tracking-uri {tracking_uri}: {SQLITE_REFUSED}")
+
+
+def load_job(folder: Path) -> dict:
+    path = Path(folder) / JOB_FILE
+    if not path.is_file():
+        raise EmorecError(f"{folder}: no Slurm job folder here (no {JOB_FILE}); write one with "
+                          "emorec slurm SUITE --shards N")
+    return read_json(path, "a Slurm job file written by emorec slurm")
+
+
+def prepare(job: SlurmJob) -> list[Path]:
+    """Write the job folder: plans (kept if there: a resubmission takes the same cells), the
+    shard folders, the scripts and ``job.json``. Returns the scripts to submit, array first."""
+    suite = load_suite(job.suite_file)
+    old = job.folder / JOB_FILE
+    if old.is_file():
+        before = load_job(job.folder)
+        if (before.get("shards"), before.get("suite_file")) != (job.shards, str(job.suite_file)):
+            raise EmorecError(
+                f"{job.folder}: a job folder of {before.get('suite_file')} in "
+                f"{before.get('shards')} shards; give another --job-dir for {job.suite_file} in "
+                f"{job.shards} shards")
+    if job.tune is None:
+        for one in suite.each_dataset():
+            dataset = Dataset.load(one.dataset_path(job.data_dir))
+            _write_plan(job, one, dataset)
+        for index in range(1, job.shards + 1):
+            job.shard_folder(index).mkdir(parents=True, exist_ok=True)
+    else:
+        suite.dataset_path(job.data_dir)   # the stand-in, made once before the tasks
+    (job.folder / "logs").mkdir(parents=True, exist_ok=True)
+    scripts = [job.folder / "array.sbatch"]
+    _write_text(scripts[0], array_script(job, suite))
+    if job.tune is None:
+        scripts.append(job.folder / "merge.sbatch")
+        _write_text(scripts[1], merge_script(job, suite))
+    _write_text(old, json.dumps(job.to_json(), indent=1) + "\n")
+    return scripts
+
+
+def _write_plan(job: SlurmJob, suite: Suite, dataset: Dataset) -> None:
+    from emorec.runner import plan
+
+    path = sharding.plan_file(job.plans, suite.name, dataset.name)
+    cells = plan(suite, dataset)
+    history = results.load_all(job.costs_from) if job.costs_from.is_dir() else None
+    costs = (estimated_seconds(cells, history, dataset.name) if history is not None
+             else {cell.key: 10.0 for cell in cells})
+    sharding.fixed_costs(path, suite.name, cells, lambda _: costs)
+
+
+def _write_text(path: Path, text: str) -> None:
+    replace_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _header(job: SlurmJob, name: str, output: str, array: bool) -> list[str]:
+    res = job.resources
+    lines = ["#!/bin/bash", f"#SBATCH --job-name={name}"]
+    if array:
+        throttle = f"%{res.parallel}" if res.parallel else ""
+        lines.append(f"#SBATCH --array=0-{job.shards - 1}{throttle}")
+    lines += [f"#SBATCH --cpus-per-task={res.cpus_per_task if array else 1}",
+              f"#SBATCH --mem={res.mem}", f"#SBATCH --time={res.time}",
+              f"#SBATCH --output={job.folder / 'logs' / output}",
+              "#SBATCH --open-mode=append", "#SBATCH --requeue"]
+    if res.partition:
+        lines.append(f"#SBATCH --partition={res.partition}")
+    if res.gpus and array:
+        lines.append(f"#SBATCH --gres=gpu:{res.gpus}")
+    lines += [line if line.startswith("#SBATCH") else f"#SBATCH {line}"
+              for line in res.sbatch_lines]
+    return lines + ["set -euo pipefail", f"cd {shlex.quote(str(Path.cwd()))}",
+                    "export PYTHONUNBUFFERED=1", ""]
+
+
+def _common(job: SlurmJob) -> list[str]:
+    args = ["--tracking-uri", job.tracking_uri, "--tracking-timeout", str(job.tracking_timeout),
+            "--data-dir", str(job.data_dir)]
+    for plugin in job.plugins:
+        args += ["--plugin", plugin]
+    return args
+
+
+class Shell(str):
+    """A word the shell expands when the task runs (``"$shard/3"``): written unquoted."""
+
+
+def _line(*words: str) -> str:
+    return " ".join(w if isinstance(w, Shell) else shlex.quote(str(w)) for w in words)
+
+
+def array_script(job: SlurmJob, suite: Suite) -> str:
+    emorec = emorec_command()
+    if job.tune is None:
+        lines = _header(job, f"emorec-{suite.name}", "task-%a.out", array=True)
+        lines += ["shard=$((SLURM_ARRAY_TASK_ID + 1))",
+                  _line(*emorec, "bench", job.suite_file,
+                        "--shard", Shell(f'"$shard/{job.shards}"'),
+                        "--jobs", Shell('"$SLURM_CPUS_PER_TASK"'),
+                        "--results-dir",
+                        Shell(shlex.quote(f"{job.folder}/shards/") + '"$shard"'),
+                        "--shard-plans", job.plans, *_common(job))]
+        return "\n".join(lines) + "\n"
+    tune = job.tune
+    lines = _header(job, f"emorec-tune-{tune.study}", "tune-%a.out", array=True)
+    params = [word for param in tune.params for word in ("--param", param)]
+    lines += [_line(*emorec, "tune", tune.model, "--dataset", job.suite_file,
+                    "--trials", tune.trials, "--study", tune.study, "--storage", tune.storage,
+                    "--seed", tune.seed, "--workers", Shell('"$SLURM_CPUS_PER_TASK"'),
+                    "--first-worker", Shell('"$((SLURM_ARRAY_TASK_ID * SLURM_CPUS_PER_TASK))"'),
+                    *params, *_common(job))]
+    return "\n".join(lines) + "\n"
+
+
+def merge_script(job: SlurmJob, suite: Suite) -> str:
+    emorec = emorec_command()
+    shards = [job.shard_folder(i) for i in range(1, job.shards + 1)]
+    results_dir = job.results_dir
+    lines = _header(job, f"emorec-{suite.name}-merge", "merge-%j.out", array=False)
+    lines += [
+        "# every shard's rows into one folder (each cell once), then stop if a cell is missing",
+        _line(*emorec, "merge-results", *shards, "--out", results_dir),
+        _line(*emorec, "slurm", job.suite_file, "--status", "--job-dir", job.folder)]
+    if suite.fusions:
+        lines += ["# the suite's late fusion, from the kept predictions (no cell is fitted: "
+                  "all are there)",
+                  _line(*emorec, "bench", job.suite_file, "--jobs", "1", "--results-dir",
+                        results_dir, *_common(job))]
+    lines.append(_line(*emorec, "leaderboard", "--results-dir", results_dir, "--out",
+                       job.board_dir))
+    return "\n".join(lines) + "\n"
+
+
+def submit(scripts: list[Path]) -> list[str]:
+    """Submit the array, then the merge job after it (``afterany``: it runs whatever the
+    tasks' end and says what is missing). Returns the job ids."""
+    sbatch = shutil.which("sbatch")
+    if sbatch is None:
+        raise EmorecError("emorec slurm --submit: sbatch not found on PATH (Slurm's client "
+                          "commands); without --submit the scripts are written only")
+    ids = []
+    for script in scripts:
+        command = [sbatch, "--parsable"]
+        if ids:
+            command.append(f"--dependency=afterany:{ids[0]}")
+        try:
+            done = subprocess.run([*command, str(script)], capture_output=True, text=True,
+                                  timeout=SBATCH_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise EmorecError(f"sbatch {script}: no answer from slurmctld within "
+                              f"{SBATCH_TIMEOUT_SECONDS} s") from None
+        if done.returncode != 0:
+            raise EmorecError(f"sbatch {script} refused it: {done.stderr.strip()}")
+        ids.append(done.stdout.strip().split(";")[0])
+    return ids
+
+
+@dataclass(frozen=True)
+class ShardState:
+    dataset: str
+    index: int
+    done: int
+    total: int
+    expected_seconds: float
+
+
+def status(folder: Path) -> tuple[list[ShardState], dict[str, tuple[int, int]]]:
+    """Per shard (and dataset): cells with a row in its folder / cells of its plan; and per
+    dataset, cells of the suite in the merged folder / all."""
+    from emorec.runner import plan
+
+    job = load_job(folder)
+    folder = Path(folder)
+    suite = load_suite(job["suite_file"])
+    data_dir = Path(job["data_dir"])
+    shards, merged = [], {}
+    for one in suite.each_dataset():
+        dataset = Dataset.load(one.dataset_path(data_dir))
+        cells = plan(one, dataset)
+        path = sharding.plan_file(folder / "plans", one.name, dataset.name)
+        costs = sharding.fixed_costs(path, one.name, cells, None) if path.is_file() else None
+        if costs is None:
+            raise EmorecError(f"{path}: missing; write the job again with emorec slurm")
+        for index, members in enumerate(sharding.assign(cells, job["shards"], costs), start=1):
+            rows = results.load(results.results_path(folder / "shards" / str(index),
+                                                     dataset.name))
+            keys = set(rows["cell_key"])
+            shards.append(ShardState(dataset.name, index, sum(c.key in keys for c in members),
+                                     len(members), sum(costs[c.key] for c in members)))
+        kept = set(results.load(results.results_path(Path(job["results_dir"]),
+                                                      dataset.name))["cell_key"])
+        merged[dataset.name] = (sum(c.key in kept for c in cells), len(cells))
+    return shards, merged
