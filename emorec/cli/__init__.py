@@ -3,8 +3,9 @@ The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-re
 results, leaderboard), :mod:`~emorec.cli.record_commands` (fuse, score),
 :mod:`~emorec.cli.slurm_commands` (slurm) and :mod:`~emorec.cli.data_commands` (data ...); each
 module adds its parsers and handlers, and imports what a verb needs only when it runs, so
-``emorec --help`` stays fast. Every verb's parser is a :class:`CommandParser`: its help shows each option's default, and text that needs
-the registry (``epilog_from``) is computed only when that help is printed.
+``emorec --help`` stays fast. Every verb's parser is a :class:`CommandParser`: its help shows
+each option's default, and text that needs the registry (``epilog_from``) is computed only
+when that help is printed.
 """
 
 from __future__ import annotations
