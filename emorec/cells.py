@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 SEED_FREE = "seed-free"
+MAX_SEED = 2**32 - 1   # the largest seed NumPy's and PyTorch's generators all take
 
 
 @dataclass(frozen=True)

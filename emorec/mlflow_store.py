@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from emorec import extras
+from emorec import database, extras
 from emorec.errors import EmorecError
 from emorec.files import file_lock, writable_folder
 
@@ -21,13 +21,16 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 UI_ADDRESS = "http://127.0.0.1:5000"   # where `make ui` serves a local store
 SCHEMES = ("sqlite", "http", "https", "postgresql", "postgresql+psycopg", "mysql", "file")
+SQLITE_HEADER = b"SQLite format 3\x00"
+_BOUNDED: dict[str, str] = {}   # tracking URI -> the URI MLflow is given (timeouts added)
 
 
 def connect(tracking_uri: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
     """Point MLflow at ``tracking_uri`` and make sure it answers, or raise EmorecError: a
     tracking server must answer its health check within ``timeout`` seconds (later requests
     are bounded by the same time, with one retry), a SQLite file is created (its schema under
-    a lock beside it, so two processes starting on a fresh file cannot race)."""
+    a lock beside it, so two processes starting on a fresh file cannot race); a database server
+    must accept a connection within ``timeout`` (and every later connection is bounded so)."""
     scheme = tracking_uri.partition("://")[0] if "://" in tracking_uri else ""
     if scheme not in SCHEMES:
         raise EmorecError(f"--tracking-uri {tracking_uri}: not an MLflow store (expected "
@@ -37,12 +40,15 @@ def connect(tracking_uri: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout))))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
         _health(tracking_uri, timeout)
-    mlflow.set_tracking_uri(tracking_uri)
+    database.check_answers(tracking_uri, timeout, "--tracking-uri")
+    _BOUNDED[tracking_uri] = database.bounded_url(tracking_uri, timeout)
+    check_sqlite_file(tracking_uri)
+    mlflow.set_tracking_uri(_BOUNDED[tracking_uri])
     try:
-        database = sqlite_path(tracking_uri)
-        if database is not None:
-            writable_folder(database.parent, "MLflow database folder")
-            with file_lock(database.with_name(database.name + ".lock")):
+        db_file = sqlite_path(tracking_uri)
+        if db_file is not None:
+            writable_folder(db_file.parent, "MLflow database folder")
+            with file_lock(db_file.with_name(db_file.name + ".lock")):
                 MlflowClient().search_experiments(max_results=1)   # creates the schema
         else:
             MlflowClient().search_experiments(max_results=1)
@@ -60,7 +66,7 @@ def use_experiment(tracking_uri: str, name: str) -> str:
     working folder. Safe when several processes create it at once (shards on a tracking
     server): ``mlflow.set_experiment`` returns without making the experiment active when it
     loses that race, so it is activated by id."""
-    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(_BOUNDED.get(tracking_uri, tracking_uri))
     client = MlflowClient()
     if client.get_experiment_by_name(name) is None:
         try:
@@ -90,6 +96,23 @@ def _health(tracking_uri: str, timeout: float) -> None:
         raise EmorecError(f"--tracking-uri {tracking_uri}: the tracking server does not answer "
                           f"within {timeout:g} s ({reason}); start it (make servers) or point "
                           "--tracking-uri elsewhere") from None
+
+
+def check_sqlite_file(tracking_uri: str) -> None:
+    """A SQLite store's file, when it exists, must be a SQLite database: a file that is not
+    (or a folder) is named in one line, not left to SQLAlchemy's traceback."""
+    path = sqlite_path(tracking_uri)
+    if path is None or not path.exists():
+        return
+    if path.is_dir():
+        raise EmorecError(f"--tracking-uri {tracking_uri}: {path} is a folder, not an MLflow "
+                          "SQLite database")
+    with path.open("rb") as handle:
+        head = handle.read(len(SQLITE_HEADER))
+    if head and head != SQLITE_HEADER:
+        raise EmorecError(f"--tracking-uri {tracking_uri}: {path} is not a SQLite database "
+                          "(overwritten or damaged); move it away and run again (a new store "
+                          "is made), or give another --tracking-uri")
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:

@@ -31,9 +31,11 @@ no code fingerprint, so ``emorec verify`` reports them stale.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -237,16 +239,33 @@ def merge(sources: list[Path], out: Path) -> dict[str, tuple[int, int]]:
         if kept:
             facts.write(out, kept, name)
     for name in names:
-        frames = [load(results_path(folder, name)) for folder in folders]
+        frames = [load(results_path(folder, name)).assign(_source=str(results_path(folder, name)))
+                  for folder in folders]
         frames = [f for f in frames if not f.empty]
         if not frames:
             continue
         table = pd.concat(frames, ignore_index=True)
-        kept = table.drop_duplicates("cell_key", keep="first")
+        _check_no_conflict(table)
+        kept = table.drop_duplicates("cell_key", keep="first").drop(columns="_source")
         write(results_path(out, name), kept)
         predictions.merge(folders[1:], out, name)
         summary[name] = (len(table), len(kept))
     return summary
+
+
+def _check_no_conflict(table: pd.DataFrame) -> None:
+    """One cell's rows from several files must agree in what its metrics derive from: rows
+    that differ would make the merge keep whichever file came first."""
+    kept = [*STATS_COLUMNS, "recorded_metrics"]
+    twice = table[table.duplicated("cell_key", keep=False)]
+    for key, rows in twice.groupby("cell_key", sort=False):
+        if len(rows[kept].drop_duplicates()) > 1:
+            first = rows.iloc[0]
+            other = rows[(rows[kept] != first[kept]).any(axis=1)].iloc[0]
+            raise EmorecError(
+                f"merge-results: cell {key} ({first['model']} {first['params']}, seed "
+                f"{first['seed']}) has different results in {first['_source']} and "
+                f"{other['_source']}: keep the one you trust and remove the other's row")
 
 
 def load(path: Path) -> pd.DataFrame:
@@ -319,9 +338,10 @@ def variant(model: str, params: dict) -> str:
 
 
 def _check_last_row(path: Path) -> None:
-    """A file whose last line lacks its newline was cut while being written (by an older
-    emorec or another tool): refuse it, naming the line, rather than read or extend a row that
-    may be incomplete."""
+    """A file whose last line lacks its newline was either cut while being written (by an
+    older emorec or another tool) or saved by an editor that strips the final newline. The
+    last row is kept if it is complete: every column, and a whole MLflow run id (32 hex
+    digits) or none as its last field; a cut row is refused, naming the line."""
     with path.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() == 0:
@@ -329,9 +349,14 @@ def _check_last_row(path: Path) -> None:
         handle.seek(-1, os.SEEK_END)
         if handle.read(1) == b"\n":
             return
-    lines = path.read_bytes().count(b"\n") + 1
-    raise DataError(path, "the last row is incomplete (no line end: the file was cut while "
-                    "being written)", row=lines, expected="complete rows",
+    text = path.read_text(encoding="utf-8", errors="replace")
+    records = list(csv.reader(io.StringIO(text)))
+    if (len(records) > 1 and len(records[-1]) == len(records[0])
+            and re.fullmatch(r"|[0-9a-f]{32}", records[-1][-1])):
+        return
+    raise DataError(path, "the last row is incomplete (no line end and fields missing: the "
+                    "file was cut while being written)", row=text.count("\n") + 1,
+                    expected="complete rows",
                     found="a cut row; delete that line (its cell runs again on the next bench)")
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from emorec import plugins
-from emorec.cells import canonical_params
+from emorec.cells import MAX_SEED, canonical_params
 from emorec.data import synth
 from emorec.data.dataset import positive_number
 from emorec.data.frame_rate import frame_rate_folder, frame_step
@@ -97,13 +97,64 @@ def load_suite(path: str | Path) -> Suite:
     except tomllib.TOMLDecodeError as error:
         raise EmorecError(f"{path}: not valid TOML ({error})") from None
 
-    def fail(where: str, problem: str):
-        raise EmorecError(f"{path}: {where}: {problem}")
+    problems: list[str] = []
 
+    def note(where: str, problem: str) -> None:
+        problems.append(f"{path}: {where}: {problem}")
+
+    def fail(where: str, problem: str):
+        note(where, problem)
+        raise _Bad
+
+    def checked(default, check, *args):
+        """``check(*args, fail)``, or ``default`` when it failed: its problem is kept, the next
+        key is checked, and every problem of the file is reported at once."""
+        try:
+            return check(*args, fail)
+        except _Bad:
+            return default
+
+    checked(None, _top_level, raw)
+    checked(None, _plugins, raw, path)
+    name = checked(path.stem, _name, raw, path)
+    seeds = checked([0], _seeds, raw)
+    real, stand_in, vary, delays, fps = checked((None, {}, (), (), None), _dataset,
+                                                raw.get("dataset", {}))
+    experiments = []
+    for number, entry in enumerate(checked([], _tables, raw.get("experiments", []),
+                                           "experiments"), start=1):
+        experiments += checked([], _experiments, entry, f"experiments #{number}")
+    if not experiments and not problems:
+        note("experiments", "none given")
+    seen = {}
+    for experiment, where in experiments:
+        cell = (experiment.model, tuple(sorted(experiment.params.items())))
+        if cell in seen:
+            note(where, f"the same cell as {seen[cell]} ({experiment.model} with the same "
+                        "params): it would run twice")
+        seen.setdefault(cell, where)
+    fusions = tuple(checked((), _fusion, entry, f"fuse #{number}", seen)
+                    for number, entry in enumerate(
+                        checked([], _tables, raw.get("fuse", []), "fuse"), start=1))
+    if problems:
+        raise EmorecError("\n".join(problems))
+    return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
+                 experiments=tuple(e for e, _ in experiments), source=path, vary=vary,
+                 delays=delays, fps=fps, fusions=fusions)
+
+
+class _Bad(Exception):
+    """A problem of a suite file, recorded; its check stops there."""
+
+
+def _top_level(raw: dict, fail) -> None:
     unknown = sorted(set(raw) - {"name", "seeds", "dataset", "experiments", "plugins", "fuse"})
     if unknown:
         fail("top level", f"unknown keys {unknown} (expected name, seeds, dataset, experiments, "
                           "plugins, fuse)")
+
+
+def _plugins(raw: dict, path: Path, fail) -> None:
     named = raw.get("plugins", [])
     if not isinstance(named, list) or not all(isinstance(p, str) and p for p in named):
         fail("plugins", f"expected a list of .py files or module names, found {named!r}")
@@ -112,36 +163,24 @@ def load_suite(path: str | Path) -> Suite:
             plugins.load(plugin, relative_to=path.parent if plugin.endswith(".py") else None)
         except EmorecError as error:
             fail("plugins", str(error))
+
+
+def _name(raw: dict, path: Path, fail) -> str:
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name:
         fail("name", f"expected a non-empty text, found {name!r}")
+    return name
+
+
+def _seeds(raw: dict, fail) -> list[int]:
     seeds = raw.get("seeds", [0])
     if (not isinstance(seeds, list) or not seeds
-            or not all(_whole_number(seed) and seed >= 0 for seed in seeds)):
-        fail("seeds", f"expected a non-empty list of whole numbers >= 0, found {seeds!r}")
+            or not all(_whole_number(seed) and 0 <= seed <= MAX_SEED for seed in seeds)):
+        fail("seeds", f"expected a non-empty list of whole numbers from 0 to {MAX_SEED}, found "
+                      f"{seeds!r}")
     if len(set(seeds)) < len(seeds):
         fail("seeds", f"a seed is listed twice: {seeds!r}")
-    real, stand_in, vary, delays, fps = _dataset(raw.get("dataset", {}), fail)
-    entries = raw.get("experiments", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        fail("experiments", "expected [[experiments]] tables")
-    experiments = []
-    for number, entry in enumerate(entries, start=1):
-        experiments += _experiments(entry, f"experiments #{number}", fail)
-    if not experiments:
-        fail("experiments", "none given")
-    seen = {}
-    for experiment, where in experiments:
-        cell = (experiment.model, tuple(sorted(experiment.params.items())))
-        if cell in seen:
-            fail(where, f"the same cell as {seen[cell]} ({experiment.model} with the same "
-                        "params): it would run twice")
-        seen[cell] = where
-    fusions = tuple(_fusion(entry, f"fuse #{number}", fail, seen) for number, entry in
-                    enumerate(_tables(raw.get("fuse", []), "fuse", fail), start=1))
-    return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
-                 experiments=tuple(e for e, _ in experiments), source=path, vary=vary,
-                 delays=delays, fps=fps, fusions=fusions)
+    return seeds
 
 
 def _tables(entries, where: str, fail) -> list[dict]:
@@ -150,7 +189,7 @@ def _tables(entries, where: str, fail) -> list[dict]:
     return entries
 
 
-def _fusion(entry: dict, where: str, fail, cells: dict) -> tuple:
+def _fusion(entry: dict, where: str, cells: dict, fail) -> tuple:
     """A ``[[fuse]]`` table: ``of`` (two or more {model, params} of the suite's cells) and
     ``method`` (mean and/or blend; both when absent)."""
     unknown = sorted(set(entry) - {"of", "method"})
@@ -223,8 +262,9 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple, float | No
         fail("dataset.stand_in.size", f"expected one of {', '.join(STAND_IN_SIZES)}, found "
                                       f"{stand_in.get('size')!r}")
     seed = stand_in.get("seed", 0)
-    if not _whole_number(seed) or seed < 0:
-        fail("dataset.stand_in.seed", f"expected a whole number >= 0, found {seed!r}")
+    if not _whole_number(seed) or not 0 <= seed <= MAX_SEED:
+        fail("dataset.stand_in.seed", f"expected a whole number from 0 to {MAX_SEED}, found "
+                                      f"{seed!r}")
     if fps is not None:
         try:
             frame_step(synth.SPECS[stand_in["kind"]].fps, fps)
@@ -272,6 +312,9 @@ def _experiments(entry: dict, where: str, fail) -> list[tuple[Experiment, str]]:
     fixed = entry.get("params", {})
     if not isinstance(fixed, dict):
         fail(f"{where} params", f"expected a table, found {fixed!r}")
+    both = sorted(set(fixed) & set(entry.get("grid", {}) or {}))
+    if both:
+        fail(where, f"{', '.join(both)} in both params and grid: give each parameter in one")
     # The model's own grid, less what params fix; a suite's grid replaces it.
     grid = entry.get("grid", {k: v for k, v in spec.grid.items() if k not in fixed})
     if not isinstance(grid, dict):

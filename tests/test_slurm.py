@@ -159,11 +159,11 @@ def test_slurm_status_counts_each_shards_rows(slurm, tmp_path, places):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--shards", "0"], "--shards must be at least 1, found 0"),
+    (["--shards", "0"], "--shards: must be a whole number at least 1, found '0'"),
     (["--shards", "2", "--mem", "lots"], "--mem must be a size"),
     (["--shards", "2", "--time", "1h"], "--time must be minutes"),
-    (["--shards", "2", "--cpus-per-task", "0"], "--cpus-per-task must be at least 1"),
-    (["--shards", "2", "--tracking-timeout", "inf"], "--tracking-timeout must be more than 0"),
+    (["--shards", "2", "--cpus-per-task", "0"], "--cpus-per-task: must be a whole number"),
+    (["--shards", "2", "--tracking-timeout", "inf"], "--tracking-timeout: must be a finite"),
     (["--shards", "2", "--study", "x"], "only used with --tune"),
     (["--shards", "2", "--tune", "gru"], "--tune needs --trials, --study, --storage"),
     (["--shards", "2", "--tune", "gru", "--trials", "4", "--study", "x", "--storage",

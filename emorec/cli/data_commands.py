@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from emorec.cli.extract_commands import add_synth_media, add_tiny_models
+from emorec.cli.options import POSITIVE, SEED, at_least
 from emorec.errors import EmorecError
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
 
@@ -39,7 +40,7 @@ def _add_synth(data_commands) -> None:
                        help="full: the real set's number of sessions (SEWA 64, AFEW-VA 600) "
                             "and lengths; small: a quarter of them at half length; tiny: a tenth "
                             "at 15%% length (at least 6 sessions)")
-    synth.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    synth.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
     synth.add_argument("--set", action="append", default=[], metavar="FACTOR=VALUE",
                        help="set a generator factor (repeat for several): lag (s, 0-4), "
                             "rater_noise (0-0.5), face_baseline (0-1), audio_emotion (0-5), "
@@ -93,22 +94,22 @@ def _add_import(data_commands) -> None:
                           "frame-in-name, row-order, or a regular expression searched in the "
                           "path with a group (?P<seconds>...) ('_' read as the decimal point) or "
                           "(?P<frame>...) (divided by --fps)")
-    imp.add_argument("--fps", type=float,
+    imp.add_argument("--fps", type=POSITIVE,
                      help="the dataset's frame rate (default: detected from the frame times; "
                           "required with frame numbers or the row order; AFEW-VA: 25)")
     imp.add_argument("--strict", action="store_true",
                      help="a session whose frame rate differs from the dataset's (its frames "
                           "drift more than a quarter frame off the grid) is an error, not a "
                           "warning")
-    imp.add_argument("--label-scale", type=float,
+    imp.add_argument("--label-scale", type=POSITIVE,
                      help="divide labels by this (AFEW-VA's [-10, 10] labels: 10; default: 1)")
     imp.add_argument("--session-regex", default=None,
                      help="regular expression whose first group is the session id, applied to "
                           "path/filename with / as the separator (default: the file name up to "
                           "its first '_'; with --afew-va-annotations the clip folder)")
-    imp.add_argument("--embedding-dim", type=int, default=256,
+    imp.add_argument("--embedding-dim", type=at_least(1), default=256,
                      help="face embedding columns expected in the video CSV (embedding_0..)")
-    imp.add_argument("--audio-dim", type=int, default=768,
+    imp.add_argument("--audio-dim", type=at_least(1), default=768,
                      help="audio feature columns expected in each audio CSV (x_0..)")
     imp.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     imp.set_defaults(handler=_import)
@@ -155,7 +156,7 @@ def _add_split(data_commands) -> None:
                     "holds sessions the feature extractor was trained on is refused.")
     split.add_argument("dataset", type=Path, help="dataset folder whose split to write")
     source = split.add_mutually_exclusive_group(required=True)
-    source.add_argument("--seed", type=int, help="70/15/15 split of the sessions from this seed")
+    source.add_argument("--seed", type=SEED, help="70/15/15 split of the sessions from this seed")
     source.add_argument("--file", type=Path, help="CSV session,partition to use")
     split.add_argument("--allow-extractor-overlap", action="store_true",
                        help="write the split even if its test partition holds sessions the "
@@ -175,7 +176,7 @@ def _add_downsample(data_commands) -> None:
                     "it was derived from, and is written only when missing or out of date. A "
                     "suite's [dataset] fps = N does the same before it runs.")
     down.add_argument("dataset", type=Path, help="dataset folder to sample")
-    down.add_argument("--fps", type=float, required=True, help="the frame rate to sample it to")
+    down.add_argument("--fps", type=POSITIVE, required=True, help="the frame rate to sample it to")
     down.add_argument("--out", type=Path, default=None,
                       help="dataset folder to write (default: <dataset>-<FPS>fps beside it, "
                            "where a suite looks for it)")

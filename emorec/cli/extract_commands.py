@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from emorec import extras
+from emorec.cli.options import NON_NEGATIVE, POSITIVE, SEED, at_least
 from emorec.errors import EmorecError
 
 log = logging.getLogger("emorec")
@@ -43,17 +44,17 @@ def add_parsers(commands) -> None:
     ex.add_argument("--labels", type=Path, default=None,
                     help="sewa: the folder of annotation files (default INPUT/labels, else "
                          "INPUT); files: the ratings CSV")
-    ex.add_argument("--label-scale", type=float, default=None,
+    ex.add_argument("--label-scale", type=POSITIVE, default=None,
                     help="divide ratings by this (default: 10 for afew-va, else 1)")
-    ex.add_argument("--label-delay", type=float, default=0.0, metavar="SECONDS",
+    ex.add_argument("--label-delay", type=NON_NEGATIVE, default=0.0, metavar="SECONDS",
                     help="raters were this late: the frame at t gets the rating made at t + S")
-    ex.add_argument("--fps", type=float, default=5.0, help="frames sampled per second")
-    ex.add_argument("--source-fps", type=float, default=None,
+    ex.add_argument("--fps", type=POSITIVE, default=5.0, help="frames sampled per second")
+    ex.add_argument("--source-fps", type=POSITIVE, default=None,
                     help="frame-image folders: the rate their frames were taken at (default 25, "
                          "AFEW-VA's)")
     ex.add_argument("--detector", default="haar",
                     help=f"face detector: {', '.join(DETECTORS)} or module:function")
-    ex.add_argument("--margin", type=float, default=0.2,
+    ex.add_argument("--margin", type=NON_NEGATIVE, default=0.2,
                     help="widen the face box by this share of its size on each side")
     ex.add_argument("--face-model", default=DEFAULT_FACE_MODEL,
                     help="image model (local folder or hub id); its pooled output is the face "
@@ -71,8 +72,8 @@ def add_parsers(commands) -> None:
     ex.add_argument("--no-audio", action="store_true", help="faces only")
     ex.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                     help="where the models run (auto: CUDA when present)")
-    ex.add_argument("--batch-size", type=int, default=32, help="crops or windows per batch")
-    ex.add_argument("--jobs", type=int, default=2,
+    ex.add_argument("--batch-size", type=at_least(1), default=32, help="crops or windows per batch")
+    ex.add_argument("--jobs", type=at_least(1), default=2,
                     help="recordings decoded (and their faces detected) at once")
     ex.add_argument("--name", default=None,
                     help="dataset name (default: the input folder's; media-synth for "
@@ -97,12 +98,12 @@ def add_synth_media(data_commands) -> None:
                     "labelled stand-in. Needs Debian's espeak-ng. The same --seed gives the "
                     "same files.")
     media.add_argument("--out", type=Path, required=True, help="folder to write")
-    media.add_argument("--sessions", type=int, default=spec.sessions, help="recordings")
-    media.add_argument("--duration", type=float, default=spec.duration_s,
+    media.add_argument("--sessions", type=at_least(1), default=spec.sessions, help="recordings")
+    media.add_argument("--duration", type=POSITIVE, default=spec.duration_s,
                        help="seconds per recording")
     media.add_argument("--audio", choices=AUDIO_MODES, default=spec.audio,
                        help="speech muxed into the mp4, as <recording>.wav beside it, or none")
-    media.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    media.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
     media.set_defaults(handler=_synth_media)
 
 
@@ -118,7 +119,7 @@ def add_tiny_models(data_commands) -> None:
                     "wav2vec2-base geometry, for speed measurements).")
     tiny.add_argument("out", type=Path, help="folder to write")
     tiny.add_argument("--geometry", choices=GEOMETRIES, default="tiny", help="model sizes")
-    tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    tiny.add_argument("--seed", type=SEED, default=0, help="seed of the random weights")
     tiny.set_defaults(handler=_tiny_models)
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from emorec.cli.options import add_store_options
+from emorec.cli.options import NON_NEGATIVE, SECONDS, SEED, add_store_options, at_least
 from emorec.errors import EmorecError
 
 log = logging.getLogger("emorec")
@@ -65,13 +65,13 @@ def _add_bench(commands) -> None:
                     "When the suite's real dataset is absent, its stand-in is generated under "
                     "--data-dir and the results are labelled stand-in.")
     bench.add_argument("suite", type=Path, help="suite file, e.g. benchmarks/quick.toml")
-    bench.add_argument("--jobs", type=int, default=usable_cores(),
+    bench.add_argument("--jobs", type=at_least(1), default=usable_cores(),
                        help="worker processes; each fits one cell at a time on one thread "
                             "(default: the number of usable cores, here %(default)s)")
     bench.add_argument("--force", action="store_true", help="rerun cells already completed")
     bench.add_argument("--tracking-uri", default=None,
                        help="MLflow store (default: sqlite:///mlflow.db)")
-    bench.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+    bench.add_argument("--tracking-timeout", type=SECONDS, default=10.0, metavar="SECONDS",
                        help="stop, before any fit, if a tracking server does not answer within "
                             "this time (later requests are bounded by it too)")
     bench.add_argument("--results-dir", type=Path, default=None,
@@ -112,25 +112,25 @@ def _add_tune(commands) -> None:
     tune.add_argument("model", help="the model to tune: one with a search space (listed below)")
     tune.add_argument("--dataset", required=True,
                       help="a dataset folder, or a suite file (its real data or stand-in)")
-    tune.add_argument("--trials", type=int, required=True,
+    tune.add_argument("--trials", type=at_least(1), required=True,
                       help="finished trials the study ends with, all workers and machines "
                            "together; a rerun tops the study up to this")
-    tune.add_argument("--timeout", type=float, default=None,
+    tune.add_argument("--timeout", type=SECONDS, default=None,
                       help="seconds after which a worker starts no new trial (default: none)")
     tune.add_argument("--study", required=True, help="study name (resumed if it exists)")
     tune.add_argument("--storage", default=None,
                       help="journal file or SQLAlchemy URL (default: optuna.journal)")
-    tune.add_argument("--workers", type=int, default=1, help="worker processes")
-    tune.add_argument("--first-worker", type=int, default=0,
+    tune.add_argument("--workers", type=at_least(1), default=1, help="worker processes")
+    tune.add_argument("--first-worker", type=at_least(0), default=0,
                       help="number of this machine's first worker; sampler seeds are seed + "
                            "worker number, so give each machine sharing a study its own range")
-    tune.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    tune.add_argument("--seed", type=SEED, default=0, help="sampler and training seed")
     tune.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                       help="hold a parameter fixed, e.g. --param window=4 (JSON value); repeat "
                            "for several")
     tune.add_argument("--tracking-uri", default=None,
                       help="MLflow store (default: sqlite:///mlflow.db)")
-    tune.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+    tune.add_argument("--tracking-timeout", type=SECONDS, default=10.0, metavar="SECONDS",
                       help="stop, before any trial, if a tracking server does not answer "
                            "within this time")
     tune.add_argument("--data-dir", type=Path, default=Path("data"),
@@ -184,10 +184,10 @@ def _add_verify(commands) -> None:
                     "(else MISSING); and a fixed sample of cells is fitted again and must give "
                     "the committed metrics (else DIFFERS). Exit status 1 on any of these.")
     verify.add_argument("suite", type=Path, help="suite file whose committed results to check")
-    verify.add_argument("--per-family", type=int, default=1,
+    verify.add_argument("--per-family", type=at_least(0), default=1,
                         help="committed cells fitted again per model family (the first in plan "
                              "order); 0 checks keys and completeness only")
-    verify.add_argument("--tolerance", type=float, default=0.0,
+    verify.add_argument("--tolerance", type=NON_NEGATIVE, default=0.0,
                         help="largest accepted absolute difference of any metric")
     verify.add_argument("--results-dir", type=Path, default=None,
                         help="folder of result files (default: leaderboard/results)")
@@ -265,11 +265,7 @@ def _bench(args) -> None:
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.tuned import tuned_params
 
-    if args.jobs < 1:
-        raise EmorecError("--jobs must be at least 1")
     _load_plugins(args)
-    if not args.tracking_timeout > 0:
-        raise EmorecError("--tracking-timeout must be more than 0 seconds")
     shard = parse_shard(args.shard)
     if args.storage and not args.params_from:
         raise EmorecError("--storage is only used with --params-from")
@@ -297,8 +293,6 @@ def _tune(args) -> None:
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.study import StudyPlan, run_study
 
-    if not args.tracking_timeout > 0:
-        raise EmorecError("--tracking-timeout must be more than 0 seconds")
     _load_plugins(args)
     fixed = _parse_params(args.param)
     if args.dataset.endswith(".toml"):

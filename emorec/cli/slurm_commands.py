@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from emorec.cli.options import SECONDS, SEED, at_least
 from emorec.errors import EmorecError
 
 MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")
@@ -29,7 +30,7 @@ def add_parsers(commands) -> None:
                     "With --tune MODEL, each task runs `emorec tune` workers on one shared "
                     "Optuna study instead (--storage: PostgreSQL, or a journal file).")
     slurm.add_argument("suite", type=Path, help="suite file, e.g. benchmarks/sewa.toml")
-    slurm.add_argument("--shards", type=int, default=None,
+    slurm.add_argument("--shards", type=at_least(1), default=None,
                        help="array tasks: the suite's cells split into this many shards (with "
                             "--tune: tasks of workers)")
     slurm.add_argument("--status", action="store_true",
@@ -50,15 +51,15 @@ def add_parsers(commands) -> None:
     slurm.add_argument("--costs-from", type=Path, default=Path("leaderboard/results"),
                        help="results folder whose earlier fit times plan the shards")
     resources = slurm.add_argument_group("what each task asks Slurm for")
-    resources.add_argument("--parallel", type=int, default=0, metavar="K",
+    resources.add_argument("--parallel", type=at_least(0), default=0, metavar="K",
                            help="at most K tasks at once (--array=...%%K); 0: no limit")
-    resources.add_argument("--cpus-per-task", type=int, default=2,
+    resources.add_argument("--cpus-per-task", type=at_least(1), default=2,
                            help="CPUs per task; the task's bench runs one cell per CPU")
     resources.add_argument("--mem", default="8G", help="memory per task (sbatch --mem)")
     resources.add_argument("--time", default="04:00:00",
                            help="time limit per task (sbatch --time: minutes, HH:MM:SS, D-HH...)")
     resources.add_argument("--partition", default="", help="partition (default: the cluster's)")
-    resources.add_argument("--gpus", type=int, default=0,
+    resources.add_argument("--gpus", type=at_least(0), default=0,
                            help="GPUs per task (--gres=gpu:G); the nets then train on CUDA")
     resources.add_argument("--sbatch", action="append", default=[], metavar="LINE",
                            help="an extra #SBATCH line, e.g. --sbatch=--account=lab (with '=' "
@@ -67,7 +68,7 @@ def add_parsers(commands) -> None:
     stores.add_argument("--tracking-uri", default=None,
                         help="MLflow store every task logs to, e.g. http://SERVER:5000 (default: "
                              "sqlite:///mlflow.db, refused without --allow-sqlite)")
-    stores.add_argument("--tracking-timeout", type=float, default=10.0, metavar="SECONDS",
+    stores.add_argument("--tracking-timeout", type=SECONDS, default=10.0, metavar="SECONDS",
                         help="each task stops, before any fit, if the tracking store does not "
                              "answer within this time")
     stores.add_argument("--allow-sqlite", action="store_true",
@@ -80,13 +81,13 @@ def add_parsers(commands) -> None:
     tune = slurm.add_argument_group("with --tune: Optuna workers as array tasks")
     tune.add_argument("--tune", metavar="MODEL", default=None,
                       help="each task runs emorec tune MODEL workers on one shared study")
-    tune.add_argument("--trials", type=int, default=None,
+    tune.add_argument("--trials", type=at_least(1), default=None,
                       help="finished trials the study ends with, all tasks together")
     tune.add_argument("--study", default=None, help="study name")
     tune.add_argument("--storage", default=None,
                       help="the study's storage every task shares: postgresql+psycopg://... "
                            "(make servers) or a journal file on a shared file system")
-    tune.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    tune.add_argument("--seed", type=SEED, default=0, help="sampler and training seed")
     tune.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                       help="hold a parameter fixed (as emorec tune --param)")
     slurm.set_defaults(handler=_slurm)
@@ -149,18 +150,10 @@ def _job(args, suite, folder: Path):
 
 
 def _check_numbers(args) -> None:
-    checks = [(args.shards >= 1, "--shards must be at least 1", args.shards),
-              (args.cpus_per_task >= 1, "--cpus-per-task must be at least 1", args.cpus_per_task),
-              (args.parallel >= 0, "--parallel must be 0 (no limit) or more", args.parallel),
-              (args.gpus >= 0, "--gpus must be 0 or more", args.gpus),
-              (bool(MEMORY.fullmatch(args.mem)), "--mem must be a size such as 8G or 4000M",
+    checks = [(bool(MEMORY.fullmatch(args.mem)), "--mem must be a size such as 8G or 4000M",
                args.mem),
               (bool(TIME.fullmatch(args.time)),
-               "--time must be minutes, HH:MM:SS or D-HH:MM:SS", args.time),
-              (0 < args.tracking_timeout < 1e6, "--tracking-timeout must be more than 0 "
-               "seconds and finite", args.tracking_timeout)]
-    if args.trials is not None:
-        checks.append((args.trials >= 1, "--trials must be at least 1", args.trials))
+               "--time must be minutes, HH:MM:SS or D-HH:MM:SS", args.time)]
     for ok, message, value in checks:
         if not ok:
             raise EmorecError(f"{message}, found {value!r}")

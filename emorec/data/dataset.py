@@ -208,7 +208,13 @@ class Dataset:
         dataset = cls.create(manifest, video, audio, split_table, source=str(root))
         if (root / LABELS_RAW_FILE).is_file():
             dataset = replace(dataset, labels_raw=_read_parquet(root / LABELS_RAW_FILE))
-        if manifest.fingerprint and dataset.manifest.fingerprint != manifest.fingerprint:
+        if not manifest.fingerprint:
+            raise DataError(manifest_path, "the manifest has no fingerprint, so edits to the "
+                            "tables cannot be told from the data written", column="fingerprint",
+                            expected="the fingerprint written with the tables",
+                            found=f"{manifest.fingerprint!r}; write the dataset again (emorec "
+                                  "data synth, import or extract)")
+        if dataset.manifest.fingerprint != manifest.fingerprint:
             raise DataError(manifest_path, "the tables do not match the manifest's fingerprint "
                             "(files changed after the dataset was written?)",
                             column="fingerprint", expected=manifest.fingerprint,

@@ -43,7 +43,7 @@ from emorec.data.validation import (
     preview,
 )
 from emorec.errors import DataError
-from emorec.files import read_json
+from emorec.files import read_json, replace_folder
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
@@ -212,24 +212,31 @@ def extractor_sessions(path: str | Path, sessions) -> tuple[str, ...]:
 
 
 def export_thesis_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
-    """Write ``video.csv``, ``audio_<L>s.csv``, ``split.csv`` (if any) and ``emorec.json``."""
+    """Write ``video.csv``, ``audio_<L>s.csv``, ``split.csv`` (if any) and ``emorec.json`` into
+    ``out_dir``, whole or not at all. A non-empty folder is replaced only if an export made it
+    (it holds ``emorec.json``): a user's own files are never overwritten."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    scale = dataset.manifest.label_scale
-    video = dataset.video.copy()
-    for column in TARGETS:
-        video[column] = _unscale(video[column].to_numpy(), scale)
-    written = [write_csv(video, out_dir / "video.csv")]
-    for length, table in dataset.audio.items():
-        written.append(write_csv(table, out_dir / f"audio_{format_seconds(length)}s.csv"))
-    if dataset.split_table is not None:
-        written.append(write_csv(dataset.split_table, out_dir / "split.csv"))
-    manifest = dataset.manifest
-    sidecar = {"name": manifest.name, "origin": manifest.origin, "fps": manifest.fps,
-               "label_scale": manifest.label_scale,
-               "extractor_train": list(manifest.extractor_train), "source": manifest.source}
-    (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
-    return [*written, out_dir / SIDECAR]
+    names = []
+
+    def write(folder: Path) -> None:
+        scale = dataset.manifest.label_scale
+        video = dataset.video.copy()
+        for column in TARGETS:
+            video[column] = _unscale(video[column].to_numpy(), scale)
+        names.append(write_csv(video, folder / "video.csv").name)
+        for length, table in dataset.audio.items():
+            names.append(write_csv(table, folder / f"audio_{format_seconds(length)}s.csv").name)
+        if dataset.split_table is not None:
+            names.append(write_csv(dataset.split_table, folder / "split.csv").name)
+        manifest = dataset.manifest
+        sidecar = {"name": manifest.name, "origin": manifest.origin, "fps": manifest.fps,
+                   "label_scale": manifest.label_scale,
+                   "extractor_train": list(manifest.extractor_train), "source": manifest.source}
+        (folder / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        names.append(SIDECAR)
+
+    replace_folder(out_dir, write, keep_if=SIDECAR)
+    return [out_dir / name for name in names]
 
 
 def _unscale(values: np.ndarray, scale: float) -> np.ndarray:

@@ -16,7 +16,9 @@ import pandas as pd
 
 from emorec import facts, fuse_rows, metrics, predictions, results
 from emorec.cells import seed_label
+from emorec.errors import EmorecError
 from emorec.external import EXTERNAL
+from emorec.files import replace_file, writable_folder
 from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.thesis import thesis_section
@@ -26,15 +28,22 @@ from emorec.vocabulary import TARGETS
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset,
     and a factor-study page for stand-ins that differ in one generator factor."""
+    if not Path(results_dir).is_dir():
+        raise EmorecError(f"--results-dir {results_dir}: no such folder (it holds the results "
+                          "files the leaderboards are rendered from)")
     table = results.load_all(results_dir)
+    if table.empty:
+        raise EmorecError(f"--results-dir {results_dir}: no results files (<dataset>.csv) to "
+                          "render")
     models = facts.load_models(results_dir)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    writable_folder(Path(out_dir), "--out")
     written, boards = [], {}
     for dataset in sorted(table["dataset"].unique()):
         board = boards[dataset] = Board(table[table["dataset"] == dataset], models)
         links = _draw_figures(board, Path(results_dir), Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
-        path.write_text(render(board, links))
+        text = render(board, links)
+        replace_file(path, lambda tmp, text=text: tmp.write_text(text))
         written.append(path)
     for study in factor_study.find_studies(list(boards), facts.load_datasets(results_dir)):
         written.append(factor_study.render_study(study, boards, Path(out_dir)))

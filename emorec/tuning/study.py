@@ -18,7 +18,7 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from emorec import extras, plugins, results, tracking
+from emorec import database, extras, plugins, results, tracking
 from emorec.cells import seed_value
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
@@ -28,6 +28,7 @@ from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, c
 from emorec.models import MODELS
 from emorec.processes import die_with_parent, gone_from_this_host, worker_id
 from emorec.report.display import format_params
+from emorec.tuning.journal import check_journal
 from emorec.tuning.liveness import fail_dead_trials, retry_callback
 from emorec.tuning.space import require_search_space, suggest
 from emorec.vocabulary import TARGETS
@@ -71,11 +72,15 @@ def is_database_url(storage: str) -> bool:
     return "://" in storage
 
 
-def open_storage(storage: str):
+def open_storage(storage: str, timeout: float = DEFAULT_TIMEOUT_SECONDS):
+    """The study storage ``storage`` names: a database server must answer within ``timeout``
+    seconds (every later connection is bounded so too); a journal file is checked first
+    (:mod:`emorec.tuning.journal`)."""
     if is_database_url(storage):
         extras.require_for_url(storage, f"--storage {storage}")
+        database.check_answers(storage, timeout, "--storage")
         try:
-            return RDBStorage(storage, **HEARTBEAT,
+            return RDBStorage(database.bounded_url(storage, timeout), **HEARTBEAT,
                               heartbeat_stale_trial_callback=retry_callback())
         except (ImportError, ValueError, sqlalchemy.exc.SQLAlchemyError) as error:
             first_line = str(error).strip().splitlines()[0]
@@ -84,6 +89,7 @@ def open_storage(storage: str):
     if path.is_dir():
         raise EmorecError(f"--storage {storage}: is a folder; give a journal file's path")
     writable_folder(path.parent, "--storage folder")
+    check_journal(path)
     return JournalStorage(JournalFileBackend(str(storage)))
 
 
