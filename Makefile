@@ -123,7 +123,7 @@ leaderboard: install
 	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
 ui: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --workers 1
 
 # optuna-dashboard on the Optuna storage: the journal file, or STORAGE=postgresql+psycopg://...
 dashboard: install

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from dataclasses import replace
 from importlib import metadata
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from emorec.errors import EmorecError
 from emorec.models import MODELS
+from emorec.models.base import VIEW_PARAMS
 
 ENTRY_POINT_GROUP = "emorec.models"
 _LOADED: dict[str, str] = {}     # what was named -> the source its models got
@@ -114,5 +116,29 @@ def _tag(names: set[str], source: str, plugin: str) -> None:
     if not names:
         raise EmorecError(f"plugin {plugin} registered no model (decorate a factory with "
                           "emorec.models.model)")
-    for name in names:
+    for name in sorted(names):
+        check_factory(MODELS.get(name), plugin)
         MODELS.replace(name, replace(MODELS.get(name), source=source))
+
+
+def check_factory(spec, plugin: str) -> None:
+    """A plugin's factory must take ``seed`` and every declared parameter but those that
+    choose its input view (``window``: emorec builds the view, the factory never sees it), and
+    require nothing else: said in one line when the plugin loads, not by a worker's traceback
+    mid-bench."""
+    signature = inspect.signature(spec.factory)
+    named = signature.parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in named.values())
+    given = ["seed", *sorted(k for k in spec.declared if k not in VIEW_PARAMS)]
+    lacks = [] if open_ended else [k for k in given if k not in named]
+    extra = [k for k, p in named.items() if k not in given
+             and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+             and p.default is inspect.Parameter.empty]
+    if lacks or extra:
+        wrong = "; ".join(filter(None, [lacks and f"lacks {', '.join(lacks)}",
+                                        extra and f"also requires {', '.join(extra)}"]))
+        raise EmorecError(
+            f"plugin {plugin}: model {spec.name!r}: its factory {spec.factory.__name__}"
+            f"{signature} {wrong}: a factory is called with {', '.join(given)} (its declared "
+            f"parameters less {', '.join(VIEW_PARAMS)}, which chooses the input view emorec "
+            "builds)")

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from emorec import plugins, predictions, results, sharding
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
+from emorec.data.views import window_slots
 from emorec.errors import EmorecError
 from emorec.evaluation import CellResult, evaluate_cell
 from emorec.facts import dataset_facts
@@ -80,6 +82,31 @@ def sweep_cells(suite: Suite, dataset: Dataset, tuned: Tuned | None) -> list[Cel
     return tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset)
 
 
+def check_needs(cells: list[Cell], dataset: Dataset) -> None:
+    """Every cell's input must exist in the dataset (its audio windows, a video window that
+    is a whole number of frames at the dataset's frame rate) before the first fit: one error
+    naming each missing need and the cells that need it."""
+    problems: dict[str, list[Cell]] = {}
+    for cell in cells:
+        view, window = MODELS.get(cell.model).view, cell.params.get("window")
+        if window is None:
+            continue
+        if view in ("video_window", "fused"):
+            try:
+                window_slots(dataset.manifest.fps, window)
+            except EmorecError as error:
+                problems.setdefault(str(error), []).append(cell)
+        if view in ("audio_window", "frame_audio", "fused") and float(window) not in dataset.audio:
+            known = ", ".join(f"{w:g}" for w in dataset.audio) or "none"
+            problems.setdefault(f"dataset {dataset.name!r} has no {window:g} s audio windows "
+                                f"(it has: {known})", []).append(cell)
+    if problems:
+        raise EmorecError("; ".join(
+            f"{problem}, which {len(found)} cell(s) need ({run_name(found[0])}"
+            f"{', ...' if len(found) > 1 else ''})" for problem, found in problems.items())
+            + "; nothing was fitted")
+
+
 def plan_name(suite: Suite, tuned: Tuned | None) -> str:
     """The name a sweep's shard plan is kept under: the suite's, and the study's if tuned."""
     return suite.name if tuned is None else f"{suite.name}-tuned-{tuned.study}"
@@ -141,6 +168,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     results.check_writable(path)          # before any fit: a row that cannot be written
     predictions.check_writable(results_dir, dataset.name)   # is a fit lost
     cells = sweep_cells(suite, dataset, tuned)
+    check_needs(cells, dataset)
     costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
     if shard != (1, 1):
         plan_path = sharding.plan_file(shard_plans or results_dir / sharding.PLAN_FOLDER,
@@ -214,7 +242,12 @@ def _note_history(recorded: pd.DataFrame, context: results.RowContext, path: Pat
 
 def mlflow_link(runs: int, suite: str, tracking_uri: str, experiment: str) -> str:
     """The sweep's closing line: where its runs are and how to open them."""
-    where = "make ui, then open " if tracking_uri.startswith("sqlite") else ""
+    if tracking_uri == DEFAULT_TRACKING_URI:
+        where = "make ui, then open "          # make ui serves exactly this store
+    elif tracking_uri.startswith(("http://", "https://")):
+        where = ""
+    else:
+        where = f"serve it with: mlflow ui --backend-store-uri {tracking_uri}, then open "
     return (f"MLflow: {runs} runs in experiment {suite_experiment(suite)} of "
             f"{tracking_uri}; {where}{runs_url(tracking_uri, experiment)}")
 
@@ -244,12 +277,23 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
                 ended, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in ended:
                     cell = running.pop(future)
-                    yield cell, future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise EmorecError(_worker_died([cell, *running.values()])) from None
+                    yield cell, result
                     progress.finished(cell)
         finally:
             _stop(pool)
     finally:
         progress.close()
+
+
+def _worker_died(cells: list[Cell]) -> str:
+    return (f"a worker process died while fitting {'; '.join(run_name(c) for c in cells)} "
+            "(killed from outside: by the out-of-memory killer if memory ran short); every "
+            "cell that finished is kept: run the same command again to fit the rest (with "
+            "fewer --jobs if memory ran short)")
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

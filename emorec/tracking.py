@@ -114,23 +114,25 @@ class Tracker:
 
 
 # --------------------------------------------------------------------------- tuning studies
-def study_run(tracking_uri: str, model: str, study: str, tags: dict) -> str:
-    """The id of the study's run in this store: the one logged before, else a new one."""
+def study_run(tracking_uri: str, model: str, study: str, uid: str, tags: dict) -> str:
+    """The id of the study's run in this store: the one logged before for this very study (its
+    ``uid``; by name for a study made before studies had one), else a new one."""
     experiment = use_experiment(tracking_uri, tune_experiment(model))
+    which = f"tags.study_uid = '{uid}'" if uid else f"tags.study = '{study}'"
     earlier = mlflow.search_runs([experiment], output_format="list",
-                                 filter_string=f"tags.study = '{study}' and tags.kind = 'study'")
+                                 filter_string=f"{which} and tags.kind = 'study'")
     if earlier:
         return earlier[0].info.run_id
     run = MlflowClient().create_run(experiment, run_name=f"study {study}", tags={
-        **tags, "kind": "study", "mlflow.runName": f"study {study}"})
+        **tags, "kind": "study", "study_uid": uid, "mlflow.runName": f"study {study}"})
     return run.info.run_id
 
 
-def logged_trials(tracking_uri: str, model: str, study: str) -> set[int]:
-    """Numbers of the study's trials that have a run in this store."""
+def logged_trials(tracking_uri: str, model: str, parent: str) -> set[int]:
+    """Numbers of the trials that have a run under the study's run ``parent`` in this store."""
     experiment = use_experiment(tracking_uri, tune_experiment(model))
-    runs = mlflow.search_runs([experiment], output_format="list",
-                              filter_string=f"tags.study = '{study}' and tags.kind = 'trial'")
+    runs = mlflow.search_runs([experiment], output_format="list", filter_string=(
+        f"tags.mlflow.parentRunId = '{parent}' and tags.kind = 'trial'"))
     return {int(run.data.tags["trial"]) for run in runs}
 
 

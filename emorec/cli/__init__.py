@@ -80,6 +80,24 @@ def main(argv: list[str] | None = None) -> int:
         print("emorec: interrupted; what finished is kept (a bench resumes where it stopped "
               "when run again)", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not store_error(error):
+            raise
+        print(f"emorec: error: {store_error(error)}", file=sys.stderr)
+        return 2
+
+
+def store_error(error: Exception) -> str:
+    """One line for a store that failed under a command (an MLflow SQLite file overwritten,
+    damaged or deleted mid-run, a database server gone): which store library failed, its
+    reason's first line and what to do; "" for any other error, which stays a traceback."""
+    library = type(error).__module__.partition(".")[0]
+    if library not in ("sqlalchemy", "mlflow", "sqlite3", "psycopg", "optuna"):
+        return ""
+    reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
+    return (f"the {library} store failed ({type(error).__name__}: {reason}); rows already "
+            "written are kept: repair or move the store (a damaged MLflow SQLite file away, "
+            "a server back up) and run the command again")
 
 
 def build_parser() -> argparse.ArgumentParser:

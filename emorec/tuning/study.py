@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,9 @@ def open_study(plan: StudyPlan, worker: int = 0) -> tuple[optuna.Study, bool]:
                 "pruner": optuna.pruners.MedianPruner(**PRUNER_SETTINGS)}
     try:
         study, created = optuna.create_study(direction="maximize", **settings), True
+        # which study this is, beyond its name: one made again under an old name (a deleted
+        # storage) must not take the old one's MLflow runs for its own
+        study.set_user_attr("uid", uuid.uuid4().hex)
     except optuna.exceptions.DuplicatedStudyError:
         study, created = optuna.load_study(**settings), False
     known = study.user_attrs.get("model")
@@ -177,8 +181,12 @@ class Objective:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"dev CCC {scores['dev_mean_ccc']:.3f} at epoch {epoch}")
 
-        result = evaluate_cell(self.dataset, self.spec, params, trial_seed(self.plan),
-                               partitions=("dev",), on_epoch=report)
+        try:
+            result = evaluate_cell(self.dataset, self.spec, params, trial_seed(self.plan),
+                                   partitions=("dev",), on_epoch=report)
+        except EmorecError as error:   # diverged (non-finite predictions): said in its line
+            trial.set_user_attr("fail_reason", f": {error}")
+            raise
         problem = saturated(result.predictions["dev"])
         if problem:
             trial.set_user_attr("fail_reason", f": {problem}")
@@ -227,8 +235,9 @@ def saturated(predictions) -> str:
 def work(plan: StudyPlan, worker: int) -> None:
     """One worker: run trials until the study has ``plan.trials`` finished ones. While the
     remaining places are all taken by other workers' trials it waits, so that it can take the
-    place of one that fails. Each trial it ends prints one line."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    place of one that fails. Each trial it ends prints one line (a failed one with its
+    reason: Optuna's own warning, with its traceback, is silenced, failures being expected)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = create_study(plan, worker)
     objective = None
     deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
@@ -303,8 +312,9 @@ def study_run(study: optuna.Study, plan: StudyPlan, tracking_uri: str, created: 
         waited += 0.5
         study = optuna.load_study(study_name=plan.study, storage=open_storage(plan.storage))
     if key not in study.user_attrs:
-        study.set_user_attr(key, tracking.study_run(tracking_uri, plan.model, plan.study,
-                                                    _tags(plan)))
+        study.set_user_attr(key, tracking.study_run(
+            tracking_uri, plan.model, plan.study, study.user_attrs.get("uid", ""),
+            _tags(plan)))
     return study.user_attrs[key]
 
 
@@ -318,7 +328,7 @@ def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: s
     """Log each finished trial that this invocation's workers ran, or whose worker on this host
     is gone (a crashed earlier run), unless already logged: so that machines sharing a study
     never log a trial twice. Then the study's counts and best trial."""
-    logged = tracking.logged_trials(tracking_uri, plan.model, plan.study)
+    logged = tracking.logged_trials(tracking_uri, plan.model, parent)
     seed = seed_value(trial_seed(plan))
 
     def ours(trial) -> bool:
