@@ -33,8 +33,10 @@ COVERED_ELSEWHERE = frozenset({__name__, "emorec.errors", "emorec.registry",
                                "emorec.data.splits"})
 
 
+@functools.cache
 def model_fingerprint(factory_module: str) -> str:
-    """16 hex digits for the model whose factory lives in ``factory_module``."""
+    """16 hex digits for the model whose factory lives in ``factory_module`` (computed once per
+    process: a plan of thousands of cells asks for it per cell)."""
     modules = sorted(_closure(factory_module) | _closure(EVALUATION_MODULE))
     digest = hashlib.sha256()
     for name in modules:

@@ -11,6 +11,7 @@ the whole job array by ``emorec slurm``; one file per suite and dataset."""
 
 from __future__ import annotations
 
+import heapq
 import json
 from pathlib import Path
 
@@ -37,11 +38,12 @@ def assign(cells: list[Cell], count: int, costs: dict[str, float]) -> list[list[
     each go to the shard with the least expected cost so far (ties to the lowest number). Each
     shard keeps its cells in plan order."""
     order = sorted(range(len(cells)), key=lambda i: (-costs[cells[i].key], i))
-    loads, members = [0.0] * count, [[] for _ in range(count)]
+    lightest = [(0.0, shard) for shard in range(count)]   # a heap of (expected cost, shard)
+    members = [[] for _ in range(count)]
     for i in order:
-        lightest = min(range(count), key=lambda s: (loads[s], s))
-        loads[lightest] += costs[cells[i].key]
-        members[lightest].append(i)
+        load, shard = heapq.heappop(lightest)
+        members[shard].append(i)
+        heapq.heappush(lightest, (load + costs[cells[i].key], shard))
     return [[cells[i] for i in sorted(chosen)] for chosen in members]
 
 

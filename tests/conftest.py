@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,14 +10,15 @@ from emorec.data.dataset import Dataset
 
 
 @pytest.fixture(scope="session", autouse=True)
-def tests_write_only_to_temporary_folders():
-    """Fail the run if a test wrote MLflow or Optuna files into the working folder, where a
-    user's own experiments live."""
-    places = [Path(name) for name in ("mlruns", "mlartifacts", "mlflow.db", "optuna.journal")]
-    before = {place for place in places if place.exists()}
+def own_working_folder(tmp_path_factory):
+    """Every test runs in a temporary working folder of its session: what a command writes by
+    default (mlflow.db, mlruns/, optuna.journal, runs/) lands there, never beside a user's own
+    experiments in the checkout, and a user's bench running meanwhile cannot disturb the
+    tests. Tests name the checkout's files through helpers.ROOT."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
     yield
-    written = [str(place) for place in places if place.exists() and place not in before]
-    assert not written, f"tests wrote {written} into the working folder"
+    os.chdir(before)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ scenarios.py); fixtures live in conftest.py."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pandas as pd
 from emorec.data.dataset import Dataset, Manifest
 from emorec.data.validation import audio_columns, embedding_columns
 
+ROOT = Path(__file__).resolve().parent.parent   # the checkout (tests run in another folder)
 DIM, AUDIO_DIM = 4, 3
 SEWA = ("SEW1103", "SEW1104", "SEW1105")
 

@@ -247,4 +247,5 @@ def test_cli_refuses_nonsense_numbers(tmp_path, capsys, args):
     path = csv_with(tmp_path, frame_table())
     assert main(["data", "import", "--video", str(path), *args,
                  "--out", str(tmp_path / "d")]) == 2
-    assert "emorec: error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error:" in err and err.count("\n") == 1

@@ -1,6 +1,7 @@
 import filecmp
 
 import pandas as pd
+from helpers import ROOT
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset
@@ -42,16 +43,16 @@ def test_bad_audio_argument_is_a_user_error(tmp_path, capsys):
 
 
 def test_bad_shard_and_missing_merge_folder_are_user_errors(tmp_path, capsys):
-    assert main(["bench", "benchmarks/quick.toml", "--shard", "3/2"]) == 2
+    assert main(["bench", str(ROOT / "benchmarks/quick.toml"), "--shard", "3/2"]) == 2
     assert "--shard must be i/n" in capsys.readouterr().err
     assert main(["merge-results", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]) == 2
     assert "not a results folder" in capsys.readouterr().err
 
 
 def test_params_from_a_missing_study_or_storage_is_a_user_error(tmp_path, capsys):
-    assert main(["bench", "benchmarks/quick.toml", "--storage", "x.journal"]) == 2
+    assert main(["bench", str(ROOT / "benchmarks/quick.toml"), "--storage", "x.journal"]) == 2
     assert "--storage is only used with --params-from" in capsys.readouterr().err
     missing = str(tmp_path / "none.journal")
-    assert main(["bench", "benchmarks/quick.toml", "--params-from", "s", "--storage",
+    assert main(["bench", str(ROOT / "benchmarks/quick.toml"), "--params-from", "s", "--storage",
                  missing]) == 2
     assert f"no Optuna storage {missing}" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import DIM, afew_va_clips, embeddings_csv
+from helpers import DIM, ROOT, afew_va_clips, embeddings_csv
 
 from emorec.cli import main
 from emorec.data import synth, views
@@ -206,7 +206,8 @@ def test_a_suite_runs_on_its_stand_in_sampled_beside_it(tmp_path):
     folder = suite.dataset_path(tmp_path / "data")
     assert folder == tmp_path / "data" / "afew-va-synth-tiny-seed0-5fps"
     assert Dataset.load(folder).name == "afew-va-synth-tiny-5fps"
-    assert load_suite("benchmarks/afew_va.toml").fps == 5.0, "the AFEW-VA suite runs at 5 fps"
+    assert load_suite(ROOT / "benchmarks/afew_va.toml").fps == 5.0, (
+        "the AFEW-VA suite runs at 5 fps")
 
 
 def test_varied_stand_ins_at_a_rate_still_make_a_factor_study(tmp_path):

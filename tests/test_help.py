@@ -43,10 +43,10 @@ def test_every_verb_has_a_description_and_every_argument_help():
 
 
 def test_bench_jobs_defaults_to_the_usable_cores_and_must_be_positive(capsys):
-    args = build_parser().parse_args(["bench", "benchmarks/quick.toml"])
+    args = build_parser().parse_args(["bench", str(ROOT / "benchmarks/quick.toml")])
     assert args.jobs == usable_cores()
-    assert main(["bench", "benchmarks/quick.toml", "--jobs", "0"]) == 2
-    assert "--jobs must be at least 1" in capsys.readouterr().err
+    assert main(["bench", str(ROOT / "benchmarks/quick.toml"), "--jobs", "0"]) == 2
+    assert "--jobs: must be a whole number at least 1, found '0'" in capsys.readouterr().err
 
 
 def test_models_json_holds_every_model_with_its_defaults_and_search_space(capsys):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT
 
 from emorec.models import MODELS, nets, training
 from emorec.models.gru import GRUWindowNet, valid_first
@@ -180,7 +181,7 @@ def test_epoch_samples_bounds_each_epoch(tiny_sewa):
 
 @pytest.mark.parametrize("suite, per_seed", [("sewa", 49), ("afew_va", 17)])
 def test_thesis_suites_hold_every_experiment(suite, per_seed):
-    loaded = load_suite(f"benchmarks/{suite}.toml")
+    loaded = load_suite(ROOT / f"benchmarks/{suite}.toml")
     thesis = [e for e in loaded.experiments
               if e.model not in ("chance", "session_mean", "oracle", "svr_nystroem")
               and not e.model.startswith("seq_")]

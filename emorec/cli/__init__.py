@@ -64,7 +64,10 @@ class CommandParser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as end:   # --help (0) or a bad command line (2, said in one line)
+        return end.code
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     logging.getLogger("mlflow").setLevel(logging.WARNING)   # its database set-up chatter
