@@ -196,7 +196,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
     finished = finished.drop_duplicates("cell_key", keep="last")
     print(summary(finished, {cell.key for cell in todo}, describe))
-    if len(todo) < len(cells):
+    if len(todo) < len(cells) and shard == (1, 1):   # a shard's rerun is a resume, not a reuse
         print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
                          sum(costs[cell.key] for cell in cells)))
     if todo:

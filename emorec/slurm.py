@@ -109,16 +109,14 @@ def prepare(job: SlurmJob) -> list[Path]:
     suite = load_suite(job.suite_file)
     old = job.folder / JOB_FILE
     if old.is_file():
-        before = load_job(job.folder)
-        if (before.get("shards"), before.get("suite_file")) != (job.shards, str(job.suite_file)):
-            raise EmorecError(
-                f"{job.folder}: a job folder of {before.get('suite_file')} in "
-                f"{before.get('shards')} shards; give another --job-dir for {job.suite_file} in "
-                f"{job.shards} shards")
+        _check_same_job(load_job(job.folder), job)
     if job.tune is None:
         for one in suite.each_dataset():
             dataset = Dataset.load(one.dataset_path(job.data_dir))
-            _write_plan(job, one, dataset)
+            cells = _write_plan(job, one, dataset)
+            if job.shards > cells:
+                raise EmorecError(f"--shards {job.shards}: {one.name} on {dataset.name} has "
+                                  f"only {cells} cells; give at most {cells} shards")
         for index in range(1, job.shards + 1):
             job.shard_folder(index).mkdir(parents=True, exist_ok=True)
     else:
@@ -133,7 +131,25 @@ def prepare(job: SlurmJob) -> list[Path]:
     return scripts
 
 
-def _write_plan(job: SlurmJob, suite: Suite, dataset: Dataset) -> None:
+# What a job folder keeps for good: its plans, shard folders and stores belong to them.
+FIXED = ("suite_file", "shards", "tune", "results_dir", "tracking_uri", "data_dir")
+
+
+def _check_same_job(before: dict, job: SlurmJob) -> None:
+    """Writing a job folder again (to resubmit) may change what the tasks ask Slurm for, not
+    what they compute or where they keep it."""
+    now = job.to_json()
+    changed = [key for key in FIXED if before.get(key) != now[key]]
+    if changed:
+        what = "a tuning job" if before.get("tune") else "a sweep"
+        raise EmorecError(
+            f"{job.folder}: {what} of {before.get('suite_file')} in {before.get('shards')} "
+            f"shards, whose {', '.join(changed)} differ from this command's; resubmitting may "
+            "change only the resources asked (--time, --mem, ...): give another --job-dir")
+
+
+def _write_plan(job: SlurmJob, suite: Suite, dataset: Dataset) -> int:
+    """The shard plan of ``suite`` on ``dataset`` (kept if written before); its cell count."""
     from emorec.runner import plan
 
     path = sharding.plan_file(job.plans, suite.name, dataset.name)
@@ -142,6 +158,7 @@ def _write_plan(job: SlurmJob, suite: Suite, dataset: Dataset) -> None:
     costs = (estimated_seconds(cells, history, dataset.name) if history is not None
              else {cell.key: 10.0 for cell in cells})
     sharding.fixed_costs(path, suite.name, cells, lambda _: costs)
+    return len(cells)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -226,28 +243,54 @@ def merge_script(job: SlurmJob, suite: Suite) -> str:
     return "\n".join(lines) + "\n"
 
 
-def submit(scripts: list[Path]) -> list[str]:
+SUBMITTED_FILE = "submitted"   # the job ids of each submission, a line each
+
+
+def submit(folder: Path, scripts: list[Path]) -> list[str]:
     """Submit the array, then the merge job after it (``afterany``: it runs whatever the
-    tasks' end and says what is missing). Returns the job ids."""
+    tasks' end and says what is missing). Refused while a job this folder submitted before is
+    still pending or running: two arrays of one folder would race for its shards. Returns the
+    job ids, also appended to the folder's ``submitted`` file."""
     sbatch = shutil.which("sbatch")
     if sbatch is None:
         raise EmorecError("emorec slurm --submit: sbatch not found on PATH (Slurm's client "
                           "commands); without --submit the scripts are written only")
+    queued = _still_queued(folder)
+    if queued:
+        raise EmorecError(f"{folder}: its job(s) {', '.join(queued)} submitted before are "
+                          "still pending or running; submit again once they have ended (or "
+                          "scancel them)")
     ids = []
     for script in scripts:
         command = [sbatch, "--parsable"]
         if ids:
             command.append(f"--dependency=afterany:{ids[0]}")
-        try:
-            done = subprocess.run([*command, str(script)], capture_output=True, text=True,
-                                  timeout=SBATCH_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise EmorecError(f"sbatch {script}: no answer from slurmctld within "
-                              f"{SBATCH_TIMEOUT_SECONDS} s") from None
+        done = _slurm_command([*command, str(script)], f"sbatch {script}")
         if done.returncode != 0:
             raise EmorecError(f"sbatch {script} refused it: {done.stderr.strip()}")
         ids.append(done.stdout.strip().split(";")[0])
+    with (folder / SUBMITTED_FILE).open("a") as handle:
+        handle.write(" ".join(ids) + "\n")
     return ids
+
+
+def _still_queued(folder: Path) -> list[str]:
+    """The jobs of earlier submissions of ``folder`` that squeue still lists."""
+    path = folder / SUBMITTED_FILE
+    ids = path.read_text().split() if path.is_file() else []
+    if not ids or shutil.which("squeue") is None:
+        return []
+    done = _slurm_command(["squeue", "-h", "-o", "%F"], "squeue")   # every job's (array) id
+    return sorted(set(done.stdout.split()) & set(ids)) if done.returncode == 0 else []
+
+
+def _slurm_command(command: list[str], what: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(command, capture_output=True, text=True,
+                              timeout=SBATCH_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise EmorecError(f"{what}: no answer from slurmctld within {SBATCH_TIMEOUT_SECONDS} "
+                          "s") from None
 
 
 @dataclass(frozen=True)

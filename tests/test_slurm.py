@@ -119,7 +119,7 @@ def test_slurm_writes_an_array_with_every_resource_asked_and_a_merge_job(slurm, 
     done = slurm("--shards", "3", "--parallel", "2", "--cpus-per-task", "4",
                  "--mem", "12G", "--time", "1-02:00:00", "--partition", "gpu", "--gpus", "1",
                  "--sbatch=--account=lab", "--sbatch", "#SBATCH --qos=short",
-                 "--tracking-uri", "http://server:5000")
+                 "--tracking-uri", "sqlite:///store.db", "--allow-sqlite")
     assert done.returncode == 0, done.stderr
     job = tmp_path / "runs" / "slurm" / "s"
     array = (job / "array.sbatch").read_text()
@@ -129,7 +129,7 @@ def test_slurm_writes_an_array_with_every_resource_asked_and_a_merge_job(slurm, 
                  "#SBATCH --requeue", 'bench ' + str(tmp_path / "suite.toml"),
                  '--shard "$shard/3" --jobs "$SLURM_CPUS_PER_TASK"',
                  f"--results-dir {job}/shards/\"$shard\"", f"--shard-plans {job}/plans",
-                 "--tracking-uri http://server:5000"):
+                 "--tracking-uri sqlite:///store.db"):
         assert line in array, line
     merge = (job / "merge.sbatch").read_text()
     assert "--array" not in merge and "--gres" not in merge
@@ -183,7 +183,40 @@ def test_a_job_folder_is_resubmitted_only_with_the_shards_it_was_planned_for(slu
     assert slurm("--shards", "2", "--allow-sqlite", "--time", "9").returncode == 0
     assert [p.read_bytes() for p in plans] == before     # the plan is kept as it was
     done = slurm("--shards", "3", "--allow-sqlite")
-    assert done.returncode == 2 and "in 2 shards; give another --job-dir" in done.stderr
+    assert done.returncode == 2 and "in 2 shards, whose shards differ" in done.stderr
+    assert "give another --job-dir" in done.stderr
+    done = slurm("--shards", "2", "--allow-sqlite", "--tracking-uri", "sqlite:///other.db")
+    assert done.returncode == 2 and "whose tracking_uri differ" in done.stderr
+
+
+def test_a_tracking_store_that_does_not_answer_is_refused_before_anything_is_written(
+        slurm, tmp_path):
+    done = slurm("--shards", "2", "--tracking-uri", "http://127.0.0.1:9", "--tracking-timeout",
+                 "2")
+    assert done.returncode == 2 and "does not answer within 2 s" in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tune", "chance"], "no search space"),
+    (["--tune", "gru", "--param", "bogus=1"], "no parameter(s) bogus"),
+])
+def test_a_tuning_job_is_checked_as_its_tasks_would(slurm, args, message):
+    done = slurm("--shards", "2", "--allow-sqlite", "--trials", "4", "--study", "x",
+                 "--storage", "o.journal", *args)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_more_shards_than_cells_is_refused(slurm):
+    done = slurm("--shards", "9", "--allow-sqlite")
+    assert done.returncode == 2 and "has only 4 cells; give at most 4 shards" in done.stderr
+
+
+def test_status_of_another_suites_folder_is_refused(slurm, tmp_path):
+    assert slurm("--shards", "2", "--allow-sqlite").returncode == 0
+    (tmp_path / "other.toml").write_text(SUITE.format(name="s", epochs=3))
+    code = main(["slurm", "other.toml", "--status", "--data-dir", "data"])
+    assert code == 2
 
 
 def test_submit_without_slurm_says_so_in_one_line(slurm, monkeypatch):
@@ -197,7 +230,7 @@ def test_tune_workers_as_array_tasks(slurm, tmp_path):
                  "--trials", "12", "--study", "g", "--storage", "optuna.journal",
                  "--param", "window=1", "--allow-sqlite")
     assert done.returncode == 0, done.stderr
-    job = tmp_path / "runs" / "slurm" / "s"
+    job = tmp_path / "runs" / "slurm" / "s-tune-g"
     array = (job / "array.sbatch").read_text()
     assert "tune gru --dataset" in array and "--trials 12 --study g" in array
     assert f"--storage {tmp_path}/optuna.journal" in array

@@ -35,7 +35,9 @@ def add_parsers(commands) -> None:
                             "--tune: tasks of workers)")
     slurm.add_argument("--status", action="store_true",
                        help="say per shard how many cells have their row (exit status 1 while "
-                            "any is missing), from the job folder's result files")
+                            "any is missing), from the job folder's result files: it cannot "
+                            "tell a running task from one that ended early (squeue and the "
+                            "task logs can)")
     slurm.add_argument("--submit", action="store_true",
                        help="submit the array and the merge job with sbatch (otherwise only "
                             "write them)")
@@ -97,9 +99,10 @@ def _slurm(args) -> int | None:
     from emorec.suites import load_suite
 
     suite = load_suite(args.suite)
-    folder = (args.job_dir or Path("runs") / "slurm" / suite.name).resolve()
+    default = suite.name if not args.tune else f"{suite.name}-tune-{args.study}"
+    folder = (args.job_dir or Path("runs") / "slurm" / default).resolve()
     if args.status:
-        return _status(folder)
+        return _status(folder, args.suite)
     if args.shards is None:
         raise EmorecError("emorec slurm: give --shards N (or --status)")
     job = _job(args, suite, folder)
@@ -108,10 +111,11 @@ def _slurm(args) -> int | None:
     scripts = slurm.prepare(job)
     print(f"emorec slurm: wrote {', '.join(str(s) for s in scripts)}")
     if not args.submit:
-        print("submit with the same command and --submit (or sbatch them: the merge job with "
-              "--dependency=afterany:<array job id>)")
+        print("submit with the same command and --submit"
+              + (" (or sbatch them: the merge job with --dependency=afterany:<array job id>)"
+                 if len(scripts) > 1 else " (or sbatch it)"))
         return None
-    ids = slurm.submit(scripts)
+    ids = slurm.submit(folder, scripts)
     what = ["array job " + ids[0]] + (["merge job " + ids[1]] if len(ids) > 1 else [])
     print(f"emorec slurm: submitted {' and '.join(what)}; state: emorec slurm {args.suite} "
           f"--status --job-dir {folder}")
@@ -120,19 +124,16 @@ def _slurm(args) -> int | None:
 
 def _job(args, suite, folder: Path):
     from emorec import slurm
-    from emorec.mlflow_store import DEFAULT_TRACKING_URI
+    from emorec.mlflow_store import DEFAULT_TRACKING_URI, connect
 
     _check_numbers(args)
     tracking_uri = args.tracking_uri or DEFAULT_TRACKING_URI
     slurm.check_tracking(tracking_uri, args.allow_sqlite)
+    connect(tracking_uri, args.tracking_timeout)   # every task would stop on it otherwise
     tune = None
     if args.tune:
-        missing = [name for name in ("trials", "study", "storage") if getattr(args, name) is None]
-        if missing:
-            raise EmorecError(f"emorec slurm --tune needs --{', --'.join(missing)}")
-        if args.storage.startswith("sqlite") and not args.allow_sqlite:
-            raise EmorecError(f"emorec slurm: --storage {args.storage}: {slurm.SQLITE_REFUSED}")
-        storage = args.storage if "://" in args.storage else str(Path(args.storage).resolve())
+        storage = _tune_storage(args)
+
         tune = slurm.Tune(args.tune, args.trials, args.study, storage, args.seed,
                           tuple(args.param))
     elif any((args.trials is not None, args.study, args.storage, args.param)):
@@ -149,6 +150,31 @@ def _job(args, suite, folder: Path):
                                   args.gpus, args.parallel, tuple(args.sbatch)))
 
 
+def _tune_storage(args) -> str:
+    """The shared study storage of ``--tune``, checked as every task would: the model tunable,
+    its fixed params valid, the storage reachable. Journal files by absolute path."""
+    from emorec.cli.run_commands import _parse_params
+    from emorec.models import MODELS
+    from emorec.tuning.space import require_search_space
+    from emorec.tuning.study import open_storage
+
+    missing = [name for name in ("trials", "study", "storage") if getattr(args, name) is None]
+    if missing:
+        raise EmorecError(f"emorec slurm --tune needs --{', --'.join(missing)}")
+    spec = MODELS.get(args.tune)
+    require_search_space(spec)
+    spec.params(_parse_params(args.param))
+    if args.storage.startswith("sqlite") and not args.allow_sqlite:
+        raise EmorecError(
+            f"emorec slurm: --storage {args.storage}: a SQLite study storage is one file that "
+            "the tasks, on several nodes, would write at once; give the PostgreSQL storage "
+            "(make servers: postgresql+psycopg://...), a journal file on a shared file "
+            "system, or --allow-sqlite when every task runs on this one machine")
+    storage = args.storage if "://" in args.storage else str(Path(args.storage).resolve())
+    open_storage(storage, args.tracking_timeout)
+    return storage
+
+
 def _check_numbers(args) -> None:
     checks = [(bool(MEMORY.fullmatch(args.mem)), "--mem must be a size such as 8G or 4000M",
                args.mem),
@@ -162,10 +188,13 @@ def _check_numbers(args) -> None:
             raise EmorecError(f"--sbatch takes one #SBATCH line, found {line!r}")
 
 
-def _status(folder: Path) -> int:
+def _status(folder: Path, suite_file: Path) -> int:
     from emorec import slurm
 
     job = slurm.load_job(folder)
+    if Path(job["suite_file"]) != suite_file.resolve():
+        raise EmorecError(f"{folder}: the job folder of {job['suite_file']}, not {suite_file} "
+                          "(give --job-dir for this suite's folder)")
     if job.get("tune"):
         return _tune_status(job["tune"])
     shards, merged = slurm.status(folder)
@@ -177,8 +206,10 @@ def _status(folder: Path) -> int:
         print(f"  {dataset} merged into {job['results_dir']}: {kept}/{total} cells")
     missing = sum(s.total - s.done for s in shards)
     if missing:
-        print(f"{missing} cells have no row yet: while the array runs that is its work left; "
-              "after it, submit the same emorec slurm command again to run only those")
+        print(f"{missing} cells have no row yet: the array is still fitting them, or a task "
+              "ended early (cancelled, timed out, failed: its log in logs/ says which); once "
+              "the array has ended, submit the same emorec slurm command again to fit only "
+              "those")
         return 1
     print("every cell has its row")
     return 0
