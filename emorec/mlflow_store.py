@@ -54,7 +54,9 @@ def connect(tracking_uri: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None
             MlflowClient().search_experiments(max_results=1)
     except mlflow.exceptions.MlflowException as error:
         first_line = str(error).strip().splitlines()[0]
-        raise EmorecError(f"--tracking-uri {tracking_uri}: {first_line}") from None
+        raise EmorecError(f"--tracking-uri {tracking_uri}: {first_line}; if the store is "
+                          "damaged, move it away (a new one is made) or repair it, and run "
+                          "again") from None
 
 
 def use_experiment(tracking_uri: str, name: str) -> str:

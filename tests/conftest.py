@@ -42,3 +42,13 @@ def places(tmp_path) -> dict:
     generated stand-ins and the MLflow database (keyword arguments of run_suite)."""
     return {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
             "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+
+
+@pytest.fixture
+def place(tmp_path, places):
+    """The shared result places and a cheap suite file (4 cells of about a second)."""
+    from scenarios import SUITE
+
+    suite = tmp_path / "f.toml"
+    suite.write_text(SUITE.format(name="f", epochs=2))
+    return {"suite": suite, **places}

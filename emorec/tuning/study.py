@@ -184,9 +184,10 @@ class Objective:
         try:
             result = evaluate_cell(self.dataset, self.spec, params, trial_seed(self.plan),
                                    partitions=("dev",), on_epoch=report)
-        except EmorecError as error:   # diverged (non-finite predictions): said in its line
+        except (EmorecError, ValueError, FloatingPointError) as error:
+            # diverged (non-finite predictions) or refused: a failed trial, said in its line
             trial.set_user_attr("fail_reason", f": {error}")
-            raise
+            raise EmorecError(f"trial {trial.number}: {error}") from None
         problem = saturated(result.predictions["dev"])
         if problem:
             trial.set_user_attr("fail_reason", f": {problem}")
@@ -244,6 +245,14 @@ def work(plan: StudyPlan, worker: int) -> None:
     while count(study, FINISHED) < plan.trials:
         if deadline is not None and time.monotonic() > deadline:
             return
+        failed = [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+                  if not t.user_attrs.get("surplus")]
+        if len(failed) >= failure_limit(plan):
+            raise EmorecError(
+                f"study {plan.study}: {len(failed)} trials failed (the last"
+                f"{failed[-1].user_attrs.get('fail_reason', ': see its line above')}), so it "
+                "stops rather than try forever: narrow the search space (--param) or fix the "
+                "model; the trials that finished are kept")
         fail_dead_trials(study)
         optuna.storages.fail_stale_trials(study)   # other hosts' trials (RDB heartbeat)
         if count(study, LIVE) >= plan.trials:
@@ -252,6 +261,13 @@ def work(plan: StudyPlan, worker: int) -> None:
         objective = objective or Objective(plan)
         study.optimize(objective, n_trials=1, catch=(EmorecError,),
                        callbacks=[TrialLine(plan, worker)])
+
+
+def failure_limit(plan: StudyPlan) -> int:
+    """Failed trials after which a study stops: twice the trials asked for, at least 10 (an
+    assumption: enough for a space where some corners diverge, few enough to notice one
+    where every trial does)."""
+    return max(10, 2 * plan.trials)
 
 
 def _worker_process(plan: StudyPlan, worker: int) -> None:
