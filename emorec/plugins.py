@@ -116,8 +116,14 @@ def _tag(names: set[str], source: str, plugin: str) -> None:
     if not names:
         raise EmorecError(f"plugin {plugin} registered no model (decorate a factory with "
                           "emorec.models.model)")
-    for name in sorted(names):
-        check_factory(MODELS.get(name), plugin)
+    try:
+        for name in sorted(names):
+            check_factory(MODELS.get(name), plugin)
+    except EmorecError:
+        for name in names:      # a refused plugin leaves no model of its own behind
+            MODELS.remove(name)
+        raise
+    for name in names:
         MODELS.replace(name, replace(MODELS.get(name), source=source))
 
 

@@ -45,6 +45,10 @@ class Registry(Generic[T]):
         self.get(name)
         self._items[name] = item
 
+    def remove(self, name: str) -> None:
+        """Take a registered item out again (a plugin refused after it registered)."""
+        self._items.pop(name, None)
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]

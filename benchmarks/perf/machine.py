@@ -18,3 +18,10 @@ def processor() -> str:
         name = platform.processor() or "unknown processor"
     return f"{name}, {os.cpu_count()} cores"
 
+
+
+def publish(text: str, out: Path | None) -> None:
+    """A benchmark's report: printed, and written to ``out`` when given."""
+    print(text, end="")
+    if out is not None:
+        Path(out).write_text(text)

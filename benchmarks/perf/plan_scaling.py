@@ -21,7 +21,7 @@ from emorec.runner import check_needs, plan
 from emorec.suites import load_suite
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import processor  # noqa: E402
+from machine import processor, publish  # noqa: E402
 
 SIZES = (300, 3000, 9000, 30000)
 
@@ -31,7 +31,8 @@ def timed(cells: int, work: Path) -> float:
     path = work / f"grid{cells}.toml"
     path.write_text(f'name = "grid{cells}"\nseeds = [0, 1, 2]\n[dataset]\n'
                     'stand_in = { kind = "sewa", size = "tiny", seed = 0 }\n'
-                    f'[[experiments]]\nmodel = "decision_tree"\ngrid = {{ max_depth = {depths} }}\n')
+                    '[[experiments]]\nmodel = "decision_tree"\n'
+                    f'grid = {{ max_depth = {depths} }}\n')
     start = time.perf_counter()
     suite = load_suite(path)
     dataset = Dataset.load(suite.dataset_path(work / "data"))
@@ -59,9 +60,7 @@ def main() -> None:
     lines += [f"| {cells} | {seconds:.2f} | {seconds / cells * 1000:.3f} |"
               for cells, seconds in rows]
     text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if args.out:
-        args.out.write_text(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

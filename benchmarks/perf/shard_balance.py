@@ -21,6 +21,9 @@ from emorec.provenance import code_version
 from emorec.runner import plan
 from emorec.suites import load_suite
 
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import publish  # noqa: E402
+
 COUNTS = (2, 3, 4, 8, 16)
 
 
@@ -71,9 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     text = report(args.suite, balance(args.suite, args.results_dir, args.data_dir),
                   args.results_dir)
-    sys.stdout.write(text)
-    if args.out:
-        args.out.write_text(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 from emorec.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import processor  # noqa: E402
+from machine import processor, publish  # noqa: E402
 
 EMOREC = [sys.executable, "-m", "emorec.cli"]
 
@@ -86,9 +86,7 @@ def main() -> None:
         f"| the same, to the merge job's end (merge, late fusion, leaderboard) | {whole:.0f} |",
         "", "Status after the merge job:", "", "```", status.stdout.strip(), "```"]
     text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if args.out:
-        args.out.write_text(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":
