@@ -219,7 +219,12 @@ def _tune_status(tune: dict) -> int:
     """A study's state is its storage's: trials by state, against the trials asked for."""
     from emorec.tuning.study import load_existing_study
 
-    study = load_existing_study(tune["study"], tune["storage"], "emorec slurm --status")
+    try:
+        study = load_existing_study(tune["study"], tune["storage"], "emorec slurm --status")
+    except EmorecError:
+        print(f"study {tune['study']} ({tune['storage']}): not created yet (no task has "
+              f"started); 0/{tune['trials']} trials ended")
+        return 1
     states: dict[str, int] = {}
     for trial in study.trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
