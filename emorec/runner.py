@@ -265,6 +265,7 @@ def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
                 yield cell, run_cell(dataset, cell)
                 progress.finished(cell)
             return
+        jobs = min(jobs, len(cells))   # never more workers than cells to fit
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                                    initargs=(str(dataset_path), plugins.loaded()))
         try:

@@ -408,3 +408,8 @@ def test_a_failed_tuning_trial_is_one_line_without_optunas_traceback(tmp_path, t
     assert "trial 0 FAIL : dev predictions contain NaN or inf" in output, output
     # every trial fails: the study stops after its failure limit instead of trying forever
     assert done.returncode == 2 and "10 trials failed" in done.stderr.splitlines()[-1]
+
+
+def test_more_workers_than_four_a_core_is_one_line(capsys):
+    err = user_error(capsys, ["bench", str(ROOT / "benchmarks/quick.toml"), "--jobs", "100000"])
+    assert "--jobs 100000: this machine gives emorec" in err

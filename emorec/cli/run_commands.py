@@ -265,6 +265,10 @@ def _bench(args) -> None:
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.tuned import tuned_params
 
+    if args.jobs > 4 * usable_cores():
+        raise EmorecError(f"--jobs {args.jobs}: this machine gives emorec {usable_cores()} "
+                          "cores; more than 4 workers a core only compete for them and for "
+                          "memory (each fits one cell on one thread)")
     _load_plugins(args)
     shard = parse_shard(args.shard)
     if args.storage and not args.params_from:
