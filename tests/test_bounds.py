@@ -413,3 +413,10 @@ def test_a_failed_tuning_trial_is_one_line_without_optunas_traceback(tmp_path, t
 def test_more_workers_than_four_a_core_is_one_line(capsys):
     err = user_error(capsys, ["bench", str(ROOT / "benchmarks/quick.toml"), "--jobs", "100000"])
     assert "--jobs 100000: this machine gives emorec" in err
+
+
+@pytest.mark.parametrize("option, value", [("--duration", "100000"), ("--sessions", "100000")])
+def test_generated_media_too_large_for_memory_is_one_line(option, value, tmp_path, capsys):
+    assert main(["data", "synth-media", "--out", str(tmp_path / "m"), option, value]) == 2
+    assert f"argument {option}: must be" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

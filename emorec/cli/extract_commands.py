@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from emorec import extras
-from emorec.cli.options import NON_NEGATIVE, POSITIVE, SEED, at_least
+from emorec.cli.options import NON_NEGATIVE, POSITIVE, SEED, at_least, number
 from emorec.errors import EmorecError
 
 log = logging.getLogger("emorec")
@@ -98,9 +98,12 @@ def add_synth_media(data_commands) -> None:
                     "labelled stand-in. Needs Debian's espeak-ng. The same --seed gives the "
                     "same files.")
     media.add_argument("--out", type=Path, required=True, help="folder to write")
-    media.add_argument("--sessions", type=at_least(1), default=spec.sessions, help="recordings")
-    media.add_argument("--duration", type=POSITIVE, default=spec.duration_s,
-                       help="seconds per recording")
+    # bounds that keep a generated set within a machine's memory (an assumption: a test set
+    # of minutes-long recordings, as SEWA's, needs far less)
+    media.add_argument("--sessions", type=number(int, low=1, high=200), default=spec.sessions,
+                       help="recordings (at most 200)")
+    media.add_argument("--duration", type=number(float, above=0, high=600),
+                       default=spec.duration_s, help="seconds per recording (at most 600)")
     media.add_argument("--audio", choices=AUDIO_MODES, default=spec.audio,
                        help="speech muxed into the mp4, as <recording>.wav beside it, or none")
     media.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
