@@ -170,6 +170,9 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     cells = sweep_cells(suite, dataset, tuned)
     check_needs(cells, dataset)
     costs = estimated_seconds(cells, results.load_all(results_dir), dataset.name)
+    if shard[1] > len(cells):
+        raise EmorecError(f"--shard {shard[0]}/{shard[1]}: {suite.name} on {dataset.name} has "
+                          f"only {len(cells)} cells; give at most {len(cells)} shards")
     if shard != (1, 1):
         plan_path = sharding.plan_file(shard_plans or results_dir / sharding.PLAN_FOLDER,
                                        plan_name(suite, tuned), dataset.name)

@@ -22,6 +22,7 @@ the suite file, or importable module names; :mod:`emorec.plugins`).
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -167,8 +168,9 @@ def _plugins(raw: dict, path: Path, fail) -> None:
 
 def _name(raw: dict, path: Path, fail) -> str:
     name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name:
-        fail("name", f"expected a non-empty text, found {name!r}")
+    if (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name)):
+        fail("name", "expected letters, digits and . _ - (it names files and MLflow "
+                     f"experiments), found {name!r}")
     return name
 
 

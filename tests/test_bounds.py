@@ -420,3 +420,47 @@ def test_generated_media_too_large_for_memory_is_one_line(option, value, tmp_pat
     assert main(["data", "synth-media", "--out", str(tmp_path / "m"), option, value]) == 2
     assert f"argument {option}: must be" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_one_line_file_given_as_a_journal_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "notes.cfg"
+    path.write_text("password=hunter2")
+    with pytest.raises(EmorecError, match="not an Optuna journal"):
+        check_journal(path)
+    assert path.read_text() == "password=hunter2"
+
+
+def test_a_param_held_with_tune_param_is_not_sampled(tiny_sewa_dir, tmp_path):
+    journal = tmp_path / "o.journal"
+    assert main(["-q", "tune", "ffnn", "--dataset", str(tiny_sewa_dir), "--trials", "2",
+                 "--study", "held", "--storage", str(journal), "--param", "epochs=1",
+                 "--param", "hidden=32", "--tracking-uri", f"sqlite:///{tmp_path}/m.db"]) == 0
+    study = optuna.load_study(study_name="held",
+                              storage=JournalStorage(JournalFileBackend(str(journal))))
+    assert [t.user_attrs["params"]["hidden"] for t in study.trials] == [32, 32]
+    assert all("hidden" not in t.params for t in study.trials)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('name = "../../escaped"\n', "name: expected letters, digits"),
+])
+def test_a_suite_name_that_is_not_a_plain_word_is_refused(tmp_path, text, message):
+    path = tmp_path / "s.toml"
+    path.write_text(text + SUITE.format(name="x", epochs=1).split("\n", 2)[2])
+    with pytest.raises(EmorecError, match=message):
+        load_suite(path)
+
+
+def test_more_shards_than_cells_is_refused_before_any_work(place, capsys):
+    err = user_error(capsys, bench_args(place, "--shard", "1/99999999999999999999"))
+    assert "has only 4 cells; give at most 4 shards" in err
+
+
+def test_the_leaderboard_never_overwrites_a_page_it_did_not_write(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "sewa-synth-small.md").write_text("MY THESIS NOTES\n")
+    err = user_error(capsys, ["leaderboard", "--results-dir", str(ROOT / "leaderboard/results"),
+                              "--out", str(out)])
+    assert "is not a leaderboard page; refusing to overwrite it" in err
+    assert (out / "sewa-synth-small.md").read_text() == "MY THESIS NOTES\n"

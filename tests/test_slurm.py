@@ -237,3 +237,10 @@ def test_tune_workers_as_array_tasks(slurm, tmp_path):
     assert '--first-worker "$((SLURM_ARRAY_TASK_ID * SLURM_CPUS_PER_TASK))"' in array
     assert "--param window=1" in array
     assert not (job / "merge.sbatch").exists()
+
+
+@pytest.mark.parametrize("option", ["--partition", "--study"])
+def test_text_that_goes_into_sbatch_lines_is_a_plain_word(slurm, tmp_path, option):
+    done = slurm("--shards", "2", "--allow-sqlite", option, "a\ntouch PWNED")
+    assert done.returncode == 2 and "letters, digits" in done.stderr
+    assert not (tmp_path / "runs").exists()

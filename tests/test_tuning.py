@@ -53,7 +53,7 @@ def test_a_trial_of_a_dead_worker_is_failed_and_its_params_run_again(tmp_path, t
     uri = f"sqlite:///{tmp_path / 'm.db'}"
     study = create_study(plan(tmp_path, tiny_sewa_dir))
     orphan = study.ask()
-    params = suggest(orphan, MODELS.get("gru"))
+    params = suggest(orphan, MODELS.get("gru"), {})
     orphan.set_user_attr("worker", f"{socket.gethostname()}:{dead_pid()}")
     study = run_study(plan(tmp_path, tiny_sewa_dir, trials=2), tracking_uri=uri)
     assert study.trials[orphan.number].state == optuna.trial.TrialState.FAIL

@@ -297,6 +297,10 @@ def _tune(args) -> None:
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.study import StudyPlan, run_study
 
+    if args.workers > 4 * usable_cores():
+        raise EmorecError(f"--workers {args.workers}: this machine gives emorec "
+                          f"{usable_cores()} cores; more than 4 workers a core only compete "
+                          "for them and for memory")
     _load_plugins(args)
     fixed = _parse_params(args.param)
     if args.dataset.endswith(".toml"):

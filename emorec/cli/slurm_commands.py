@@ -10,6 +10,7 @@ from emorec.errors import EmorecError
 
 MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")
 TIME = re.compile(r"([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}")
+WORD = re.compile(r"[A-Za-z0-9_.,-]+")
 
 
 def add_parsers(commands) -> None:
@@ -186,6 +187,10 @@ def _check_numbers(args) -> None:
     for line in args.sbatch:
         if "\n" in line or not line.strip():
             raise EmorecError(f"--sbatch takes one #SBATCH line, found {line!r}")
+    for option, value in (("--partition", args.partition), ("--study", args.study or "")):
+        if value and not WORD.fullmatch(value):
+            raise EmorecError(f"{option} must be letters, digits and . _ - only (it goes into "
+                              f"the #SBATCH lines), found {value!r}")
 
 
 def _status(folder: Path, suite_file: Path) -> int:

@@ -42,12 +42,24 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
         board = boards[dataset] = Board(table[table["dataset"] == dataset], models)
         links = _draw_figures(board, Path(results_dir), Path(out_dir))
         path = Path(out_dir) / f"{dataset}.md"
+        _check_ours(path)
         text = render(board, links)
         replace_file(path, lambda tmp, text=text: tmp.write_text(text))
         written.append(path)
     for study in factor_study.find_studies(list(boards), facts.load_datasets(results_dir)):
         written.append(factor_study.render_study(study, boards, Path(out_dir)))
     return written
+
+
+def _check_ours(path: Path) -> None:
+    """A page of that name that a leaderboard did not write (a user's own notes) is never
+    overwritten."""
+    if path.is_file():
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline()
+        if not first.startswith("# Leaderboard: "):
+            raise EmorecError(f"--out {path.parent}: {path.name} exists and is not a "
+                              "leaderboard page; refusing to overwrite it (give another --out)")
 
 
 def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:

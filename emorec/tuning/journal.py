@@ -1,7 +1,8 @@
 """An Optuna journal file checked before Optuna reads it: one JSON record per line. A last
 line cut short (what a kill during a write leaves) is dropped, under the journal's own lock so
 that no writer is cut; any other line that is not a record is named in one line with how to
-recover, rather than left to a JSONDecodeError in Optuna."""
+recover, rather than left to a JSONDecodeError in Optuna. A file whose only line is not a
+record is no journal at all: refused, never truncated."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def _check_locked(path: Path) -> None:
                 "damaged); copy the file away, delete that line, and run again (a record it "
                 "held is lost), or use a new --storage")
     if cut and not _is_record(cut):
+        if not lines or not cut.startswith(b"{"):
+            raise EmorecError(
+                f"{path}: not an Optuna journal (its {'only' if not lines else 'last'} line is "
+                "no journal record); give a journal file, a new path, or a database URL "
+                "as --storage")
         with path.open("r+b") as handle:
             handle.truncate(len(data) - len(cut))
             os.fsync(handle.fileno())

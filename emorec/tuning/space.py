@@ -14,10 +14,13 @@ def require_search_space(spec: ModelSpec) -> None:
         raise EmorecError(f"model {spec.name!r} has no search space to tune")
 
 
-def suggest(trial: optuna.Trial, spec: ModelSpec) -> dict:
-    """Sample every tunable parameter of the model, in name order."""
+def suggest(trial: optuna.Trial, spec: ModelSpec, fixed: dict) -> dict:
+    """Sample every tunable parameter of the model that ``fixed`` does not hold, in name
+    order."""
     params = {}
     for name, param in sorted(spec.tunable.items()):
+        if name in fixed:
+            continue
         if param.kind == "choice":
             choices = param.choices if param.tune is True else param.tune
             params[name] = trial.suggest_categorical(name, list(choices))

@@ -20,7 +20,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from emorec import database, extras, plugins, results, tracking
-from emorec.cells import seed_value
+from emorec.cells import MAX_SEED, seed_value
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
@@ -173,7 +173,8 @@ class Objective:
             trial.set_user_attr("surplus", True)
             raise SurplusTrial(f"trial {trial.number}: the study already has "
                                f"{self.plan.trials} trials")
-        params = self.spec.params({**self.plan.fixed, **suggest(trial, self.spec)})
+        params = self.spec.params({**suggest(trial, self.spec, self.plan.fixed),
+                                   **self.plan.fixed})
         trial.set_user_attr("params", params)
 
         def report(epoch: int, scores: dict) -> None:
@@ -282,6 +283,10 @@ def run_study(plan: StudyPlan, workers: int = 1,
               tracking_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> optuna.Study:
     if plan.trials < 1 or workers < 1 or plan.first_worker < 0:
         raise EmorecError("--trials and --workers must be at least 1, --first-worker at least 0")
+    if plan.seed + plan.first_worker + workers - 1 > MAX_SEED:
+        raise EmorecError(f"--seed {plan.seed} + worker numbers up to "
+                          f"{plan.first_worker + workers - 1}: a worker's sampler seed would "
+                          f"pass {MAX_SEED}; give a smaller --seed or --first-worker")
     spec = MODELS.get(plan.model)
     require_search_space(spec)
     spec.params(plan.fixed)   # unknown or bad parameters fail before any work
