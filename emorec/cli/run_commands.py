@@ -256,6 +256,14 @@ def _check_model(name: str, params: dict) -> int:
     return 0
 
 
+def _check_worker_count(option: str, count: int) -> None:
+    """Worker processes beyond 4 a core only compete for the cores and for memory."""
+    if count > 4 * usable_cores():
+        raise EmorecError(f"{option} {count}: this machine gives emorec {usable_cores()} "
+                          "cores; more than 4 workers a core only compete for them and for "
+                          "memory (each works on one thread)")
+
+
 def _bench(args) -> None:
     from emorec import results
     from emorec.mlflow_store import DEFAULT_TRACKING_URI
@@ -265,10 +273,7 @@ def _bench(args) -> None:
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.tuned import tuned_params
 
-    if args.jobs > 4 * usable_cores():
-        raise EmorecError(f"--jobs {args.jobs}: this machine gives emorec {usable_cores()} "
-                          "cores; more than 4 workers a core only compete for them and for "
-                          "memory (each fits one cell on one thread)")
+    _check_worker_count("--jobs", args.jobs)
     _load_plugins(args)
     shard = parse_shard(args.shard)
     if args.storage and not args.params_from:
@@ -297,10 +302,7 @@ def _tune(args) -> None:
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.study import StudyPlan, run_study
 
-    if args.workers > 4 * usable_cores():
-        raise EmorecError(f"--workers {args.workers}: this machine gives emorec "
-                          f"{usable_cores()} cores; more than 4 workers a core only compete "
-                          "for them and for memory")
+    _check_worker_count("--workers", args.workers)
     _load_plugins(args)
     fixed = _parse_params(args.param)
     if args.dataset.endswith(".toml"):
