@@ -240,3 +240,54 @@ def test_extract_without_its_extra_is_one_line_naming_it(monkeypatch, tmp_path, 
                  str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "'extract' extra" in error and "emorec extract" in error
+
+
+def test_windows_of_sound_that_starts_late_lie_on_the_pictures_grid():
+    # sound of 6 s starting 1.5 s after the picture: 2 s windows from 2 s (the first grid point
+    # at or after 1.5 s) to a last window ending by 7.5 s
+    assert window_starts(6.0, 2.0, 1.5).tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert window_starts(6.0, 2.0, 0.0).tolist() == window_starts(6.0, 2.0).tolist()
+    assert window_starts(1.0, 2.0, 1.5).tolist() == []
+
+
+def test_ratings_beyond_the_recording_are_refused_or_counted(caplog):
+    from emorec.extract.layouts import Recording
+    from emorec.extract.pipeline import _check_rating_times
+
+    recording = Recording("r1", video=None)
+    probes = {"r1": {"span": 10.0}}
+    seconds = pd.DataFrame({"session": "r1", "time": np.arange(0, 10.0, 0.5)})
+    _check_rating_times(seconds, [recording], probes, "ratings.csv")
+    with pytest.raises(DataError, match="milliseconds"):
+        _check_rating_times(seconds.assign(time=seconds["time"] * 1000), [recording], probes,
+                            "ratings.csv")
+    late = pd.concat([seconds, pd.DataFrame({"session": ["r1"], "time": [30.0]})])
+    with caplog.at_level("WARNING"):
+        _check_rating_times(late, [recording], probes, "ratings.csv")
+    assert "1 ratings of r1 lie past its 10.0 s" in caplog.text
+
+
+def test_a_constant_embedding_is_told_from_faces_that_differ():
+    from emorec.extract.pipeline import _constant
+
+    same = np.tile(np.float32([0.5, -2.0, 3.0]), (4, 1))
+    assert _constant(same) and not _constant(same[:1])
+    moved = same.copy()
+    moved[2, 1] += 1e-3
+    assert not _constant(moved)
+
+
+def test_a_processors_size_is_read_from_dicts_and_size_dicts():
+    from types import SimpleNamespace
+
+    from transformers.image_processing_utils import SizeDict
+
+    from emorec.extract.embed import input_size
+
+    config = SimpleNamespace(image_size=518)
+    assert input_size(SimpleNamespace(size=SizeDict(height=240, width=240)), config) == [240, 240]
+    assert input_size(SimpleNamespace(size={"shortest_edge": 224}), config) == [224, 224]
+    cropping = SimpleNamespace(do_center_crop=True, size=SizeDict(shortest_edge=256),
+                               crop_size=SizeDict(height=224, width=224))
+    assert input_size(cropping, config) == [224, 224]
+    assert input_size(None, config) == [518, 518]

@@ -29,6 +29,15 @@ def extraction_lines(extraction: dict) -> list[str]:
         lines.append("  speech    none")
     lines.append(f"  labels    {labels['source']} ({labels['files']}), scale {labels['scale']:g}, "
                  f"delay {labels['delay_s']:g} s")
+    recordings = extraction.get("recordings") or {}
+    if recordings:
+        rates = sorted({r["source_fps"] for r in recordings.values() if r.get("source_fps")})
+        offsets = [n for n, r in recordings.items() if r.get("audio_offset_s")]
+        lines.append(f"  sources   {len(recordings)} recordings, each identified by its sha256; "
+                     + (f"source frame rates {', '.join(f'{r:g}' for r in rates)} fps"
+                        if rates else "frame images")
+                     + (f"; sound starting after the picture in {len(offsets)} "
+                        f"({', '.join(offsets[:3])})" if offsets else ""))
     lines.append("  libraries " + ", ".join(f"{k} {v}" for k, v in
                                            sorted(extraction["libraries"].items())))
     return lines

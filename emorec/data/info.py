@@ -12,6 +12,7 @@ from emorec.data.frame_rate import SOURCE_KEY
 from emorec.data.frame_times import frame_rates, sessions_off_rate
 from emorec.data.splits import extractor_overlap
 from emorec.data.validation import label_columns
+from emorec.errors import EmorecError
 from emorec.vocabulary import PARTITIONS
 
 
@@ -25,22 +26,25 @@ def describe(dataset: Dataset) -> dict:
     missing = int((expected_frames - count).sum())
     steps = per_session.diff().to_numpy()
     gap_steps = steps[np.isfinite(steps) & (steps > 1.5 / fps)]
-    split = dataset.split()
     rates = frame_rates(video["session"], video["timestamp"], fps)
     labels = {}
     for column in label_columns(video):
         values = video[column].to_numpy()
         labels[column] = {"mean": float(values.mean()), "std": float(values.std()),
                           "min": float(values.min()), "max": float(values.max())}
+    try:
+        split = dataset.split()
+    except EmorecError as error:   # too few sessions to split: described without one
+        split, no_split = None, str(error)
     audio = {}
     for length, table in dataset.audio.items():
-        with_audio = sum(int(views.audio_window_view(dataset, p, length).mask.sum())
-                         for p in PARTITIONS)
+        with_audio = (sum(int(views.audio_window_view(dataset, p, length).mask.sum())
+                          for p in PARTITIONS) / len(video) if split is not None else None)
         audio[length] = {"windows": len(table),
                          "sessions": int(table["session"].nunique()),
-                         "frames_with_window": with_audio / len(video)}
+                         "frames_with_window": with_audio}
     partitions = {}
-    for partition in PARTITIONS:
+    for partition in PARTITIONS if split is not None else ():
         sessions = split.sessions(partition)
         partitions[partition] = {"sessions": len(sessions),
                                  "frames": int(video["session"].isin(sessions).sum())}
@@ -59,9 +63,12 @@ def describe(dataset: Dataset) -> dict:
                  "missing_share": missing / (missing + len(video)),
                  "longest_s": float(gap_steps.max() - 1 / fps) if gap_steps.size else 0.0},
         "labels": labels, "audio": audio,
-        "split": {"origin": split.origin, "hash": split.hash, "partitions": partitions},
+        "split": ({"origin": split.origin, "hash": split.hash, "partitions": partitions}
+                  if split is not None else {"none": no_split}),
         "extractor_train": {"sessions": len(manifest.extractor_train),
-                            "in_test": extractor_overlap(split, manifest.extractor_train)},
+                            "in_test": (extractor_overlap(split, manifest.extractor_train)
+                                        if split is not None else [])},
+        "extracted": manifest.source.get("counts"),
         "extraction": manifest.source.get("extraction"),
         "generator": ({key: value for key, value in manifest.source.items()
                        if key not in ("extraction", SOURCE_KEY)}
@@ -82,9 +89,7 @@ def render(summary: dict) -> str:
         _rate_line(summary),
         "duration    total {total:.0f} s; per session min {min:.1f} / median {median:.1f} / "
         "max {max:.1f} s".format(**summary["duration_s"]),
-        "gaps        {count} gaps, {missing_frames} frames without a face ({share:.1%}), "
-        "longest {longest_s:.1f} s".format(share=summary["gaps"]["missing_share"],
-                                           **summary["gaps"]),
+        _gap_line(summary),
         "",
         tabulate([[name, s["mean"], s["std"], s["min"], s["max"]]
                   for name, s in summary["labels"].items()],
@@ -93,16 +98,21 @@ def render(summary: dict) -> str:
     ]
     if summary["audio"]:
         lines += [tabulate([[f"{length:g} s", a["windows"], a["sessions"],
-                             f"{a['frames_with_window']:.1%}"]
+                             f"{a['frames_with_window']:.1%}"
+                             if a["frames_with_window"] is not None else "n/a (no split)"]
                             for length, a in summary["audio"].items()],
                            headers=["audio window", "windows", "sessions",
                                     "frames with a window"]), ""]
     else:
         lines += ["audio       none (video only)", ""]
     split = summary["split"]
-    lines += [f"split       {split['origin']}, hash {split['hash']}",
-              tabulate([[p, s["sessions"], s["frames"]] for p, s in split["partitions"].items()],
-                       headers=["partition", "sessions", "frames"])]
+    if "none" in split:
+        lines += [f"split       none can be made: {split['none']}"]
+    else:
+        lines += [f"split       {split['origin']}, hash {split['hash']}",
+                  tabulate([[p, s["sessions"], s["frames"]]
+                            for p, s in split["partitions"].items()],
+                           headers=["partition", "sessions", "frames"])]
     if origin != "stand-in":
         lines += ["", _guard_line(summary["extractor_train"])]
     if summary.get("sampled"):
@@ -117,6 +127,24 @@ def render(summary: dict) -> str:
 
         lines += ["", *extraction_lines(summary["extraction"])]
     return "\n".join(lines)
+
+
+def _gap_line(summary: dict) -> str:
+    """Gaps as the extraction counted them (every sampled frame) where it did, else as the
+    rows show them (frames missing from the frame-rate grid)."""
+    counted = summary.get("extracted")
+    if counted and "frames_without_face" in counted:
+        line = (f"gaps        {counted['gaps']} gaps, {counted['frames_without_face']} of "
+                f"{counted['frames_sampled']} sampled frames without a face "
+                f"({counted['frames_without_face'] / max(counted['frames_sampled'], 1):.1%}), "
+                f"{counted['frames_unlabelled']} with a face but no rating (as extracted)")
+        if counted.get("recordings_short"):
+            line += (f"; {counted['recordings_short']} recordings decoded short of their "
+                     f"stated length ({', '.join(sorted(counted.get('short', {}))[:4])})")
+        return line
+    return ("gaps        {count} gaps, {missing_frames} frames without a face ({share:.1%}), "
+            "longest {longest_s:.1f} s".format(share=summary["gaps"]["missing_share"],
+                                               **summary["gaps"]))
 
 
 def _rate_line(summary: dict) -> str:

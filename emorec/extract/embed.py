@@ -72,9 +72,11 @@ def _load(reference: str, what: str, loader):
                         expected="a local model folder or a hub id like org/name")
     elif not _offline() and not _hub_reachable():
         _go_offline()
+    from safetensors import SafetensorError
+
     try:
         return loader(_loadable(reference))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, SafetensorError, RuntimeError) as error:
         if local:
             raise DataError(folder, f"cannot load the {what} model ({_first_line(error)})",
                             expected="a folder saved with save_pretrained") from None
@@ -173,7 +175,23 @@ class FaceModel:
         _quiet_transformers()
         from transformers import AutoImageProcessor, AutoModel
 
-        self.model = _load(self.reference, "face", lambda ref: AutoModel.from_pretrained(ref))
+        self.model, loading = _load(self.reference, "face", lambda ref: AutoModel.from_pretrained(
+            ref, output_loading_info=True))
+        # a classifier's checkpoint (ViTForImageClassification, ...) has no pooler: the pooler
+        # AutoModel adds would be random, so its tokens are averaged instead
+        missing = list(loading.get("missing_keys", []))
+        self.pooling = ("mean over tokens" if any(k.startswith("pooler") for k in missing)
+                        else "model's pooled output")
+        others = [k for k in missing if not k.startswith("pooler")]
+        if others:
+            log.warning("%s: %d weights are not in its checkpoint and are random (%s)",
+                        self.reference, len(others), ", ".join(others[:3]))
+        _check_inputs(self.reference, self.model, "face", "pixel_values", "an image model")
+        if float(getattr(self.model.config, "mask_ratio", 0.0) or 0.0) > 0:
+            raise DataError(self.reference, f"the face model hides a random "
+                            f"{self.model.config.mask_ratio:g} of each image's patches "
+                            f"({type(self.model).__name__}): its embeddings would differ from "
+                            "run to run", expected="an image model that sees the whole crop")
         self.model.eval().to(self.device)
         try:
             processor = AutoImageProcessor.from_pretrained(_loadable(self.reference))
@@ -182,7 +200,8 @@ class FaceModel:
             log.warning("%s: no preprocessing config; crops are scaled to [0, 1] with ImageNet's "
                         "mean and std", self.reference)
         self.pixels = _pixel_settings(processor, self.model.config)
-        self.provenance = {**provenance(self.reference, self.model), "pixels": self.pixels}
+        self.provenance = {**provenance(self.reference, self.model), "pixels": self.pixels,
+                           "pooling": self.pooling}
         self.dim = int(self.embed(np.zeros((1, *self.input_size, 3), np.uint8)).shape[1])
         self.provenance["dim"] = self.dim
 
@@ -211,25 +230,58 @@ class FaceModel:
             for begin in range(0, len(crops), self.batch_size):
                 batch = torch.from_numpy(self.normalise(crops[begin:begin + self.batch_size]))
                 result = self.model(pixel_values=batch.to(self.device))
-                pooled = getattr(result, "pooler_output", None)
-                if pooled is None:
-                    pooled = result.last_hidden_state.mean(dim=tuple(range(2, result
-                                                          .last_hidden_state.dim())))
-                out.append(pooled.reshape(len(batch), -1).float().cpu().numpy())
+                out.append(pooled_output(result, self.pooling == "mean over tokens")
+                           .float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
 
+def pooled_output(result, tokens: bool = False):
+    """One vector per image: the model's pooled output, else (or with ``tokens``) its last
+    hidden state averaged over tokens (n, tokens, dim) or over space (n, dim, h, w)."""
+    pooled = None if tokens else getattr(result, "pooler_output", None)
+    if pooled is not None:
+        return pooled.reshape(len(pooled), -1)
+    hidden = result.last_hidden_state
+    return hidden.mean(dim=1) if hidden.dim() == 3 else hidden.mean(dim=tuple(range(2,
+                                                                                   hidden.dim())))
+
+
+def _check_inputs(reference: str, model, what: str, wanted: str, kind: str) -> None:
+    found = getattr(model, "main_input_name", None)
+    if found != wanted:
+        raise DataError(reference, f"not a {what} model: {type(model).__name__} takes "
+                        f"{found}", expected=f"{kind} (taking {wanted})")
+
+
+def _size_field(size, name: str):
+    """``size[name]`` of a processor's size, a dict or transformers 5's SizeDict."""
+    value = size.get(name) if isinstance(size, dict) else getattr(size, name, None)
+    return int(value) if value else None
+
+
+def input_size(processor, config) -> list[int]:
+    """The (height, width) the model sees after its processor: the centre crop's size where the
+    processor crops, else its resize target, else the config's image size. A face crop is
+    resized straight to it (no centre crop that would cut the face)."""
+    for attribute in (("crop_size", "size") if getattr(processor, "do_center_crop", False)
+                      else ("size",)):
+        size = getattr(processor, attribute, None)
+        if size is None:
+            continue
+        height, width = _size_field(size, "height"), _size_field(size, "width")
+        if height and width:
+            return [height, width]
+        edge = _size_field(size, "shortest_edge")
+        if edge:
+            return [edge, edge]
+    side = getattr(config, "image_size", 224)
+    side = side[0] if isinstance(side, (list, tuple)) else side
+    return [int(side), int(side)]
+
+
 def _pixel_settings(processor, config) -> dict:
-    size = getattr(processor, "size", None) or {}
-    if isinstance(size, dict) and "height" in size:
-        hw = [int(size["height"]), int(size["width"])]
-    elif isinstance(size, dict) and "shortest_edge" in size:
-        hw = [int(size["shortest_edge"])] * 2
-    else:
-        side = int(getattr(config, "image_size", 224))
-        hw = [side, side]
     return {
-        "size": hw,
+        "size": input_size(processor, config),
         "rescale": bool(getattr(processor, "do_rescale", True)),
         "rescale_factor": float(getattr(processor, "rescale_factor", 1 / 255)),
         "rescale_offset": bool(getattr(processor, "rescale_offset", False)),
@@ -257,6 +309,11 @@ class VoiceModel:
         from transformers import AutoFeatureExtractor, AutoModel
 
         self.model = _load(self.reference, "audio", lambda ref: AutoModel.from_pretrained(ref))
+        _check_inputs(self.reference, self.model, "speech", "input_values",
+                      "a wav2vec2-style speech model (HuBERT, WavLM, ...)")
+        if not hasattr(self.model.config, "conv_kernel"):
+            raise DataError(self.reference, f"{type(self.model).__name__} has no convolutional "
+                            "feature encoder", expected="a wav2vec2-style speech model")
         self.model.eval().to(self.device)
         try:
             self.features = AutoFeatureExtractor.from_pretrained(_loadable(self.reference))
@@ -344,9 +401,10 @@ def _conv_geometry(config) -> tuple[int, int]:
     return stride, receptive
 
 
-def window_starts(duration: float, length: float) -> np.ndarray:
-    """Starts of the windows of ``length`` s with hop ``length / 2`` that fit in the
-    recording."""
+def window_starts(duration: float, length: float, offset: float = 0.0) -> np.ndarray:
+    """Starts of the windows of ``length`` s on the grid ``k * length / 2`` (k >= 0) that fit in
+    a sound of ``duration`` s which begins ``offset`` s after the picture."""
     hop = length / 2
-    count = int(np.floor((duration - length) / hop + 1e-9)) + 1 if duration >= length else 0
-    return np.round(np.arange(count) * hop, 6)
+    first = max(int(np.ceil(offset / hop - 1e-9)), 0)
+    last = int(np.floor((offset + duration - length) / hop + 1e-9))
+    return np.round(np.arange(first, last + 1) * hop, 6) if last >= first else np.zeros(0)

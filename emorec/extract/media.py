@@ -1,14 +1,17 @@
 """Decoding: video frames at their own timestamps (PyAV), sampled onto a frame-rate grid; folders
 of frame images; audio tracks or wav files as mono float32 at a model's rate (PyAV's resampler).
 
-Times are seconds since the start of the stream they come from. A file that cannot be decoded is
-a :class:`~emorec.errors.DataError` naming it and what was expected.
+Frame times are seconds since the start of the video stream; a muxed audio track's own start
+relative to it is :attr:`Probe.audio_offset` (a track that starts 1.5 s after the picture has
+offset 1.5). A file that cannot be decoded is a :class:`~emorec.errors.DataError` naming it and
+what was expected.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,57 @@ def sample_slots(times: Iterator[tuple[float, object]], fps: float) -> Iterator[
         pending, pending_slot, pending_error = (time, item), slot, error
     if pending is not None:
         yield pending
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a media file's header and first frames say, read before anything is extracted."""
+
+    duration: float | None        # the container's stated duration (s), None if it states none
+    video_start: float | None     # the video stream's start time (s); None: no video stream
+    video_rate: float | None      # its average frame rate
+    audio_start: float | None     # the first audio stream's start time (s); None: no audio
+
+    @property
+    def audio_offset(self) -> float:
+        """Seconds from the first picture to the first sound of a muxed file."""
+        if self.audio_start is None or self.video_start is None:
+            return 0.0
+        return round(self.audio_start - self.video_start, 6)
+
+
+def probe(path: str | Path, expected: str = VIDEO_EXPECTED) -> Probe:
+    """Open ``path`` and decode the first frame of its video and audio streams; DataError naming
+    the file when it cannot be opened or either stream decodes nothing."""
+    import av
+
+    path = Path(path)
+    container = _open(path, expected)
+    with container:
+        starts = {}
+        for kind, streams in (("video", container.streams.video),
+                              ("audio", container.streams.audio)):
+            if not streams:
+                continue
+            stream = streams[0]
+            try:
+                first = next(iter(container.decode(stream)), None)
+            except av.FFmpegError as error:
+                raise DataError(path, f"cannot decode its {kind} ({_reason(error)})",
+                                expected=expected) from None
+            if first is None:
+                raise DataError(path, f"no {kind} frame decoded", expected=expected)
+            stated = (float(stream.start_time * stream.time_base)
+                      if stream.start_time is not None else None)
+            starts[kind] = stated if stated is not None else float(first.time or 0.0)
+            container.seek(0)
+        video = container.streams.video[0] if container.streams.video else None
+        return Probe(
+            duration=(container.duration / 1_000_000 if container.duration else None),
+            video_start=starts.get("video"),
+            video_rate=float(video.average_rate) if video is not None and video.average_rate
+            else None,
+            audio_start=starts.get("audio"))
 
 
 def _open(path: Path, expected: str):

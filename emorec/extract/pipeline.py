@@ -10,6 +10,7 @@ ratings and the provenance of every setting in its manifest (and fingerprint).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -81,6 +82,11 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
         log.info("layout afew-va: clips without sound; faces only")
     recordings = layouts.discover(input_dir, settings.layout, with_audio)
     raw, label_info = _ratings(input_dir, recordings, settings)
+    # every input opened and checked before anything is embedded
+    probes = {r.name: _probe(r, settings) for r in recordings}
+    _check_rating_times(raw, recordings, probes, label_info["files"])
+    trained_on = (extractor_sessions(extractor_train, [r.name for r in recordings])
+                  if extractor_train is not None else ())
 
     device = resolve_device(settings.device)
     face_model = FaceModel(settings.face_model, device, settings.batch_size)
@@ -89,19 +95,26 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
     detector = faces.detector(settings.detector)
     made = _provenance(settings, face_model, voice_model, detector, device)
     key = cache.settings_hash(made)
-    extraction = {**made, "labels": label_info}
+    contents = {r.name: cache.content_hash(_sources(r)) for r in recordings}
+    extraction = {**made, "labels": label_info,
+                  "recordings": {r.name: _recording_facts(contents[r.name], probes[r.name],
+                                                          r, settings)
+                                 for r in recordings}}
     name = name or sidecar.get("name") or input_dir.resolve().name
     origin = sidecar.get("origin", "real")
-    if _up_to_date(out, extraction, name):
-        log.info("%s is up to date (same recordings, settings and labels): nothing to do", out)
+    if _up_to_date(out, extraction, name, trained_on):
+        log.info("%s is up to date (same recordings, ratings and settings): nothing to do", out)
         return Dataset.load(out)
 
+    created = not out.exists()
     cache.mark(out, made)
-    results, entries = _extract_all(recordings, out, key, settings, face_model, voice_model,
-                                    detector, jobs)
+    try:
+        results, entries = _extract_all(recordings, out, key, contents, probes, settings,
+                                        face_model, voice_model, detector, jobs)
+    except BaseException:
+        _leave_nothing_half_written(out, created)
+        raise
     video, audio, counts = _tables(recordings, results, raw, settings, face_model, voice_model)
-    trained_on = (extractor_sessions(extractor_train, video["session"].unique())
-                  if extractor_train is not None else ())
     manifest = Manifest(
         name=name, origin=origin, fps=settings.fps, embedding_dim=face_model.dim,
         audio_dim=voice_model.dim if voice_model else 1, audio_windows=tuple(audio),
@@ -112,6 +125,82 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
     dataset = _with_raw(dataset, raw)
     _save(dataset, out, entries)
     return dataset
+
+
+def _sources(recording) -> list[Path]:
+    return [recording.source] + ([recording.audio] if recording.audio
+                                 and recording.audio != recording.video else [])
+
+
+def _probe(recording, settings: Settings) -> dict:
+    """The recording's media opened and its first frames decoded (a DataError naming the file
+    otherwise); its source frame rate checked against ``--fps``."""
+    if recording.video is not None:
+        found = media.probe(recording.video)
+        if found.video_start is None:
+            raise DataError(recording.video, "no video stream", expected=media.VIDEO_EXPECTED)
+        rate, span = found.video_rate, found.duration
+    else:
+        numbered = media.frame_images(recording.frames)
+        rate = settings.source_fps or layouts.AFEW_VA_SOURCE_FPS
+        span = (numbered[-1][0] + 1) / rate
+        found = None
+    if rate and settings.fps > rate * 1.001:
+        raise EmorecError(f"--fps {settings.fps:g} is above the frame rate of "
+                          f"{recording.source} ({rate:g} fps): frames cannot be sampled more "
+                          f"often than they were taken; expected --fps {rate:g} or less")
+    sound = None
+    if recording.audio is not None and recording.audio != recording.video:
+        sound = media.probe(recording.audio, expected="a wav file")
+        if sound.audio_start is None:
+            raise DataError(recording.audio, "no audio track", expected="a wav file")
+    offset = found.audio_offset if found is not None and sound is None else 0.0
+    return {"rate": rate, "span": span, "offset": offset,
+            "sound_span": sound.duration if sound is not None else None}
+
+
+def _recording_facts(content: str, probe: dict, recording, settings: Settings) -> dict:
+    facts = {"sha256": content, "source_fps": round(probe["rate"], 6) if probe["rate"] else None}
+    if recording.audio is not None and settings.audio:
+        facts["audio_offset_s"] = probe["offset"]
+    return facts
+
+
+def _check_rating_times(raw: pd.DataFrame, recordings, probes: dict, source: str) -> None:
+    """Ratings must lie within their recording's span: times in milliseconds (or another
+    recording's ratings) are refused by name; a few past the end are counted in a warning."""
+    times = dict(tuple(raw.groupby("session")["time"]))
+    for recording in recordings:
+        span = probes[recording.name]["span"]
+        rated = times.get(recording.name)
+        if span is None or rated is None:
+            continue
+        beyond = (rated.to_numpy() > span + max(2.0, 0.1 * span)) | (rated.to_numpy() < -1.0)
+        if beyond.mean() > 0.5:
+            raise DataError(source, f"rating times of {recording.name} lie outside its "
+                            f"recording", column="time",
+                            expected=f"seconds within the recording's {span:.1f} s (times in "
+                                     "milliseconds? divide them by 1000)",
+                            found=f"times from {rated.min():g} to {rated.max():g}")
+        if beyond.any():
+            log.warning("%s: %d ratings of %s lie past its %.1f s (not used)", source,
+                        int(beyond.sum()), recording.name, span)
+
+
+def _leave_nothing_half_written(out: Path, created: bool) -> None:
+    """After a failed run: a cache holding no finished recording is removed (and the output
+    folder, if this run made it); finished recordings stay for the next run to resume from."""
+    import shutil
+
+    folder = out / cache.FOLDER
+    finished = list(folder.glob("*.npz")) if folder.is_dir() else []
+    if finished:
+        log.info("%s: %d finished recordings kept for the next run to resume from", folder,
+                 len(finished))
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    if created and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
 
 
 def _check_settings(settings: Settings, jobs: int) -> None:
@@ -173,7 +262,14 @@ def _ratings(root: Path, recordings: list, settings: Settings) -> tuple[pd.DataF
                             expected=f"ratings of {recording.name} ({recording.source})")
     raw = labels.scaled(raw[raw["session"].isin(names)], scale, source)
     return raw, {"source": kind, "scale": scale, "delay_s": float(settings.label_delay),
-                 "files": Path(source).name}
+                 "files": Path(source).name, "sha256": _ratings_hash(raw)}
+
+
+def _ratings_hash(raw: pd.DataFrame) -> str:
+    """A hash of the ratings' content (sessions, times and values, as used)."""
+    table = raw.sort_values(["session", "time"], kind="stable").reset_index(drop=True)
+    hashed = pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
+    return hashlib.sha256(hashed).hexdigest()[:16]
 
 
 def _provenance(settings: Settings, face_model, voice_model, detector, device: str) -> dict:
@@ -189,7 +285,7 @@ def _provenance(settings: Settings, face_model, voice_model, detector, device: s
         "audio": None,
         "batch_size": settings.batch_size,
         "device": device,
-        "libraries": {"av": av.__version__, "cv2": cv2.__version__,
+        "libraries": {"av": av.__version__, "ffmpeg": _ffmpeg_build(av), "cv2": cv2.__version__,
                       "transformers": transformers.__version__, "torch": torch.__version__,
                       "numpy": np.__version__, "python": platform.python_version()},
     }
@@ -204,7 +300,16 @@ def _provenance(settings: Settings, face_model, voice_model, detector, device: s
     return made
 
 
-def _up_to_date(out: Path, extraction: dict, name: str) -> bool:
+def _ffmpeg_build(av) -> str:
+    """The FFmpeg inside PyAV: its version and its libraries' versions."""
+    libraries = ", ".join(f"{name} {'.'.join(map(str, version))}"
+                          for name, version in sorted(av.library_versions.items()))
+    return f"{getattr(av, 'ffmpeg_version_info', '?')} ({libraries})"
+
+
+def _up_to_date(out: Path, extraction: dict, name: str, trained_on: tuple) -> bool:
+    """Whether ``out`` holds this very dataset: the same name, settings, recordings (their
+    content hashes), ratings (content) and extractor-train sessions."""
     path = out / MANIFEST_FILE
     if not path.is_file():
         return False
@@ -214,20 +319,17 @@ def _up_to_date(out: Path, extraction: dict, name: str) -> bool:
         return False
     # The manifest went through JSON; so must the new settings to compare (tuples -> lists).
     return (manifest.get("name") == name
+            and list(manifest.get("extractor_train", [])) == list(trained_on)
             and manifest.get("source", {}).get("extraction") == json.loads(
                 json.dumps(extraction)))
 
 
 # ----------------------------------------------------------------- per recording
-def _extract_all(recordings, out, key, settings, face_model, voice_model, detector, jobs):
+def _extract_all(recordings, out, key, contents, probes, settings, face_model, voice_model,
+                 detector, jobs):
     """Each recording's arrays, from the cache or extracted (decoding and detection in ``jobs``
     threads, embedding in this one) and cached at once."""
-    entries = {}
-    for recording in recordings:
-        sources = [recording.source] + ([recording.audio] if recording.audio
-                                        and recording.audio != recording.video else [])
-        entries[recording.name] = cache.entry(out, recording.name, key,
-                                              cache.content_hash(sources))
+    entries = {r.name: cache.entry(out, r.name, key, contents[r.name]) for r in recordings}
     results = {r.name: cache.load(entries[r.name]) for r in recordings}
     todo = [r for r in recordings if results[r.name] is None]
     if len(todo) < len(recordings):
@@ -240,8 +342,8 @@ def _extract_all(recordings, out, key, settings, face_model, voice_model, detect
         pending = deque()
         queue = iter(todo)
         for recording in queue:   # at most `jobs` decoded recordings wait in memory
-            pending.append((recording, pool.submit(_decode, recording, settings, face_model,
-                                                   voice_model, detector)))
+            pending.append((recording, pool.submit(_decode, recording, probes[recording.name],
+                                                   settings, face_model, voice_model, detector)))
             if len(pending) >= jobs:
                 break
         while pending:
@@ -249,7 +351,8 @@ def _extract_all(recordings, out, key, settings, face_model, voice_model, detect
             decoded = future.result()
             following = next(queue, None)
             if following is not None:
-                pending.append((following, pool.submit(_decode, following, settings,
+                pending.append((following, pool.submit(_decode, following,
+                                                       probes[following.name], settings,
                                                        face_model, voice_model, detector)))
             arrays = _embed(decoded, settings, face_model, voice_model, frames_bar)
             cache.store(entries[recording.name], arrays)
@@ -260,7 +363,8 @@ def _extract_all(recordings, out, key, settings, face_model, voice_model, detect
     return results, list(entries.values())
 
 
-def _decode(recording, settings: Settings, face_model, voice_model, detector) -> dict:
+def _decode(recording, probe: dict, settings: Settings, face_model, voice_model,
+            detector) -> dict:
     started = time.perf_counter()
     if recording.video is not None:
         frames = media.video_frames(recording.video, settings.fps)
@@ -276,15 +380,41 @@ def _decode(recording, settings: Settings, face_model, voice_model, detector) ->
             crops.append(faces.crop(image, box, settings.margin, face_model.input_size))
     signal = (media.read_audio(recording.audio, voice_model.rate)
               if voice_model is not None and recording.audio is not None else None)
+    sound = (probe["offset"], len(signal) / voice_model.rate) if signal is not None else None
+    notes = _shortfalls(recording, probe, times, settings.fps, sound)
+    for note in notes:
+        log.warning("%s: %s", recording.source, note)
     return {"name": recording.name, "times": np.asarray(times, np.float64),
+            "offset": probe["offset"], "notes": notes,
             "boxes": np.asarray(boxes, np.int64).reshape(-1, 4),
             "crops": (np.stack(crops) if crops else
                       np.zeros((0, *face_model.input_size, 3), np.uint8)),
             "signal": signal, "decode_s": time.perf_counter() - started}
 
 
+def _shortfalls(recording, probe: dict, times: list[float], fps: float,
+                sound: tuple[float, float] | None) -> list[str]:
+    """What was decoded short of what the files state: a cut file (the streams end before the
+    container's duration) or sound that ends long before the picture."""
+    slack = 1.0 + 1.0 / fps
+    picture_end = (times[-1] + 1.0 / fps) if times else 0.0
+    sound_end = sound[0] + sound[1] if sound is not None else None
+    notes = []
+    stated = probe["span"] if recording.video is not None else None
+    decoded_end = max(picture_end, sound_end if recording.audio == recording.video
+                      and sound_end is not None else 0.0)
+    if stated and decoded_end < stated - slack:
+        notes.append(f"decoded {decoded_end:.1f} s of the {stated:.1f} s its container states "
+                     "(a cut or damaged file?): the rest is not extracted")
+    if sound_end is not None and sound_end < picture_end - slack:
+        notes.append(f"the sound ends at {sound_end:.1f} s, the picture at {picture_end:.1f} s: "
+                     "frames after the sound's end get no audio window")
+    return notes
+
+
 def _embed(decoded: dict, settings: Settings, face_model, voice_model, frames_bar) -> dict:
-    arrays = {"times": decoded["times"], "boxes": decoded["boxes"]}
+    arrays = {"times": decoded["times"], "boxes": decoded["boxes"],
+              "notes": np.asarray(decoded["notes"], dtype=str)}
     embeddings = []
     for begin in range(0, len(decoded["crops"]), settings.batch_size):
         batch = decoded["crops"][begin:begin + settings.batch_size]
@@ -294,17 +424,19 @@ def _embed(decoded: dict, settings: Settings, face_model, voice_model, frames_ba
                        else np.zeros((0, face_model.dim), np.float32))
     signal = decoded["signal"]
     if signal is not None:
-        duration = len(signal) / voice_model.rate
+        duration, offset = len(signal) / voice_model.rate, decoded["offset"]
         arrays["duration"] = np.asarray(duration)
+        arrays["offset"] = np.asarray(offset)
         if settings.audio_pass == "whole":
             states, centres = voice_model.frames(signal)
         for length in settings.windows:
-            starts = window_starts(duration, length)
+            # windows on the picture's clock; the model reads the signal at start - offset
+            starts = window_starts(duration, length, offset)
             arrays[f"starts_{length:g}"] = starts
             arrays[f"audio_{length:g}"] = (
-                voice_model.pool(states, centres, starts, length)
+                voice_model.pool(states, centres, starts - offset, length)
                 if settings.audio_pass == "whole"
-                else voice_model.per_window(signal, starts, length))
+                else voice_model.per_window(signal, starts - offset, length))
     return arrays
 
 
@@ -312,9 +444,18 @@ def _embed(decoded: dict, settings: Settings, face_model, voice_model, frames_ba
 def _tables(recordings, results, raw, settings, face_model, voice_model):
     video_parts, audio_parts = [], {float(w): [] for w in settings.windows} if voice_model else {}
     counts = {"recordings": len(recordings), "frames_sampled": 0, "frames_without_face": 0,
-              "gaps": 0, "frames_unlabelled": 0, "audio_seconds": 0.0}
+              "gaps": 0, "frames_unlabelled": 0, "audio_seconds": 0.0,
+              "recordings_short": 0, "recordings_constant_faces": 0}
+    short = {}
     for recording in recordings:
         arrays = results[recording.name]
+        if len(arrays["notes"]):
+            short[recording.name] = [str(note) for note in arrays["notes"]]
+        if _constant(arrays["faces"]):
+            counts["recordings_constant_faces"] += 1
+            log.warning("%s: every face of its %d frames has the same embedding: the face model "
+                        "(%s) sees nothing that differs between them (random weights?)",
+                        recording.source, len(arrays["faces"]), face_model.reference)
         has_face = arrays["boxes"][:, 2] > 0
         counts["frames_sampled"] += int(len(has_face))
         counts["frames_without_face"] += int((~has_face).sum())
@@ -341,6 +482,9 @@ def _tables(recordings, results, raw, settings, face_model, voice_model):
                 table.insert(0, "session", recording.name)
                 audio_parts[length].append(table)
     counts["audio_seconds"] = round(counts["audio_seconds"], 3)
+    counts["recordings_short"] = len(short)
+    if short:
+        counts["short"] = short
     log.info("%d frames sampled at %g fps in %d recordings: %d without a face (%d gaps, no "
              "rows), %d with a face but no rating at their time (left out)",
              counts["frames_sampled"], settings.fps, len(recordings),
@@ -357,6 +501,14 @@ def _tables(recordings, results, raw, settings, face_model, voice_model):
             continue
         audio[length] = table
     return video, audio, counts
+
+
+def _constant(embeddings: np.ndarray) -> bool:
+    """Whether two or more face embeddings are all the same (within float32 noise)."""
+    if len(embeddings) < 2:
+        return False
+    spread = np.ptp(embeddings, axis=0)
+    return bool(np.all(spread <= 1e-6 * (1.0 + np.abs(embeddings).max())))
 
 
 def gap_count(has_face: np.ndarray) -> int:
