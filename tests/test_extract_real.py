@@ -353,3 +353,29 @@ def test_data_info_describes_a_dataset_of_one_recording(corpus, models, tmp_path
     assert "split       none can be made" in shown
     assert f"{counts['frames_without_face']} of {counts['frames_sampled']} sampled frames" in shown
     assert json.loads((out / "manifest.json").read_text())["name"] == "recordings"
+
+
+@pytest.mark.parametrize("kind", ["wav2vec2-classifier", "hubert", "wavlm"])
+def test_speech_models_of_the_wav2vec2_family_and_emotion_checkpoints_load(kind, models,
+                                                                           tmp_path):
+    """A dimensional-emotion checkpoint (a wav2vec2 with a regression head, as
+    audeering's) loads as its encoder; HuBERT and WavLM load as wav2vec2 does."""
+    import transformers as tf
+
+    from emorec.extract.embed import VoiceModel
+
+    small = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                 intermediate_size=32, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
+                 num_conv_pos_embedding_groups=2)
+    model = {"wav2vec2-classifier": lambda: tf.Wav2Vec2ForSequenceClassification(
+                 tf.Wav2Vec2Config(num_labels=3, **small)),
+             "hubert": lambda: tf.HubertModel(tf.HubertConfig(**small)),
+             "wavlm": lambda: tf.WavLMModel(tf.WavLMConfig(**small))}[kind]()
+    folder = tmp_path / kind
+    model.save_pretrained(folder)
+    shutil.copy(models / "voice" / "preprocessor_config.json", folder)
+    voice = VoiceModel(str(folder), "cpu")
+    speech = real_media.voice("Front_Center", voice.rate)
+    windows = voice.per_window(speech, np.asarray([0.0, 0.4]), 1.0)
+    assert windows.shape == (2, 16) and np.isfinite(windows).all()
+    assert not np.allclose(windows[0], windows[1])
