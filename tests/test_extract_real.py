@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import real_media
 
 from emorec.cli import main
+from emorec.data import real_media
 from emorec.data.dataset import Dataset
 from emorec.data.validation import audio_columns
 

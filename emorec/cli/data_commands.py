@@ -6,7 +6,7 @@ import logging
 import math
 from pathlib import Path
 
-from emorec.cli.extract_commands import add_synth_media, add_tiny_models
+from emorec.cli.extract_commands import add_real_media, add_synth_media, add_tiny_models
 from emorec.cli.options import POSITIVE, SEED, at_least
 from emorec.errors import EmorecError
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
@@ -24,7 +24,7 @@ def add_parsers(commands) -> None:
     data_commands = data.add_subparsers(title="data verbs", dest="data_command", required=True,
                                         metavar="DATA_VERB", help="what to do")
     for add in (_add_synth, _add_import, _add_export, _add_validate, _add_info, _add_split,
-                _add_downsample, add_synth_media, add_tiny_models):
+                _add_downsample, add_synth_media, add_real_media, add_tiny_models):
         add(data_commands)
 
 

