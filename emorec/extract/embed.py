@@ -17,6 +17,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -246,6 +247,7 @@ def _pixel_settings(processor, config) -> dict:
 class VoiceModel:
     """A speech model's hidden states of one layer, mean-pooled per window."""
 
+    pooling: ClassVar[str] = "mean over time"   # how a window's value is made (provenance)
     reference: str
     device: str
     layer: int = -1
@@ -292,11 +294,9 @@ class VoiceModel:
 
     def per_window(self, signal: np.ndarray, starts: np.ndarray, length: float) -> np.ndarray:
         """Each window heard alone: mean of its hidden states."""
-        n = int(round(length * self.rate))
         if len(starts) == 0:
             return np.zeros((0, self.dim), np.float32)
-        windows = [signal[int(round(s * self.rate)):int(round(s * self.rate)) + n]
-                   for s in starts]
+        windows = window_slices(signal, self.rate, starts, length)
         out = []
         for begin in range(0, len(windows), self.batch_size):
             batch = np.stack(self._normalised(windows[begin:begin + self.batch_size]))
@@ -350,3 +350,10 @@ def window_starts(duration: float, length: float) -> np.ndarray:
     hop = length / 2
     count = int(np.floor((duration - length) / hop + 1e-9)) + 1 if duration >= length else 0
     return np.round(np.arange(count) * hop, 6)
+
+
+def window_slices(signal: np.ndarray, rate: int, starts: np.ndarray,
+                  length: float) -> list[np.ndarray]:
+    """The samples of each window ``[start, start + length)`` of a signal at ``rate`` Hz."""
+    n = int(round(length * rate))
+    return [signal[int(round(s * rate)):int(round(s * rate)) + n] for s in starts]
