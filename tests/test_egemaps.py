@@ -112,6 +112,13 @@ def test_each_level_is_computed_one_way(descriptors, functionals, speech):
         descriptors.per_window(speech, np.array([0.0]), 1.0)
 
 
+def test_a_window_too_short_for_functionals_is_refused_not_nan(functionals, speech):
+    from emorec.errors import EmorecError
+
+    with pytest.raises(EmorecError, match="no eGeMAPS functionals"):
+        functionals.per_window(speech, np.array([0.0, 0.025]), 0.05)
+
+
 # ----------------------------------------------------------------- the command
 def one_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line]
@@ -132,6 +139,7 @@ def extract_cli(capsys, tmp_path, *extra) -> tuple[int, str]:
     (("--audio-features", "egemaps-lld", "--audio-pass", "per-window"), "whole only"),
     (("--audio-features", "egemaps", "--no-audio"), "with --no-audio"),
     (("--audio-features", "mfcc"), "invalid choice"),
+    (("--audio-features", "egemaps", "--windows", "0.05,1"), "at least 0.1 s"),
 ])
 def test_audio_options_that_do_not_go_together_exit_2_in_one_line(capsys, tmp_path, extra,
                                                                    message):

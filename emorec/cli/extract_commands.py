@@ -148,7 +148,7 @@ def _windows(text: str) -> tuple[float, ...]:
 def _audio(args) -> dict:
     """The audio settings: the speech model's options only with its embeddings, eGeMAPS only
     with sound and with its own pass; EmorecError in one line otherwise."""
-    from emorec.extract.egemaps import audio_pass
+    from emorec.extract.egemaps import audio_pass, check_windows
     from emorec.extract.embed import DEFAULT_AUDIO_MODEL
 
     features = args.audio_features
@@ -160,6 +160,7 @@ def _audio(args) -> dict:
                               f"--audio-features {features} (leave it out)")
         if args.no_audio:
             raise EmorecError(f"--audio-features {features} with --no-audio: choose one")
+        check_windows(features, _windows(args.windows))
         extras.require("opensmile", f"emorec extract --audio-features {features}")
     return {"audio_features": features, "audio_pass": audio_pass(features, args.audio_pass),
             "audio_model": args.audio_model or DEFAULT_AUDIO_MODEL,

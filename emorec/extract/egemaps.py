@@ -15,6 +15,7 @@ non-commercial use only, so no default install brings it.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,9 @@ FEATURE_SET = "eGeMAPSv02"
 LEVELS = {"egemaps": "functionals", "egemaps-lld": "lld"}
 PASSES = {"embedding": None, "egemaps": "per-window", "egemaps-lld": "whole"}   # None: either
 RATE = 16000   # Hz: the signal openSMILE hears, decoded and mixed to mono at this rate
+# Shortest window: openSMILE gives no functionals (NaN) for a segment of 0.05 s, and a window
+# under 10 ms holds no descriptor frame; 0.1 s leaves room above both.
+MIN_WINDOW_S = 0.1
 _INCLUDE = re.compile(r"^\\\{([^\\}]+)\}", re.MULTILINE)   # \{file} in an openSMILE config
 
 
@@ -45,6 +49,15 @@ def audio_pass(features: str, given: str | None) -> str:
         raise EmorecError(f"--audio-features {features} is computed with --audio-pass {fixed} "
                           f"only, found --audio-pass {given}")
     return fixed
+
+
+def check_windows(features: str, windows) -> None:
+    """EmorecError for an eGeMAPS window shorter than :data:`MIN_WINDOW_S`."""
+    short = [w for w in windows if w < MIN_WINDOW_S]
+    if features != "embedding" and short:
+        raise EmorecError(f"--windows {min(short):g}: eGeMAPS windows must be at least "
+                          f"{MIN_WINDOW_S:g} s long (openSMILE gives no functionals for "
+                          "shorter ones)")
 
 
 def voice_model(features: str, given_pass: str, reference: str, device: str, layer: int,
@@ -87,8 +100,13 @@ class Egemaps:
             raise EmorecError("eGeMAPS low-level descriptors are pooled from one pass over the "
                               "recording (--audio-pass whole)")
         out = np.zeros((len(starts), self.dim), np.float32)
-        for row, piece in enumerate(window_slices(signal, self.rate, starts, length)):
-            out[row] = self.smile.process_signal(piece, self.rate).to_numpy()[0]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Segment too short", UserWarning)
+            for row, piece in enumerate(window_slices(signal, self.rate, starts, length)):
+                out[row] = self.smile.process_signal(piece, self.rate).to_numpy()[0]
+        if not np.isfinite(out).all():
+            raise EmorecError(f"--windows {length:g}: openSMILE gives no eGeMAPS functionals "
+                              f"for windows this short (at least {MIN_WINDOW_S:g} s)")
         return out
 
     def frames(self, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
