@@ -18,12 +18,19 @@ BENCH_TARGETS := $(addprefix bench-,$(subst _,-,$(SUITES)))
 
 # pyproject's extras that make install and make lock install (space-separated): dev (pytest,
 # ruff), scale (psycopg, for PostgreSQL stores), dashboard (optuna-dashboard), extract (PyAV,
-# OpenCV, transformers, scikit-image: emorec extract and data synth-media).
+# OpenCV, transformers, scikit-image: emorec extract and data synth-media). Not egemaps
+# (openSMILE, for emorec extract --audio-features egemaps): openSMILE is free for research and
+# non-commercial use only, so a plain make install does not bring it; ask for it on a new .venv
+# with make install EXTRAS="dev scale dashboard extract egemaps" (CI does), or add it to an
+# existing one with .venv/bin/pip install -c constraints.txt -e '.[egemaps]'. make lock pins
+# it with the others.
 EXTRAS := dev scale dashboard extract
+LOCK_EXTRAS := $(sort $(EXTRAS) egemaps)
 comma := ,
 empty :=
 space := $(empty) $(empty)
-PACKAGE := .[$(subst $(space),$(comma),$(strip $(EXTRAS)))]
+package = .[$(subst $(space),$(comma),$(strip $(1)))]
+PACKAGE := $(call package,$(EXTRAS))
 
 # PyTorch's CPU build, asked for explicitly: pip also reads this index, where torch==2.13.0
 # (constraints.txt) matches 2.13.0+cpu, whose local label ranks above PyPI's 2.13.0 (a CUDA
@@ -52,7 +59,7 @@ $(BIN)/emorec: pyproject.toml constraints.txt
 # results: library versions change numbers in their last digits).
 lock:
 	rm -rf /tmp/emorec-lock && $(PYTHON) -m venv /tmp/emorec-lock
-	/tmp/emorec-lock/bin/python -m pip install --quiet $(torch_index) -e '$(PACKAGE)'
+	/tmp/emorec-lock/bin/python -m pip install --quiet $(torch_index) -e '$(call package,$(LOCK_EXTRAS))'
 	{ sed -n '1,3p' constraints.txt; /tmp/emorec-lock/bin/pip freeze --exclude-editable \
 		| sed 's/^torch==\([0-9.]*\)+[a-z0-9]*$$/torch==\1/'; } > constraints.new
 	mv constraints.new constraints.txt

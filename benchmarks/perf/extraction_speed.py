@@ -1,6 +1,9 @@
 """Extraction throughput with the thesis's model geometry: frames/s for faces and audio-seconds/s
 for speech, against decoding alone (the floor), and the speech model's two passes (per window,
-or one pass over the whole recording pooled per window) with how far their features differ.
+or one pass over the whole recording pooled per window) with how far their features differ; or,
+with ``--audio-features egemaps`` / ``egemaps-lld``, openSMILE's eGeMAPS functionals per window
+or its low-level descriptors in one pass pooled per window (the sound only: no face stage). An
+audio throughput in audio-s/s is the real-time factor: seconds of sound processed per second.
 
 The models are EfficientNet-B1 and wav2vec2-base built from their configs with random weights
 (`emorec data tiny-models --geometry full`; nothing is downloaded), so the timings are those of
@@ -10,10 +13,12 @@ at 22.05 kHz), sampled at 5 fps as `emorec extract` does.
 
     .venv/bin/python benchmarks/perf/extraction_speed.py [--sessions 2] [--duration 30]
         [--device auto|cpu|cuda] [--batch-size 32] [--out REPORT.md]
+        [--audio-features embedding|egemaps|egemaps-lld ...]
 
 With ``--out`` the tables are also written as a markdown report with the machine they were
 measured on (processor, cores, load average at the start, torch and its device), the report the
-docs link: ``benchmarks/perf/results/extraction-<device>.md``.
+docs link: ``benchmarks/perf/results/extraction-<device>.md`` (``extraction-egemaps-cpu.md``
+for eGeMAPS).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from emorec.data.synth_media import MediaSpec, generate  # noqa: E402
 from emorec.extract import faces, media  # noqa: E402
 from emorec.extract.build_models import build  # noqa: E402
+from emorec.extract.egemaps import AUDIO_FEATURES, LEVELS, Egemaps  # noqa: E402
 from emorec.extract.embed import FaceModel, VoiceModel, resolve_device, window_starts  # noqa: E402
 
 WINDOWS = (1.0, 2.0, 3.0, 4.0)
@@ -52,7 +58,14 @@ def main() -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", type=Path, default=None, help="also write a markdown report")
+    parser.add_argument("--audio-features", nargs="+", choices=AUDIO_FEATURES,
+                        default=["embedding"],
+                        help="embedding: faces and the speech model (the default); egemaps, "
+                             "egemaps-lld: openSMILE's eGeMAPS levels, sound only")
     args = parser.parse_args()
+    if "embedding" not in args.audio_features:
+        egemaps_speed(args, os.getloadavg()[0])
+        return
     load = os.getloadavg()[0]
     device = resolve_device(args.device)
     import torch
@@ -138,19 +151,75 @@ def main() -> None:
                          (differ_headers, differ))
 
 
-def write_report(path: Path, setting: str, load: float, torch_version: str, rows: list,
-                 differ: tuple[list, list]) -> None:
+def egemaps_speed(args, load: float) -> None:
+    """Decoding (the floor) and each eGeMAPS level asked for, over every window length."""
+    import opensmile
+
+    with tempfile.TemporaryDirectory(prefix="emorec-speed-") as scratch:
+        root = generate(Path(scratch) / "media", MediaSpec(sessions=args.sessions,
+                                                           duration_s=args.duration), seed=0)
+        videos = sorted(root.glob("*.mp4"))
+        seconds, rows = args.sessions * args.duration, []
+        for features in ("egemaps", "egemaps-lld"):
+            if features not in args.audio_features:
+                continue
+            model = Egemaps(LEVELS[features])
+            start = time.perf_counter()
+            signals = [media.read_audio(v, model.rate) for v in videos]
+            decode = time.perf_counter() - start
+            start = time.perf_counter()
+            windows = 0
+            for signal in signals:
+                duration = len(signal) / model.rate
+                if model.level == "lld":
+                    states, centres = model.frames(signal)
+                for length in WINDOWS:
+                    starts = window_starts(duration, length)
+                    windows += len(starts)
+                    if model.level == "lld":
+                        model.pool(states, centres, starts, length)
+                    else:
+                        model.per_window(signal, starts, length)
+            elapsed = time.perf_counter() - start
+            how = ("functionals of each window" if model.level == "functionals"
+                   else "low-level descriptors in one pass, pooled")
+            rows.append([f"audio decode + resample to {model.rate // 1000} kHz (floor)",
+                         f"{seconds / decode:,.1f} audio-s/s", f"{decode:.2f}"])
+            rows.append([f"{features}: {model.dim} {how} ({windows} windows of "
+                         f"{len(WINDOWS)} lengths)", f"{seconds / elapsed:,.1f} audio-s/s",
+                         f"{elapsed:.2f}"])
+    setting = (f"opensmile {opensmile.__version__} (eGeMAPSv02), one process, "
+               f"{args.sessions} recordings of {args.duration:g} s, windows "
+               f"{', '.join(f'{w:g}' for w in WINDOWS)} s with hop L/2")
+    print(setting)
+    print(tabulate(rows, headers=["stage", "throughput", "seconds"]))
+    if args.out:
+        write_report(args.out, setting, load, None, rows, None)
+
+
+def write_report(path: Path, setting: str, load: float, torch_version: str | None, rows: list,
+                 differ: tuple[list, list] | None) -> None:
     machine = (f"{processor()}, load average {load:.2f} at the start; "
-               f"Python {platform.python_version()}, torch {torch_version}; emorec commit "
-               f"{code_version()}")
+               f"Python {platform.python_version()}"
+               + (f", torch {torch_version}" if torch_version else "")
+               + f"; emorec commit {code_version()}")
+    if differ is None:
+        made = ("openSMILE's eGeMAPSv02 through the `opensmile` package, on the speech of media "
+                "from `emorec data synth-media`")
+        title = "eGeMAPS extraction throughput"
+        tail = []
+    else:
+        made = ("EfficientNet-B1 and wav2vec2-base geometry, random weights; media from `emorec "
+                "data synth-media`")
+        title = "Extraction throughput"
+        tail = ["Whole pass against per window, per window (random weights):", "",
+                tabulate(differ[1], headers=differ[0], tablefmt="github"), ""]
     text = "\n".join([
-        "# Extraction throughput", "",
+        f"# {title}", "",
         f"Measured {datetime.date.today():%Y-%m-%d} by `benchmarks/perf/extraction_speed.py` "
-        "(EfficientNet-B1 and wav2vec2-base geometry, random weights; media from `emorec data "
-        "synth-media`).", "", f"Machine: {machine}.", "", f"Setting: {setting}.", "",
+        f"({made}).", "", f"Machine: {machine}.", "", f"Setting: {setting}.", "",
         tabulate(rows, headers=["stage", "throughput", "seconds"], tablefmt="github"), "",
-        "Whole pass against per window, per window (random weights):", "",
-        tabulate(differ[1], headers=differ[0], tablefmt="github"), ""])
+        *tail])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     print(f"wrote {path}")

@@ -15,6 +15,7 @@ log = logging.getLogger("emorec")
 
 
 def add_parsers(commands) -> None:
+    from emorec.extract.egemaps import AUDIO_FEATURES
     from emorec.extract.embed import AUDIO_PASSES, DEFAULT_AUDIO_MODEL, DEFAULT_FACE_MODEL
     from emorec.extract.faces import DETECTORS
     from emorec.extract.layouts import LAYOUTS
@@ -59,16 +60,23 @@ def add_parsers(commands) -> None:
     ex.add_argument("--face-model", default=DEFAULT_FACE_MODEL,
                     help="image model (local folder or hub id); its pooled output is the face "
                          "embedding")
-    ex.add_argument("--audio-model", default=DEFAULT_AUDIO_MODEL,
-                    help="speech model (local folder or hub id)")
-    ex.add_argument("--layer", type=int, default=-1,
+    ex.add_argument("--audio-features", choices=AUDIO_FEATURES, default="embedding",
+                    help="embedding: the speech model's hidden states per window; egemaps: "
+                         "openSMILE's 88 eGeMAPSv02 functionals per window; egemaps-lld: its 25 "
+                         "low-level descriptors averaged per window (egemaps extra: openSMILE, "
+                         "research and non-commercial use only; docs/recordings.md)")
+    ex.add_argument("--audio-model", default=None,
+                    help=f"speech model (local folder or hub id; default {DEFAULT_AUDIO_MODEL}); "
+                         "--audio-features embedding only")
+    ex.add_argument("--layer", type=int, default=None,
                     help="hidden state of the speech model to pool (0 = before the transformer, "
-                         "-1 = the last)")
+                         "-1 = the last, the default); --audio-features embedding only")
     ex.add_argument("--windows", default="1,2,3,4", help="audio window lengths in seconds")
-    ex.add_argument("--audio-pass", choices=AUDIO_PASSES, default="per-window",
-                    help="per-window: the model hears each window alone (the thesis's "
+    ex.add_argument("--audio-pass", choices=AUDIO_PASSES, default=None,
+                    help="per-window (default): the model hears each window alone (the thesis's "
                          "features); whole: one pass over the recording, windows pooled from "
-                         "its frames (faster; docs/recordings.md)")
+                         "its frames (faster; docs/recordings.md). egemaps is per-window, "
+                         "egemaps-lld whole")
     ex.add_argument("--no-audio", action="store_true", help="faces only")
     ex.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                     help="where the models run (auto: CUDA when present)")
@@ -171,6 +179,28 @@ def _windows(text: str) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
+def _audio(args) -> dict:
+    """The audio settings: the speech model's options only with its embeddings, eGeMAPS only
+    with sound and with its own pass; EmorecError in one line otherwise."""
+    from emorec.extract.egemaps import audio_pass, check_windows
+    from emorec.extract.embed import DEFAULT_AUDIO_MODEL
+
+    features = args.audio_features
+    if features != "embedding":
+        given = [name for name, value in (("--audio-model", args.audio_model),
+                                          ("--layer", args.layer)) if value is not None]
+        if given:
+            raise EmorecError(f"{' and '.join(given)}: a speech model's option, not used by "
+                              f"--audio-features {features} (leave it out)")
+        if args.no_audio:
+            raise EmorecError(f"--audio-features {features} with --no-audio: choose one")
+        check_windows(features, _windows(args.windows))
+        extras.require("opensmile", f"emorec extract --audio-features {features}")
+    return {"audio_features": features, "audio_pass": audio_pass(features, args.audio_pass),
+            "audio_model": args.audio_model or DEFAULT_AUDIO_MODEL,
+            "layer": -1 if args.layer is None else args.layer}
+
+
 def _extract(args) -> None:
     for module in ("av", "cv2", "transformers"):
         extras.require(module, "emorec extract")
@@ -178,8 +208,8 @@ def _extract(args) -> None:
 
     settings = Settings(
         layout=args.layout, fps=args.fps, detector=args.detector, margin=args.margin,
-        face_model=args.face_model, audio_model=args.audio_model, layer=args.layer,
-        windows=_windows(args.windows), audio_pass=args.audio_pass, audio=not args.no_audio,
+        face_model=args.face_model, **_audio(args),
+        windows=_windows(args.windows), audio=not args.no_audio,
         batch_size=args.batch_size, device=args.device, labels=args.labels,
         label_scale=args.label_scale, label_delay=args.label_delay,
         source_fps=args.source_fps)

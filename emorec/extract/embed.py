@@ -17,6 +17,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -298,6 +299,7 @@ def _pixel_settings(processor, config) -> dict:
 class VoiceModel:
     """A speech model's hidden states of one layer, mean-pooled per window."""
 
+    pooling: ClassVar[str] = "mean over time"   # how a window's value is made (provenance)
     reference: str
     device: str
     layer: int = -1
@@ -349,11 +351,9 @@ class VoiceModel:
 
     def per_window(self, signal: np.ndarray, starts: np.ndarray, length: float) -> np.ndarray:
         """Each window heard alone: mean of its hidden states."""
-        n = int(round(length * self.rate))
         if len(starts) == 0:
             return np.zeros((0, self.dim), np.float32)
-        windows = [signal[int(round(s * self.rate)):int(round(s * self.rate)) + n]
-                   for s in starts]
+        windows = window_slices(signal, self.rate, starts, length)
         out = []
         for begin in range(0, len(windows), self.batch_size):
             batch = np.stack(self._normalised(windows[begin:begin + self.batch_size]))
@@ -408,3 +408,10 @@ def window_starts(duration: float, length: float, offset: float = 0.0) -> np.nda
     first = max(int(np.ceil(offset / hop - 1e-9)), 0)
     last = int(np.floor((offset + duration - length) / hop + 1e-9))
     return np.round(np.arange(first, last + 1) * hop, 6) if last >= first else np.zeros(0)
+
+
+def window_slices(signal: np.ndarray, rate: int, starts: np.ndarray,
+                  length: float) -> list[np.ndarray]:
+    """The samples of each window ``[start, start + length)`` of a signal at ``rate`` Hz."""
+    n = int(round(length * rate))
+    return [signal[int(round(s * rate)):int(round(s * rate)) + n] for s in starts]

@@ -29,7 +29,7 @@ from emorec.data.label_align import align
 from emorec.data.thesis_csv import extractor_sessions
 from emorec.data.validation import audio_columns, embedding_columns
 from emorec.errors import DataError, EmorecError
-from emorec.extract import cache, faces, labels, layouts, media
+from emorec.extract import cache, egemaps, faces, labels, layouts, media
 from emorec.extract.embed import (
     AUDIO_PASSES,
     CHUNK_S,
@@ -61,6 +61,7 @@ class Settings:
     layer: int = -1
     windows: tuple[float, ...] = DEFAULT_WINDOWS
     audio_pass: str = "per-window"
+    audio_features: str = "embedding"   # or egemaps, egemaps-lld (emorec.extract.egemaps)
     audio: bool = True
     batch_size: int = 32
     device: str = "auto"
@@ -90,7 +91,9 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
 
     device = resolve_device(settings.device)
     face_model = FaceModel(settings.face_model, device, settings.batch_size)
-    voice_model = (VoiceModel(settings.audio_model, device, settings.layer, settings.batch_size)
+    voice_model = (egemaps.voice_model(settings.audio_features, settings.audio_pass,
+                                       settings.audio_model, device, settings.layer,
+                                       settings.batch_size)
                    if with_audio else None)
     detector = faces.detector(settings.detector)
     made = _provenance(settings, face_model, voice_model, detector, device)
@@ -294,8 +297,8 @@ def _provenance(settings: Settings, face_model, voice_model, detector, device: s
     if voice_model is not None:
         made["audio"] = {"model": voice_model.provenance,
                          "windows": [float(w) for w in settings.windows], "hop": "L/2",
-                         "pass": settings.audio_pass, "pooling": "mean over time"}
-        if settings.audio_pass == "whole":
+                         "pass": settings.audio_pass, "pooling": voice_model.pooling}
+        if settings.audio_pass == "whole" and isinstance(voice_model, VoiceModel):
             made["audio"]["chunk_s"], made["audio"]["context_s"] = CHUNK_S, CONTEXT_S
     return made
 
