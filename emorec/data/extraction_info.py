@@ -22,9 +22,12 @@ def extraction_lines(extraction: dict) -> list[str]:
         + f", margin {face['margin']:g}",
     ]
     if audio:
-        lines.append(f"  speech    {_model(audio['model'])}; layer {audio['model']['layer']}, "
+        model = audio["model"]
+        what = (f"openSMILE {model['feature_set']} {model['level']} ({model['dim']} features)"
+                if "feature_set" in model else f"{_model(model)}; layer {model['layer']}")
+        lines.append(f"  speech    {what}, "
                      f"windows {', '.join(f'{w:g}' for w in audio['windows'])} s (hop L/2), "
-                     f"{audio['pass']} pass, {audio['model']['rate']} Hz")
+                     f"{audio['pass']} pass, {model['rate']} Hz")
     else:
         lines.append("  speech    none")
     lines.append(f"  labels    {labels['source']} ({labels['files']}), scale {labels['scale']:g}, "

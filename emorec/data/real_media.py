@@ -206,7 +206,8 @@ def write(path: Path, frames: list[np.ndarray], fps: Fraction | float,
           audio: np.ndarray | None = None, *, container: str = "mp4", audio_start: float = 0.0,
           rate: int = RATE) -> Path:
     """Mux ``frames`` (and ``audio``, mono float32 at ``rate``, starting ``audio_start`` s after
-    the first picture) into ``path`` with the codecs of ``container``."""
+    the first picture) into ``path`` with the codecs of ``container``, packets interleaved in
+    time order as a recorder writes them."""
     import av
 
     form, video_codec, audio_codec = CONTAINERS[container]
@@ -216,19 +217,21 @@ def write(path: Path, frames: list[np.ndarray], fps: Fraction | float,
         video = out.add_stream(video_codec, rate=fps)
         video.width, video.height = width, height
         video.pix_fmt = {"mjpeg": "yuvj420p", "ffv1": "yuv420p"}.get(video_codec, "yuv420p")
-        sound = None
+        packets = []
+        for image in frames:
+            packets += video.encode(av.VideoFrame.from_ndarray(image, format="rgb24"))
+        packets += video.encode(None)
         if audio is not None:
             sound = out.add_stream(audio_codec, rate=rate)
             sound.layout = "mono"
-        for image in frames:
-            out.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(video.encode(None))
-        if sound is not None:
-            _encode_audio(out, sound, audio, rate, audio_start)
+            packets += _audio_packets(sound, audio, rate, audio_start)
+        for packet in sorted(packets, key=lambda p: float((p.dts if p.dts is not None else 0)
+                                                          * p.time_base)):
+            out.mux(packet)
     return path
 
 
-def _encode_audio(out, stream, samples: np.ndarray, rate: int, start: float) -> None:
+def _audio_packets(stream, samples: np.ndarray, rate: int, start: float) -> list:
     import av
 
     fifo = av.AudioFifo()
@@ -238,12 +241,13 @@ def _encode_audio(out, stream, samples: np.ndarray, rate: int, start: float) -> 
     fifo.write(frame)
     size = stream.codec_context.frame_size or 1024
     position = int(round(start * rate))
+    packets = []
     while fifo.samples:
         chunk = fifo.read(min(size, fifo.samples))
         chunk.pts, chunk.time_base = position, Fraction(1, rate)
         position += chunk.samples
-        out.mux(stream.encode(chunk))
-    out.mux(stream.encode(None))
+        packets += stream.encode(chunk)
+    return packets + list(stream.encode(None))
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
@@ -252,7 +256,8 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     with av.open(str(path), "w", format="wav") as out:
         stream = out.add_stream("pcm_s16le", rate=rate)
         stream.layout = "mono"
-        _encode_audio(out, stream, samples, rate, 0.0)
+        for packet in _audio_packets(stream, samples, rate, 0.0):
+            out.mux(packet)
     return path
 
 

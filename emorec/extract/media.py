@@ -83,9 +83,9 @@ def probe(path: str | Path, expected: str = VIDEO_EXPECTED) -> Probe:
                                 expected=expected) from None
             if first is None:
                 raise DataError(path, f"no {kind} frame decoded", expected=expected)
-            stated = (float(stream.start_time * stream.time_base)
-                      if stream.start_time is not None else None)
-            starts[kind] = stated if stated is not None else float(first.time or 0.0)
+            # where the stream's first frame lies (a header's start time can be a guess)
+            starts[kind] = (float(first.time) if first.time is not None
+                            else float((stream.start_time or 0) * stream.time_base))
             container.seek(0)
         video = container.streams.video[0] if container.streams.video else None
         return Probe(
