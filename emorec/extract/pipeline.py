@@ -54,7 +54,9 @@ DEFAULT_WINDOWS = (1.0, 2.0, 3.0, 4.0)
 class Settings:
     layout: str
     fps: float = 5.0
-    detector: str = "haar"
+    detector: str = "mtcnn"
+    bridge: float = 0.0     # seconds: a frame without a face between two faces this near takes
+                            # the box interpolated between them (0: off)
     margin: float = 0.2
     face_model: str = DEFAULT_FACE_MODEL
     audio_model: str = DEFAULT_AUDIO_MODEL
@@ -76,6 +78,7 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
             jobs: int = 1) -> Dataset:
     input_dir, out = Path(input_dir), Path(out)
     _check_settings(settings, jobs)
+    detector = faces.detector(settings.detector)
     _check_out(out)
     sidecar = _read_sidecar(input_dir / STAND_IN_SIDECAR)
     with_audio = settings.audio and settings.layout != "afew-va"
@@ -95,7 +98,6 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
                                        settings.audio_model, device, settings.layer,
                                        settings.batch_size)
                    if with_audio else None)
-    detector = faces.detector(settings.detector)
     made = _provenance(settings, face_model, voice_model, detector, device)
     key = cache.settings_hash(made)
     contents = {r.name: cache.content_hash(_sources(r)) for r in recordings}
@@ -219,6 +221,8 @@ def _check_settings(settings: Settings, jobs: int) -> None:
         raise EmorecError("--batch-size and --jobs must be at least 1")
     if settings.margin < 0:
         raise EmorecError("--margin must be at least 0")
+    if not settings.bridge >= 0:
+        raise EmorecError(f"--bridge must be at least 0 seconds, found {settings.bridge}")
 
 
 def _check_out(out: Path) -> None:
@@ -281,9 +285,12 @@ def _provenance(settings: Settings, face_model, voice_model, detector, device: s
     import torch
     import transformers
 
+    detection = detector.settings()
+    if settings.bridge:     # recorded only when on: datasets made before it stay up to date
+        detection["bridge_s"] = settings.bridge
     made = {
         "fps": settings.fps,
-        "face": {"model": face_model.provenance, "detector": detector.settings(),
+        "face": {"model": face_model.provenance, "detector": detection,
                  "margin": settings.margin, "one_face": "largest"},
         "audio": None,
         "batch_size": settings.batch_size,
@@ -374,9 +381,9 @@ def _decode(recording, probe: dict, settings: Settings, face_model, voice_model,
     else:
         source_fps = settings.source_fps or layouts.AFEW_VA_SOURCE_FPS
         frames = media.image_frames(recording.frames, source_fps, settings.fps)
+    found = ((stamp, image, faces.largest(detector(image))) for stamp, image in frames)
     times, boxes, crops = [], [], []
-    for stamp, image in frames:
-        box = faces.largest(detector(image))
+    for stamp, image, box in faces.bridge(found, settings.bridge):
         times.append(stamp)
         boxes.append(box if box is not None else (-1, -1, 0, 0))
         if box is not None:
