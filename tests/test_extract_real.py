@@ -379,3 +379,14 @@ def test_speech_models_of_the_wav2vec2_family_and_emotion_checkpoints_load(kind,
     windows = voice.per_window(speech, np.asarray([0.0, 0.4]), 1.0)
     assert windows.shape == (2, 16) and np.isfinite(windows).all()
     assert not np.allclose(windows[0], windows[1])
+
+
+def test_a_detector_plugin_returning_other_than_boxes_is_one_line(corpus, models, tmp_path,
+                                                                  capsys, monkeypatch):
+    (tmp_path / "three_numbers.py").write_text(
+        "def detect(image):\n    return [(10, 10, 40)]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    err = one_line_error(capsys, main([*extract_args(corpus, models, tmp_path / "ds"),
+                                       "--detector", "three_numbers:detect"]))
+    assert "three_numbers:detect" in err and "(10, 10, 40)" in err and "4 numbers" in err
+    assert not (tmp_path / "ds").exists()

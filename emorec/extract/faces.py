@@ -119,7 +119,24 @@ class Plugin:
         return {"name": self.target}
 
     def __call__(self, image: np.ndarray) -> list[Box]:
-        return [tuple(int(v) for v in box) for box in self.function(image)]
+        found = self.function(image)
+        boxes = []
+        for box in found if found is not None else ():
+            try:
+                values = [float(v) for v in box]
+            except (TypeError, ValueError):
+                values = []
+            if len(values) != 4 or not all(np.isfinite(values)) or min(values[2:]) <= 0:
+                raise EmorecError(f"--detector {self.target}: returned {_shown(box)}; expected "
+                                  "boxes (x, y, width, height) of 4 numbers, width and height "
+                                  "above 0")
+            boxes.append(tuple(int(round(v)) for v in values))
+        return boxes
+
+
+def _shown(box) -> str:
+    text = repr(box)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 DETECTORS: dict[str, Callable[[], object]] = {
