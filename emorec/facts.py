@@ -3,12 +3,14 @@ results folder alone, without the model zoo, any parameter name or the datasets 
 
 - ``models.json``: each registered model's facts (family, modality, source, the params shown in
   their own columns, what makes it offline, the thesis's names for it);
-- ``datasets.json``: each dataset's facts (origin, how it was made, its rating delay when it was
-  extracted from recordings).
+- ``datasets.json``: each dataset's facts (origin, how it was made and, when it was extracted
+  from recordings, its rating delay, frame rate, face and audio features and a digest of its
+  recordings and ratings: datasets with the same digest are feature sets of the same data).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +71,8 @@ def write(results_dir: Path, facts: dict[str, dict], name: str = MODELS_FILE) ->
 
 def dataset_facts(manifest) -> dict:
     """What the leaderboard says about a dataset (a dataset Manifest): origin, how it was made
-    and, for one extracted from recordings, its rating delay."""
+    and, for one extracted from recordings, its rating delay, frame rate, features and
+    recordings."""
     source = manifest.source
     extraction = source.get("extraction")
     if extraction:
@@ -81,4 +84,34 @@ def dataset_facts(manifest) -> dict:
     facts = {"origin": manifest.origin, "made_by": made_by}
     if extraction:
         facts["label_delay_s"] = float(extraction.get("labels", {}).get("delay_s", 0.0))
+        facts["fps"] = float(manifest.fps)
+        facts["face_features"] = model_name((extraction.get("face") or {}).get("model"))
+        facts["audio_features"] = model_name((extraction.get("audio") or {}).get("model"))
+        facts["recordings"] = recordings_digest(extraction)
     return facts
+
+
+def model_name(provenance: dict | None) -> str:
+    """A feature extractor as a person names it, from its provenance in a manifest: eGeMAPS
+    with its level, a model's id with its layer when one was chosen, ``none`` when absent."""
+    if not provenance:
+        return "none"
+    if "feature_set" in provenance:
+        level = provenance.get("level")
+        name = "egemaps" if level == "functionals" else f"egemaps-{level}"
+        return f"{name} ({provenance['feature_set']} {LEVEL_NAMES.get(level, level)})"
+    layer = provenance.get("layer")
+    return f"{provenance.get('id', '?')}{f' layer {layer}' if layer is not None else ''}"
+
+
+LEVEL_NAMES = {"functionals": "functionals", "lld": "low-level descriptors"}
+
+
+def recordings_digest(extraction: dict) -> str:
+    """16 hex digits of the recordings' content hashes and the ratings' hash: the same for every
+    extraction of the same recordings and ratings, whatever the features."""
+    contents = {name: facts.get("sha256") for name, facts in
+                sorted(extraction.get("recordings", {}).items())}
+    ratings = extraction.get("labels", {}).get("sha256")
+    text = json.dumps({"recordings": contents, "ratings": ratings}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -9,6 +9,9 @@
     # one stand-in per value (stand-ins only: a study of what the generator decides)
     # delay = [0, 1, 2] (with real = an `emorec extract` dataset, stand_in optional) runs
     # every cell on the dataset's ratings aligned again at each rating delay (seconds)
+    # real = ["data/mine", "data/mine-egemaps"] (extractions of the same recordings with other
+    # features, each its own --name; no stand_in) runs every cell on each: feature sets side
+    # by side (with delay: every feature set at every delay)
     # fps = 5 runs on the dataset (real or stand-in) sampled to 5 frames per second
     [[experiments]]
     model = "audio_ffnn"
@@ -57,12 +60,20 @@ class Suite:
     fps: float | None = None   # the frame rate to sample the dataset to; None: its own
     # late fusions made once the cells are in: ((model, given params) per component, methods)
     fusions: tuple[tuple[tuple[tuple[str, str], ...], tuple[str, ...]], ...] = ()
+    feature_sets: tuple[Path, ...] = ()   # real = [...]: extractions of the same recordings
 
     def each_dataset(self) -> list[Suite]:
-        """One suite per stand-in the suite varies over, or per rating delay (the delayed
-        datasets are derived beside the real one now, when missing or out of date, from the
-        real one at the suite's frame rate: ``<name>-5fps-delay1``); itself when it varies
-        nothing."""
+        """One suite per feature set (then per rating delay), per stand-in the suite varies
+        over, or per rating delay (the delayed datasets are derived beside the real one now,
+        when missing or out of date, from the real one at the suite's frame rate:
+        ``<name>-5fps-delay1``); itself when it varies nothing."""
+        if self.feature_sets:
+            from emorec.data.feature_sets import check_feature_sets
+
+            check_feature_sets(self.feature_sets, f"{self.source}: dataset.real",
+                               fps_given=self.fps is not None, delays_given=bool(self.delays))
+            return [one for folder in self.feature_sets
+                    for one in replace(self, feature_sets=(), real_dataset=folder).each_dataset()]
         if self.delays or not self.stand_in:
             from emorec.data.label_align import delayed_datasets
 
@@ -80,6 +91,10 @@ class Suite:
     def dataset_path(self, data_dir: Path) -> Path:
         """The folder this suite runs on: its real dataset when present, else its stand-in
         (generated once under ``data_dir``); at the suite's frame rate, derived beside it."""
+        if self.feature_sets:
+            raise EmorecError(f"{self.source}: dataset.real lists {len(self.feature_sets)} "
+                              "feature sets; this runs on one dataset: expected a suite with "
+                              "one real folder, or the folder itself")
         return frame_rate_folder(resolve_dataset(self.real_dataset, self.stand_in, data_dir,
                                                  f"suite {self.name}"), self.fps)
 
@@ -121,6 +136,7 @@ def load_suite(path: str | Path) -> Suite:
     seeds = checked([0], _seeds, raw)
     real, stand_in, vary, delays, fps = checked((None, {}, (), (), None), _dataset,
                                                 raw.get("dataset", {}))
+    feature_sets = real if isinstance(real, tuple) else ()
     experiments = []
     for number, entry in enumerate(checked([], _tables, raw.get("experiments", []),
                                            "experiments"), start=1):
@@ -139,9 +155,10 @@ def load_suite(path: str | Path) -> Suite:
                         checked([], _tables, raw.get("fuse", []), "fuse"), start=1))
     if problems:
         raise EmorecError("\n".join(problems))
-    return Suite(name=name, seeds=tuple(seeds), real_dataset=real, stand_in=stand_in,
+    return Suite(name=name, seeds=tuple(seeds),
+                 real_dataset=None if feature_sets else real, stand_in=stand_in,
                  experiments=tuple(e for e, _ in experiments), source=path, vary=vary,
-                 delays=delays, fps=fps, fusions=fusions)
+                 delays=delays, fps=fps, fusions=fusions, feature_sets=feature_sets)
 
 
 class _Bad(Exception):
@@ -223,7 +240,9 @@ def _fusion(entry: dict, where: str, cells: dict, fail) -> tuple:
     return tuple(components), tuple(methods)
 
 
-def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple, float | None]:
+def _dataset(dataset, fail) -> tuple[Path | tuple[Path, ...] | None, dict, tuple, tuple,
+                                     float | None]:
+    """real (a folder, or a tuple of them: feature sets), stand_in, vary, delays, fps."""
     if not isinstance(dataset, dict):
         fail("dataset", f"expected a table with real and stand_in, found {dataset!r}")
     unknown = sorted(set(dataset) - {"real", "stand_in", "delay", "fps"})
@@ -235,8 +254,10 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple, float | No
                             f"{fps!r}")
     fps = float(fps) if fps is not None else None
     real = dataset.get("real")
-    if real is not None and (not isinstance(real, str) or not real):
-        fail("dataset.real", f"expected a folder path as text, found {real!r}")
+    if real is not None and not isinstance(real, list) and (not isinstance(real, str)
+                                                            or not real):
+        fail("dataset.real", f"expected a folder path as text, or a list of them, found "
+                             f"{real!r}")
     delays = dataset.get("delay", [])
     if (not isinstance(delays, list) or not all(isinstance(d, int | float)
                                                 and not isinstance(d, bool) and 0 <= d <= 30
@@ -244,6 +265,15 @@ def _dataset(dataset, fail) -> tuple[Path | None, dict, tuple, tuple, float | No
             or len(set(delays)) < len(delays)):
         fail("dataset.delay", f"expected a list of distinct delays in seconds (0-30), found "
                               f"{delays!r}")
+    if isinstance(real, list):
+        if (len(real) < 2 or not all(isinstance(r, str) and r for r in real)
+                or len(set(real)) < len(real)):
+            fail("dataset.real", f"expected a folder path, or a list of two or more distinct "
+                                 f"folders (feature sets of the same recordings), found {real!r}")
+        if "stand_in" in dataset:
+            fail("dataset.stand_in", "a suite with a list of real folders runs on them only: "
+                                     "there is no stand-in of their feature sets")
+        return (tuple(Path(r) for r in real), {}, (), tuple(float(d) for d in delays), fps)
     if (delays or "stand_in" not in dataset) and not real:
         fail("dataset", "delay, or no stand_in, needs real = the folder of an extracted dataset")
     if "stand_in" not in dataset or delays:

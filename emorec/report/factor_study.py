@@ -7,17 +7,21 @@
   writes ``<name>`` (its own delay) and ``<name>-delay1``, ...; each dataset's delay is in the
   dataset facts beside the results. Its page also says, per row, which delay dev CCC chooses
   and that delay's test CCC, as AVEC 2018 chose the annotation delay on dev.
+- A suite that names several extractions of the same recordings (``[dataset] real = [...]``)
+  writes one results file per feature set; datasets whose facts have the same recordings digest,
+  rating delay and frame rate are one study, ``<first name>-features``, its columns the feature
+  sets (what differs of the face and audio features) and, per row, the set dev CCC chooses.
 
 A page puts the values side by side: for every row run at every value, test CCC with its 95%
-interval per value, a table of RMSE, and a figure of CCC against the factor. It is drawn from
-the per-dataset boards, so its numbers are theirs.
+interval per value, a table of RMSE, and a figure of CCC against the factor (or feature set).
+It is drawn from the per-dataset boards, so its numbers are theirs.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -29,14 +33,18 @@ from emorec.report import figures
 from emorec.report.display import FLOOR_NAMES, describe_variant, format_number
 
 DELAY = "delay"
+FEATURES = "features"
 DELAYED = re.compile(r"^(?P<base>.+)-delay[0-9.]+$")
 
 
 @dataclass(frozen=True)
 class Study:
     base: str                      # the dataset with its own factor value
-    factor: str                    # a generator factor, or DELAY
-    datasets: dict[float, str]     # factor value -> dataset, in value order
+    factor: str                    # a generator factor, DELAY or FEATURES
+    datasets: dict                 # factor value -> dataset, in value order (FEATURES: the
+    #                                feature set's name -> dataset, in dataset name order)
+    features: dict[str, tuple[str, str]] = field(default_factory=dict)  # FEATURES: dataset ->
+    #                                (face features, audio features)
 
     @property
     def name(self) -> str:
@@ -45,7 +53,8 @@ class Study:
 
 def find_studies(datasets: list[str], dataset_facts: dict[str, dict]) -> list[Study]:
     """Every (stand-in, generator factor) for which some dataset changes that factor alone, and
-    every extracted dataset benched at several rating delays."""
+    every extracted dataset benched at several rating delays, and every set of extracted
+    datasets of the same recordings, rating delay and frame rate (feature sets)."""
     varied: dict[tuple[str, str], dict[float, str]] = {}
     names = set(datasets)
     for dataset in datasets:
@@ -67,7 +76,40 @@ def find_studies(datasets: list[str], dataset_facts: dict[str, dict]) -> list[St
             delays.setdefault(match["base"] if match else dataset, {})[float(delay)] = dataset
     studies += [Study(base, DELAY, dict(sorted(levels.items())))
                 for base, levels in sorted(delays.items()) if len(levels) > 1 and base in names]
+    return studies + _feature_studies(sorted(datasets), dataset_facts)
+
+
+def _feature_studies(datasets: list[str], dataset_facts: dict[str, dict]) -> list[Study]:
+    alike: dict[tuple, list[str]] = {}
+    for dataset in datasets:
+        known = dataset_facts.get(dataset, {})
+        if "recordings" in known:
+            key = (known["recordings"], known.get("label_delay_s"), known.get("fps"))
+            alike.setdefault(key, []).append(dataset)
+    studies = []
+    for members in sorted(alike.values()):
+        if len(members) > 1:
+            features = {d: (dataset_facts[d].get("face_features", "?"),
+                            dataset_facts[d].get("audio_features", "?")) for d in members}
+            studies.append(Study(members[0], FEATURES, _feature_names(features), features))
     return studies
+
+
+def _feature_names(features: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Feature set name -> dataset: what differs of the face and audio features (with the
+    dataset's name where the features are the same and other settings differ)."""
+    faces = {face for face, _ in features.values()}
+    sounds = {audio for _, audio in features.values()}
+
+    def name(face: str, audio: str) -> str:
+        if len(faces) == 1:
+            return audio
+        return f"face {face}" if len(sounds) == 1 else f"face {face}, audio {audio}"
+
+    names = {dataset: name(*pair) for dataset, pair in features.items()}
+    if len(set(names.values())) < len(names):
+        names = {dataset: f"{text} ({dataset})" for dataset, text in names.items()}
+    return {text: dataset for dataset, text in names.items()}
 
 
 def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
@@ -96,15 +138,18 @@ def render_study(study: Study, boards: dict, out_dir: Path) -> Path:
     figure = f"figures/{study.name}.png"
     unit = _unit(study)
     stand_in = first.all_rows["origin"].iloc[-1] == "stand-in"
-    figures.ccc_by_factor(table, f"{study.factor} ({unit})" if unit else study.factor,
+    factor = "feature set" if study.factor == FEATURES else study.factor
+    figures.ccc_by_factor(table, f"{factor} ({unit})" if unit else factor,
                           study.base, stand_in, Path(out_dir) / figure)
     path = Path(out_dir) / f"{study.name}.md"
-    page = _delay_page if study.factor == DELAY else _page
+    page = {DELAY: _delay_page, FEATURES: _features_page}.get(study.factor, _page)
     path.write_text(page(study, table, figure, stand_in))
     return path
 
 
 def _unit(study: Study) -> str:
+    if study.factor == FEATURES:
+        return ""
     return "s" if study.factor == DELAY else synth.FACTORS[study.factor].unit
 
 
@@ -125,6 +170,8 @@ def _ccc(point) -> str:
 
 
 def _headers(study: Study) -> list[str]:
+    if study.factor == FEATURES:
+        return list(study.datasets)
     unit = _unit(study)
     return [f"{study.factor} = {value:g}{' ' + unit if unit else ''}" for value in study.datasets]
 
@@ -141,12 +188,58 @@ def _seeds(table: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
-def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
-    files = ", ".join(f"[`{dataset}`]({dataset}.md)" for dataset in study.datasets.values())
+def _chosen(table: pd.DataFrame, what: str, value) -> str:
+    """Per row, the value with the highest mean dev CCC (the first in value order of equals),
+    and its dev and test CCC."""
     chosen = []
     for row, group in table.groupby("row", sort=False):
-        best = group.sort_values(["dev", "value"], ascending=[False, True], kind="stable").iloc[0]
-        chosen.append([row, f"{best['value']:g} s", format_number(best["dev"]), _ccc(best)])
+        best = group.sort_values("dev", ascending=False, kind="stable").iloc[0]
+        chosen.append([row, value(best["value"]), format_number(best["dev"]), _ccc(best)])
+    return tabulate(chosen, headers=["row", f"{what} chosen on dev", "dev CCC mean",
+                                     "test CCC mean [95% CI]"], tablefmt="github",
+                    disable_numparse=True)
+
+
+def _every(study: Study, table: pd.DataFrame, figure: str, what: str) -> list[str]:
+    """Test CCC with intervals, test RMSE and the figure, for every value side by side."""
+    return ["Pooled test CCC (mean of valence and arousal), mean over seeds, with the 95% "
+            f"interval of each dataset's leaderboard{NO_INTERVAL}:", "",
+            tabulate(_wide(study, table, _ccc), headers=["row", *_headers(study)],
+                     tablefmt="github", disable_numparse=True), "",
+            "Test RMSE (mean of valence and arousal), mean over seeds:", "",
+            tabulate(_wide(study, table, lambda point: format_number(point["rmse"])),
+                     headers=["row", *_headers(study)], tablefmt="github",
+                     disable_numparse=True), "",
+            f"![test CCC against the {what}]({figure})", ""]
+
+
+def _features_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
+    sets = [[name, f"[`{dataset}`]({dataset}.md)", *study.features[dataset]]
+            for name, dataset in study.datasets.items()]
+    lines = [f"# Feature-set study: {study.base}", ""]
+    if stand_in:
+        lines += ["> **Stand-in data.** The recordings these datasets were extracted from are "
+                  "labelled stand-in (their media or ratings made by emorec), not the licensed "
+                  "real corpus.", ""]
+    lines += ["The same recordings and ratings (the same content hashes), extracted with "
+              "different features, at the same frame rate and rating delay; every model fitted "
+              f"on each. Rows: every untuned row run on all of them, {_seeds(table)}.", "",
+              tabulate(sets, headers=["feature set", "dataset", "face features",
+                                      "audio features"], tablefmt="github",
+                       disable_numparse=True), "",
+              "## Feature set chosen on dev", "",
+              "For each row, the feature set with the highest mean dev CCC, and its test CCC "
+              "(mean of valence and arousal, 95% bootstrap interval over test sessions and "
+              "seeds): the feature set is chosen on dev; test CCC is reported, never used to "
+              "choose.", "",
+              _chosen(table, "feature set", str), "",
+              "## Every feature set", "",
+              *_every(study, table, figure, "feature set")]
+    return "\n".join(lines)
+
+
+def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) -> str:
+    files = ", ".join(f"[`{dataset}`]({dataset}.md)" for dataset in study.datasets.values())
     lines = [f"# Rating-delay study: {study.base}", ""]
     if stand_in:
         lines += [f"> **Stand-in data.** `{study.base}` is generated by emorec, not the licensed "
@@ -161,19 +254,9 @@ def _delay_page(study: Study, table: pd.DataFrame, figure: str, stand_in: bool) 
               "valence and arousal, 95% bootstrap interval over test sessions and seeds): the "
               "delay is a hyper-parameter chosen on dev, as AVEC 2018 chose it; test CCC is "
               "reported, never used to choose.", "",
-              tabulate(chosen, headers=["row", "delay chosen on dev", "dev CCC mean",
-                                        "test CCC mean [95% CI]"], tablefmt="github",
-                       disable_numparse=True), "",
+              _chosen(table, "delay", lambda value: f"{value:g} s"), "",
               "## Every delay", "",
-              "Pooled test CCC (mean of valence and arousal), mean over seeds, with the 95% "
-              f"interval of each dataset's leaderboard{NO_INTERVAL}:", "",
-              tabulate(_wide(study, table, _ccc), headers=["row", *_headers(study)],
-                       tablefmt="github", disable_numparse=True), "",
-              "Test RMSE (mean of valence and arousal), mean over seeds:", "",
-              tabulate(_wide(study, table, lambda point: format_number(point["rmse"])),
-                       headers=["row", *_headers(study)], tablefmt="github",
-                       disable_numparse=True), "",
-              f"![test CCC against the rating delay]({figure})", ""]
+              *_every(study, table, figure, "rating delay")]
     return "\n".join(lines)
 
 

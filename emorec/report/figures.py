@@ -81,22 +81,28 @@ def ccc_by_window(rows: pd.DataFrame, facts: dict[str, ModelFacts], dataset: str
 
 def ccc_by_factor(table: pd.DataFrame, factor: str, dataset: str, stand_in: bool,
                   path: Path) -> None:
-    """Test CCC against a generator factor's value, one line per row, 95% interval bars."""
+    """Test CCC against a factor's value (numbers; or names, such as feature sets, placed in
+    the table's order), one line per row, 95% interval bars."""
+    numeric = pd.api.types.is_numeric_dtype(table["value"])
+    names = list(dict.fromkeys(table["value"]))
     figure, axis = plt.subplots(figsize=(9.0, 4.4))
     for row, group in table.groupby("row", sort=False):
-        group = group.sort_values("value")
+        group = group.sort_values("value") if numeric else group
         # a percentile interval need not hold the mean: clip, do not draw bars backwards
         below = (group["ccc"] - group["low"]).fillna(0.0).clip(lower=0.0)
         above = (group["high"] - group["ccc"]).fillna(0.0).clip(lower=0.0)
-        axis.errorbar(group["value"], group["ccc"], yerr=[below, above], marker="o",
-                      capsize=3, label=row)
+        axis.errorbar(group["value"] if numeric else group["value"].map(names.index),
+                      group["ccc"], yerr=[below, above], marker="o", capsize=3, label=row)
     axis.set_xlabel(factor)
     axis.set_ylabel("test CCC (mean of V and A)")
-    axis.set_xticks(sorted(table["value"].unique()))
+    if numeric:
+        axis.set_xticks(sorted(table["value"].unique()))
+    else:
+        axis.set_xticks(range(len(names)), names, fontsize=7)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.suptitle(f"{dataset}{' (STAND-IN data)' if stand_in else ''}: test CCC against "
-                    f"{factor.split(' ')[0]}\nmean over seeds, "
+                    f"{factor.split(' (')[0]}\nmean over seeds, "
                     "bars: 95% bootstrap interval over test sessions and seeds", fontsize=10)
     _save(figure, path)
 
