@@ -36,6 +36,21 @@ def replace_file(path: Path, write: Callable[[Path], None]) -> None:
         partial.unlink(missing_ok=True)
 
 
+def link_files(source: Path, target: Path, names: list[str] | None = None) -> None:
+    """Hard-link (copy where links fail) the files of folder ``source`` (only ``names``, when
+    given) into ``target``, made if missing; nothing when ``source`` is no folder."""
+    if not Path(source).is_dir():
+        return
+    target.mkdir(exist_ok=True)
+    for path in sorted(Path(source).iterdir()):
+        if not path.is_file() or (names is not None and path.name not in names):
+            continue
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copyfile(path, target / path.name)
+
+
 def replace_folder(target: Path, write: Callable[[Path], None], keep_if: str) -> None:
     """``write(temporary folder)`` then swap it in for ``target``. An existing ``target`` is
     replaced only if it holds ``keep_if`` (a file that marks it as ours), so a user's folder

@@ -260,14 +260,15 @@ def test_ratings_beyond_the_recording_are_refused_or_counted(caplog):
     recording = Recording("r1", video=None)
     probes = {"r1": {"span": 10.0}}
     seconds = pd.DataFrame({"session": "r1", "time": np.arange(0, 10.0, 0.5)})
-    _check_rating_times(seconds, [recording], probes, "ratings.csv")
-    with pytest.raises(DataError, match="milliseconds"):
+    files = {"r1": "labels/r1.csv"}
+    _check_rating_times(seconds, [recording], probes, files)
+    with pytest.raises(DataError, match="labels/r1.csv.*milliseconds"):
         _check_rating_times(seconds.assign(time=seconds["time"] * 1000), [recording], probes,
-                            "ratings.csv")
+                            files)
     late = pd.concat([seconds, pd.DataFrame({"session": ["r1"], "time": [30.0]})])
     with caplog.at_level("WARNING"):
-        _check_rating_times(late, [recording], probes, "ratings.csv")
-    assert "1 ratings of r1 lie past its 10.0 s" in caplog.text
+        _check_rating_times(late, [recording], probes, files)
+    assert "1 ratings of r1 lie more than 2 s outside its 10.0 s" in caplog.text
 
 
 def test_a_constant_embedding_is_told_from_faces_that_differ():

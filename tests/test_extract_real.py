@@ -139,8 +139,11 @@ def test_a_rerun_after_a_change_extracts_again(corpus, models, tmp_path, caplog)
     out = tmp_path / "ds"
     assert main(extract_args(root, models, out)) == 0
     first = Dataset.load(out)
+    assert main(["-q", "data", "split", str(out), "--seed", "1"]) == 0
+    split = (out / "split.csv").read_bytes()
+    assert len(list((out / ".cache").glob("*.npz"))) == 3, "data split keeps the cache"
 
-    # ratings changed: same recordings from the cache, new labels
+    # ratings changed: same recordings from the cache, new labels, the split kept
     labels = root / "labels" / "carmp4.csv"
     table = pd.read_csv(labels)
     table["valence"] = -table["valence"]
@@ -154,6 +157,7 @@ def test_a_rerun_after_a_change_extracts_again(corpus, models, tmp_path, caplog)
     np.testing.assert_allclose(changed.video.loc[mp4, "valence"],
                                -first.video.loc[first.video["session"] == "carmp4", "valence"])
     assert changed.manifest.fingerprint != first.manifest.fingerprint
+    assert (out / "split.csv").read_bytes() == split
 
     # a recording replaced: it alone is extracted again
     caplog.clear()
@@ -162,10 +166,14 @@ def test_a_rerun_after_a_change_extracts_again(corpus, models, tmp_path, caplog)
         assert main(extract_args(root, models, out)[1:]) == 0
     assert "nothing to do" not in caplog.text and "2 of 3 recordings" in caplog.text
 
-    # a recording removed, then added back
+    # a recording removed, then added back; the split no longer fits and is dropped, said
     (root / "caravi.avi").unlink()
-    assert main(extract_args(root, models, out)) == 0
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert main(extract_args(root, models, out)) == 0
     assert sorted(Dataset.load(out).sessions) == ["carmkv", "carmp4"]
+    assert "split.csv no longer fits" in caplog.text and not (out / "split.csv").exists()
+    assert "caravi.csv" in caplog.text, "its rating file matches no recording: said"
     shutil.copy(corpus / "caravi.avi", root / "caravi.avi")
     assert main(extract_args(root, models, out)) == 0
     assert sorted(Dataset.load(out).sessions) == sorted(VOICES)
@@ -185,6 +193,9 @@ def test_a_cut_file_and_short_sound_are_said_and_counted(corpus, models, tmp_pat
     shutil.copy(corpus / "labels" / "carmkv.csv", root / "labels")
     shutil.copy(corpus / "carmp4.mp4", root / "carmp4.mp4")
     shutil.copy(corpus / "labels" / "carmp4.csv", root / "labels")
+    whole = (corpus / "caravi.avi").read_bytes()
+    (root / "caravi.avi").write_bytes(whole[:len(whole) // 2])   # AVI: the header counts frames
+    shutil.copy(corpus / "labels" / "caravi.csv", root / "labels")
     real_media.write_wav(root / "carmp4.wav", real_media.voice("Front_Center"), real_media.RATE)
     out = tmp_path / "ds"
     with caplog.at_level("WARNING"):
@@ -193,8 +204,9 @@ def test_a_cut_file_and_short_sound_are_said_and_counted(corpus, models, tmp_pat
     assert "carmp4.wav: the sound ends at 1.4 s" in caplog.text or \
         "the sound ends at 1.4 s" in caplog.text
     counts = Dataset.load(out).manifest.source["counts"]
-    assert counts["recordings_short"] == 2
-    assert sorted(counts["short"]) == ["carmkv", "carmp4"]
+    assert "caravi.avi: decoded" in caplog.text
+    assert counts["recordings_short"] == 3
+    assert sorted(counts["short"]) == ["caravi", "carmkv", "carmp4"]
 
 
 def test_ratings_in_milliseconds_are_refused_by_name(corpus, models, tmp_path, capsys):

@@ -91,6 +91,9 @@ def test_each_feature_set_is_benched_and_the_page_shows_them_side_by_side(two_se
     for name in ("mine", "mine-egemaps"):   # the numbers of each dataset's own board
         assert f"| {ridge[name]['test_mean_ccc']:.3f} " in (board / f"{name}.md").read_text()
     assert (board / "figures" / "mine-features.png").stat().st_size > 1000
+    # the chance floor scores the same on both sets: dev chooses neither
+    floor = next(line for line in page.splitlines() if line.startswith("| chance"))
+    assert floor.split("|")[2].strip() == "none: the same on every one"
 
 
 def test_feature_sets_at_each_delay_are_studies_of_their_own(tiny_sewa):

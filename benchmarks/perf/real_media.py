@@ -1,6 +1,8 @@
-"""Run `make bench-real-media` into a fresh folder and report it: how long each step took, what
-the extraction found (faces, short files), each model's test CCC per target on both feature sets
-(eGeMAPS and the speech embedding), and the board's feature-set page as rendered.
+"""Run `make bench-real-media` into a fresh folder and keep its report.
+
+The report says how long the chain took, what the extraction found (faces, short files), each
+model's test CCC per target on both feature sets (eGeMAPS and the speech embedding), and the
+board's feature-set page as rendered.
 
     python benchmarks/perf/real_media.py --out benchmarks/perf/results/real-media.md
 

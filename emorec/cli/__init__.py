@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("emorec: interrupted; what finished is kept (a bench resumes where it stopped "
-              "when run again)", file=sys.stderr)
+        print("emorec: interrupted; what finished is kept (a bench or an extraction "
+              "resumes where it stopped when run again)", file=sys.stderr)
         return 130
     except Exception as error:
         if not store_error(error):

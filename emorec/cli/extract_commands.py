@@ -221,7 +221,7 @@ def _extract(args) -> None:
         source_fps=args.source_fps)
     dataset = extract(args.input, args.out, settings, name=args.name,
                       extractor_train=args.extractor_train, jobs=args.jobs)
-    log.info("wrote %s (%s) to %s: %d frames, %d sessions, %d-d faces, audio windows %s, "
+    log.info("dataset %s (%s) in %s: %d frames, %d sessions, %d-d faces, audio windows %s, "
              "fingerprint %s", dataset.name, dataset.manifest.origin, args.out,
              len(dataset.video), len(dataset.sessions), dataset.manifest.embedding_dim,
              [f"{w:g}" for w in dataset.audio] or "none", dataset.manifest.fingerprint)

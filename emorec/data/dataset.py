@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from emorec.data import validation
 from emorec.data.splits import Split, default_split, read_split_file
 from emorec.errors import DataError
-from emorec.files import replace_folder
+from emorec.files import link_files, replace_folder
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 VIDEO_FILE = "video.parquet"
 SPLIT_FILE = "split.csv"
+CACHE_FOLDER = ".cache"   # an extraction's per-recording results, kept when the folder is saved
 LABELS_RAW_FILE = "labels_raw.parquet"
 ORACLE_COLUMNS = tuple(f"{target}_oracle" for target in TARGETS)
 
@@ -226,7 +227,12 @@ class Dataset:
         temporary folder beside ``root`` that then replaces it. An existing non-empty folder
         is replaced only if it is a dataset folder (holds a manifest)."""
         root = Path(root)
-        replace_folder(root, self._write_files, keep_if=MANIFEST_FILE)
+
+        def write(folder: Path) -> None:
+            self._write_files(folder)
+            link_files(root / CACHE_FOLDER, folder / CACHE_FOLDER)
+
+        replace_folder(root, write, keep_if=MANIFEST_FILE)
         return root
 
     def save_if_changed(self, root: str | Path) -> bool:

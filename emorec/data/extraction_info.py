@@ -23,7 +23,8 @@ def extraction_lines(extraction: dict) -> list[str]:
     ]
     if audio:
         model = audio["model"]
-        what = (f"openSMILE {model['feature_set']} {model['level']} ({model['dim']} features)"
+        what = (f"openSMILE {model['feature_set']} {model['level']} ({model['dim']} features, "
+                f"opensmile {model.get('opensmile', '?')})"
                 if "feature_set" in model else f"{_model(model)}; layer {model['layer']}")
         lines.append(f"  speech    {what}, "
                      f"windows {', '.join(f'{w:g}' for w in audio['windows'])} s (hop L/2), "
@@ -35,12 +36,15 @@ def extraction_lines(extraction: dict) -> list[str]:
     recordings = extraction.get("recordings") or {}
     if recordings:
         rates = sorted({r["source_fps"] for r in recordings.values() if r.get("source_fps")})
-        offsets = [n for n, r in recordings.items() if r.get("audio_offset_s")]
+        offsets = {n: r["audio_offset_s"] for n, r in recordings.items()
+                   if r.get("audio_offset_s")}
         lines.append(f"  sources   {len(recordings)} recordings, each identified by its sha256; "
                      + (f"source frame rates {', '.join(f'{r:g}' for r in rates)} fps"
                         if rates else "frame images")
-                     + (f"; sound starting after the picture in {len(offsets)} "
-                        f"({', '.join(offsets[:3])})" if offsets else ""))
+                     + (f"; sound offset from the picture in {len(offsets)} (up to "
+                        f"{max(map(abs, offsets.values())):g} s: "
+                        f"{', '.join(list(offsets)[:3])}{', ...' if len(offsets) > 3 else ''})"
+                        if offsets else ""))
     lines.append("  libraries " + ", ".join(f"{k} {v}" for k, v in
                                            sorted(extraction["libraries"].items())))
     return lines

@@ -35,7 +35,7 @@ def describe(dataset: Dataset) -> dict:
     try:
         split = dataset.split()
     except EmorecError as error:   # too few sessions to split: described without one
-        split, no_split = None, str(error)
+        split, no_split = None, str(error).removeprefix("<split>: ")
     audio = {}
     for length, table in dataset.audio.items():
         with_audio = (sum(int(views.audio_window_view(dataset, p, length).mask.sum())
@@ -139,8 +139,9 @@ def _gap_line(summary: dict) -> str:
                 f"({counted['frames_without_face'] / max(counted['frames_sampled'], 1):.1%}), "
                 f"{counted['frames_unlabelled']} with a face but no rating (as extracted)")
         if counted.get("recordings_short"):
-            line += (f"; {counted['recordings_short']} recordings decoded short of their "
-                     f"stated length ({', '.join(sorted(counted.get('short', {}))[:4])})")
+            short = sorted(counted.get("short", {}))
+            line += (f"; {counted['recordings_short']} recordings cut short or with sound that "
+                     f"ends early ({', '.join(short[:4])}{', ...' if len(short) > 4 else ''})")
         return line
     return ("gaps        {count} gaps, {missing_frames} frames without a face ({share:.1%}), "
             "longest {longest_s:.1f} s".format(share=summary["gaps"]["missing_share"],
@@ -159,8 +160,8 @@ def _rate_line(summary: dict) -> str:
 def _guard_line(guard: dict) -> str:
     if not guard["sessions"]:
         return ("extractor   leakage guard not given: nothing checks that test sessions are "
-                "outside the feature extractor's training videos (import with "
-                "--extractor-train FILE)")
+                "outside the feature extractor's training videos (give --extractor-train "
+                "FILE to emorec extract or data import)")
     if guard["in_test"]:
         return (f"extractor   trained on {guard['sessions']} of these sessions; "
                 f"{len(guard['in_test'])} are in the test partition "

@@ -8,17 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from emorec.files import replace_file, writable_folder
+from emorec.data.dataset import CACHE_FOLDER
+from emorec.files import link_files, replace_file, writable_folder
 
 log = logging.getLogger(__name__)
 
-FOLDER = ".cache"
+FOLDER = CACHE_FOLDER
 SETTINGS_FILE = f"{FOLDER}/settings.json"   # marks a folder an unfinished extraction owns
 
 
@@ -74,12 +74,5 @@ def mark(root: Path, settings: dict) -> None:
 def link_into(root: Path, folder: Path, keep: list[Path]) -> None:
     """Hard-link (copy where links fail) the cache entries ``keep`` and the settings file into
     ``folder``'s cache folder, for a dataset folder that replaces ``root``."""
-    target = folder / FOLDER
-    target.mkdir(exist_ok=True)
-    for path in [*keep, Path(root) / SETTINGS_FILE]:
-        if not path.is_file():
-            continue
-        try:
-            os.link(path, target / path.name)
-        except OSError:
-            (target / path.name).write_bytes(path.read_bytes())
+    link_files(Path(root) / FOLDER, folder / FOLDER,
+               [p.name for p in keep] + [Path(SETTINGS_FILE).name])

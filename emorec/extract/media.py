@@ -88,8 +88,11 @@ def probe(path: str | Path, expected: str = VIDEO_EXPECTED) -> Probe:
                             else float((stream.start_time or 0) * stream.time_base))
             container.seek(0)
         video = container.streams.video[0] if container.streams.video else None
+        stated = [container.duration / 1_000_000] if container.duration else []
+        if video is not None and video.frames and video.average_rate:
+            stated.append(video.frames / float(video.average_rate))   # AVI's header counts them
         return Probe(
-            duration=(container.duration / 1_000_000 if container.duration else None),
+            duration=max(stated) if stated else None,
             video_start=starts.get("video"),
             video_rate=float(video.average_rate) if video is not None and video.average_rate
             else None,

@@ -85,10 +85,10 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
     if settings.audio and not with_audio:
         log.info("layout afew-va: clips without sound; faces only")
     recordings = layouts.discover(input_dir, settings.layout, with_audio)
-    raw, label_info = _ratings(input_dir, recordings, settings)
+    raw, label_info, rating_files = _ratings(input_dir, recordings, settings)
     # every input opened and checked before anything is embedded
     probes = {r.name: _probe(r, settings) for r in recordings}
-    _check_rating_times(raw, recordings, probes, label_info["files"])
+    _check_rating_times(raw, recordings, probes, rating_files)
     trained_on = (extractor_sessions(extractor_train, [r.name for r in recordings])
                   if extractor_train is not None else ())
 
@@ -127,7 +127,7 @@ def extract(input_dir: str | Path, out: str | Path, settings: Settings, *,
         source={"extraction": extraction, "counts": counts,
                 **({"stand_in": sidecar} if sidecar else {})})
     dataset = Dataset.create(manifest, video, audio, source=str(out))
-    dataset = _with_raw(dataset, raw)
+    dataset = _with_kept_split(_with_raw(dataset, raw), out)
     _save(dataset, out, entries)
     return dataset
 
@@ -171,25 +171,29 @@ def _recording_facts(content: str, probe: dict, recording, settings: Settings) -
     return facts
 
 
-def _check_rating_times(raw: pd.DataFrame, recordings, probes: dict, source: str) -> None:
+def _check_rating_times(raw: pd.DataFrame, recordings, probes: dict,
+                        sources: dict[str, str]) -> None:
     """Ratings must lie within their recording's span: times in milliseconds (or another
     recording's ratings) are refused by name; a few past the end are counted in a warning."""
-    times = dict(tuple(raw.groupby("session")["time"]))
+    by_recording = dict(tuple(raw.groupby("session")["time"]))
     for recording in recordings:
         span = probes[recording.name]["span"]
-        rated = times.get(recording.name)
+        rated = by_recording.get(recording.name)
         if span is None or rated is None:
             continue
-        beyond = (rated.to_numpy() > span + max(2.0, 0.1 * span)) | (rated.to_numpy() < -1.0)
+        times, slack = rated.to_numpy(), max(2.0, 0.1 * span)
+        beyond = (times > span + slack) | (times < -1.0)
+        source = sources[recording.name]
         if beyond.mean() > 0.5:
             raise DataError(source, f"rating times of {recording.name} lie outside its "
-                            f"recording", column="time",
+                            f"recording", column="time (seconds)",
                             expected=f"seconds within the recording's {span:.1f} s (times in "
                                      "milliseconds? divide them by 1000)",
                             found=f"times from {rated.min():g} to {rated.max():g}")
         if beyond.any():
-            log.warning("%s: %d ratings of %s lie past its %.1f s (not used)", source,
-                        int(beyond.sum()), recording.name, span)
+            log.warning("%s: %d ratings of %s lie more than %g s outside its %.1f s (no frame "
+                        "is there to take them)", source, int(beyond.sum()), recording.name,
+                        slack, span)
 
 
 def _leave_nothing_half_written(out: Path, created: bool) -> None:
@@ -244,24 +248,34 @@ def _read_sidecar(path: Path) -> dict:
     return sidecar
 
 
-def _ratings(root: Path, recordings: list, settings: Settings) -> tuple[pd.DataFrame, dict]:
-    """Every recording's ratings, scaled; DataError naming a recording that has none."""
+def _ratings(root: Path, recordings: list, settings: Settings
+             ) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+    """Every recording's ratings, scaled; the labels' facts for the manifest; where each
+    recording's ratings were read from. DataError naming a recording that has none."""
     names = [r.name for r in recordings]
     if settings.layout == "afew-va":
         scale = settings.label_scale or 10.0
         source_fps = settings.source_fps or layouts.AFEW_VA_SOURCE_FPS
         raw, source, kind = labels.read_afew_va(root, source_fps), str(root), "afew-va json"
+        sources = {r.name: str(r.frames / f"{r.name}.json") for r in recordings}
     elif settings.layout == "sewa":
         folder = settings.labels or (root / "labels" if (root / "labels").is_dir() else root)
         scale, source, kind = settings.label_scale or 1.0, str(folder), "sewa annotation files"
-        raw = pd.concat([labels.read_sewa_file(labels.sewa_file(folder, n), n) for n in names],
-                        ignore_index=True)
+        sources = {r.name: str(_sewa_file(folder, r)) for r in recordings}
+        _warn_unused_rating_files(folder, names, set(sources.values()))
+        raw = pd.concat([labels.scaled(labels.read_sewa_file(Path(sources[n]), n), scale,
+                                       sources[n]) for n in names], ignore_index=True)
     else:
         if settings.labels is None:
             raise DataError(root, "no labels given", expected="--labels CSV with session,time,"
                                                                "valence,arousal (layout files)")
         scale, source, kind = settings.label_scale or 1.0, str(settings.labels), "csv"
         raw = labels.read_generic(settings.labels)
+        sources = {n: source for n in names}
+        unused = sorted(set(raw["session"]) - set(names))
+        if unused:
+            log.warning("%s: ratings of %d sessions that match no recording are not used: %s",
+                        source, len(unused), ", ".join(unused[:5]))
     present = set(raw["session"])
     for recording in recordings:
         if recording.name not in present:
@@ -269,7 +283,26 @@ def _ratings(root: Path, recordings: list, settings: Settings) -> tuple[pd.DataF
                             expected=f"ratings of {recording.name} ({recording.source})")
     raw = labels.scaled(raw[raw["session"].isin(names)], scale, source)
     return raw, {"source": kind, "scale": scale, "delay_s": float(settings.label_delay),
-                 "files": Path(source).name, "sha256": _ratings_hash(raw)}
+                 "files": Path(source).name, "sha256": _ratings_hash(raw)}, sources
+
+
+def _sewa_file(folder: Path, recording) -> Path:
+    try:
+        return labels.sewa_file(folder, recording.name)
+    except DataError as error:
+        if "several" in str(error):
+            raise
+        raise DataError(recording.source, "recording without labels (no annotation file)",
+                        expected=f"{recording.name}.csv or {recording.name}_*.csv (timestamp, "
+                                 f"valence, arousal) in {folder}") from None
+
+
+def _warn_unused_rating_files(folder: Path, names: list[str], used: set[str]) -> None:
+    unused = sorted(p.name for p in folder.iterdir() if p.is_file()
+                    and p.suffix.lower() in labels.LABEL_EXTENSIONS and str(p) not in used)
+    if unused:
+        log.warning("%s: %d annotation files match no recording and are not used: %s", folder,
+                    len(unused), ", ".join(unused[:5]) + (", ..." if len(unused) > 5 else ""))
 
 
 def _ratings_hash(raw: pd.DataFrame) -> str:
@@ -525,6 +558,23 @@ def gap_count(has_face: np.ndarray) -> int:
     """Runs of consecutive sampled frames without a face."""
     missing = ~np.asarray(has_face, bool)
     return int(np.sum(missing & ~np.concatenate([[False], missing[:-1]])))
+
+
+def _with_kept_split(dataset: Dataset, out: Path) -> Dataset:
+    """The split file of the dataset ``out`` held before (``emorec data split``), kept when it
+    names the same recordings; a warning when it no longer fits and is dropped."""
+    from emorec.data.dataset import SPLIT_FILE
+    from emorec.data.splits import read_split_file
+
+    path = out / SPLIT_FILE
+    if not path.is_file():
+        return dataset
+    try:
+        return dataset.with_split(read_split_file(path), str(path))
+    except EmorecError as error:
+        log.warning("%s no longer fits the recordings (%s): dropped; make a new one with "
+                    "emorec data split", path, error)
+        return dataset
 
 
 def _with_raw(dataset: Dataset, raw: pd.DataFrame) -> Dataset:

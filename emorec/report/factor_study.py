@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -189,12 +190,20 @@ def _seeds(table: pd.DataFrame) -> str:
 
 
 def _chosen(table: pd.DataFrame, what: str, value) -> str:
-    """Per row, the value with the highest mean dev CCC (the first in value order of equals),
-    and its dev and test CCC."""
+    """Per row, the value with the highest mean dev CCC, and its dev and test CCC. Where every
+    value scores the same on dev (a row that does not use what varies, such as a face model
+    across audio feature sets), none is chosen; where some tie for best, all of them are named
+    (the test CCC shown is the first's, in value order)."""
     chosen = []
     for row, group in table.groupby("row", sort=False):
-        best = group.sort_values("dev", ascending=False, kind="stable").iloc[0]
-        chosen.append([row, value(best["value"]), format_number(best["dev"]), _ccc(best)])
+        ordered = group.sort_values("dev", ascending=False, kind="stable")
+        best = ordered.iloc[0]
+        tied = ordered[np.isclose(ordered["dev"], best["dev"], rtol=0, atol=1e-12)]
+        if len(tied) == len(group) > 1:
+            named = "none: the same on every one"
+        else:
+            named = " or ".join(str(value(v)) for v in tied["value"])
+        chosen.append([row, named, format_number(best["dev"]), _ccc(best)])
     return tabulate(chosen, headers=["row", f"{what} chosen on dev", "dev CCC mean",
                                      "test CCC mean [95% CI]"], tablefmt="github",
                     disable_numparse=True)
