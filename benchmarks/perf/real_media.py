@@ -1,4 +1,4 @@
-"""Run `make bench-real-media` into a fresh folder and keep its report.
+"""Run `make bench-real-media` afresh (runs/real-media is replaced) and keep its report.
 
 The report says how long the chain took, what the extraction found (faces, short files), each
 model's test CCC per target on both feature sets (eGeMAPS and the speech embedding), and the
@@ -12,6 +12,7 @@ The corpus is a stand-in (real media, planted ratings): these rows are not commi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -35,17 +36,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", type=Path, default=ROOT / "runs" / "real-media-bench",
-                        help="where the chain runs (replaced)")
     parser.add_argument("--out", type=Path, default=None, help="report file to write")
     args = parser.parse_args()
-    shutil.rmtree(args.folder, ignore_errors=True)
+    folder = ROOT / "runs" / "real-media"   # where benchmarks/real_media.toml reads from
+    shutil.rmtree(folder, ignore_errors=True)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    subprocess.run(["make", "-s", "bench-real-media", f"REAL_MEDIA={args.folder}"], cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["make", "-s", "bench-real-media"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
-    publish(report(args.folder, wall, load_before), args.out)
+    publish(report(folder, wall, load_before), args.out)
 
 
 def report(folder: Path, wall: float, load_before: float) -> str:
@@ -57,13 +57,14 @@ def report(folder: Path, wall: float, load_before: float) -> str:
                       f"{1 - counts['frames_without_face'] / counts['frames_sampled']:.1%}",
                       counts["recordings_short"]])
         table = load(folder / "results" / f"{name}.csv")
-        means = table.groupby(["model", "params"])[
+        table["window"] = [json.loads(p).get("window", "") for p in table["params"]]
+        means = table.groupby(["model", "window"])[
             ["test_valence_ccc", "test_arousal_ccc"]].mean().reset_index()
         for _, row in means.iterrows():
-            rows.append([row["model"], row["params"], name, row["test_valence_ccc"],
+            rows.append([row["model"], row["window"], name, row["test_valence_ccc"],
                          row["test_arousal_ccc"]])
-    ccc = pd.DataFrame(rows, columns=["model", "params", "dataset", "valence", "arousal"])
-    wide = ccc.pivot_table(index=["model", "params"], columns="dataset",
+    ccc = pd.DataFrame(rows, columns=["model", "window (s)", "dataset", "valence", "arousal"])
+    wide = ccc.pivot_table(index=["model", "window (s)"], columns="dataset",
                            values=["valence", "arousal"]).reset_index()
     wide.columns = [" ".join(c).strip() if isinstance(c, tuple) else c for c in wide.columns]
     page = (folder / "board" / "media-real-features.md").read_text()
