@@ -151,14 +151,30 @@ golden: install
 leaderboard: install
 	$(BIN)/emorec leaderboard --results-dir $(RESULTS) --out $(BOARD)
 
+# make ui and make dashboard listen on 127.0.0.1, at PORT when given (make ui PORT=5001); a port
+# that is taken stops them in one line before any server starts (scripts/port_free.py). make ui
+# serves UI_STORE, the store emorec bench writes by default.
+UI_STORE ?= sqlite:///mlflow.db
+UI_PORT := $(or $(PORT),5000)
+DASHBOARD_PORT := $(or $(PORT),8080)
+$(foreach goal,ui dashboard,$(if $(filter $(goal),$(MAKECMDGOALS)),$(eval \
+	port_problem := $(shell $(PYTHON) scripts/port_free.py "make $(goal)" \
+		$(if $(filter ui,$(goal)),$(UI_PORT),$(DASHBOARD_PORT))))))
+ifneq ($(port_problem),)
+$(error $(port_problem))
+endif
+
 ui: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --workers 1
+	@echo "make ui: the MLflow UI of $(UI_STORE) at http://127.0.0.1:$(UI_PORT)"
+	$(BIN)/mlflow ui --backend-store-uri $(UI_STORE) --workers 1 --host 127.0.0.1 \
+		--port $(UI_PORT)
 
 # optuna-dashboard on the Optuna storage: the journal file, or STORAGE=postgresql+psycopg://...
 dashboard: install
 	@test -x $(BIN)/optuna-dashboard || { echo "make dashboard: optuna-dashboard is missing; \
 		install emorec's dashboard extra (make install does)" >&2; exit 1; }
-	$(BIN)/optuna-dashboard $(STORAGE) --host 127.0.0.1 --port 8080
+	@echo "make dashboard: optuna-dashboard of $(STORAGE) at http://127.0.0.1:$(DASHBOARD_PORT)"
+	$(BIN)/optuna-dashboard $(STORAGE) --host 127.0.0.1 --port $(DASHBOARD_PORT)
 
 # Several machines: PostgreSQL (Debian package) + an MLflow tracking server on it, on this
 # machine (EMOREC_LISTEN=0.0.0.0 to take workers from others); URLs go to .servers.env.
