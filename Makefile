@@ -42,8 +42,29 @@ PACKAGE := $(call package,$(EXTRAS))
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 torch_index = $(shell $(PYTHON) scripts/pip_index.py $(TORCH_INDEX))
 
-.PHONY: install lock test test-slow test-all lint verify $(BENCH_TARGETS) bench-media bench-real-media golden leaderboard ui \
+.PHONY: help install lock test test-slow test-all lint verify $(BENCH_TARGETS) bench-media bench-real-media golden leaderboard ui \
 	dashboard servers stop-servers slurm stop-slurm calibrate bench-perf clean
+
+# make help: every target in one line each (a test checks that none is missing).
+help:
+	@printf '%s\n' \
+	"make install           .venv with emorec and its pinned libraries (every target does it first)" \
+	"make test              the fast test tier; make test-slow the scenario tier, make test-all both" \
+	"make lint              ruff on the code, tests, benchmarks and scripts" \
+	"make bench-SUITE       run a suite (benchmarks/SUITE.toml: $(subst $(space),$(comma) ,$(BENCH_TARGETS))) into RESULTS, render its boards" \
+	"make bench-media       recordings end to end on generated media (espeak-ng)" \
+	"make bench-real-media  real media, speech embedded beside eGeMAPS (alsa-utils, egemaps extra)" \
+	"make leaderboard       render the boards from RESULTS into BOARD" \
+	"make verify            committed rows against today's code (CI runs it)" \
+	"make golden            re-render the frozen board of tests/golden" \
+	"make ui                MLflow UI (PORT=5000, UI_STORE=sqlite:///mlflow.db)" \
+	"make dashboard         optuna-dashboard on STORAGE (PORT=8080)" \
+	"make servers           PostgreSQL + MLflow tracking server; make stop-servers" \
+	"make slurm             a single-node Slurm to try job arrays on; make stop-slurm" \
+	"make calibrate         the stand-in calibration report" \
+	"make bench-perf        the speed benchmarks" \
+	"make lock              re-resolve constraints.txt" \
+	"make clean             remove .venv and build leftovers"
 
 install: $(BIN)/emorec
 

@@ -54,7 +54,10 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items))
-            close = difflib.get_close_matches(name, list(self._items), n=1)
+            folded = {known_name.lower(): known_name for known_name in self._items}
+            close = ([folded[name.lower()]] if name.lower() in folded else
+                     [folded[n] for n in difflib.get_close_matches(name.lower(), list(folded),
+                                                                   n=1)])
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise UnknownNameError(
                 f"unknown {self.kind} {name!r}{hint} (known: {known})") from None

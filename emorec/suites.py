@@ -104,6 +104,10 @@ def load_suite(path: str | Path) -> Suite:
     kind, size and seed, every grid value against the model's declared parameters, and no
     seed or cell twice. EmorecError names the file and the place."""
     path = Path(path)
+    if path.is_dir():
+        suites = sorted(p.name for p in path.glob("*.toml"))
+        raise EmorecError(f"{path}: a folder; expected a suite file"
+                          + (f", e.g. one of {', '.join(suites)}" if suites else " (.toml)"))
     if not path.is_file():
         raise EmorecError(f"{path}: suite file not found")
     try:

@@ -23,8 +23,14 @@ def taken_port():
         yield holder.getsockname()[1]
 
 
+def user_env() -> dict:
+    """The environment of a user's shell: none of an enclosing make's (make test runs these)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+
+
 def make(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=user_env())
 
 
 @pytest.mark.parametrize("goal", ["ui", "dashboard"])
@@ -51,6 +57,7 @@ def test_make_ui_serves_on_the_port_it_names(tmp_path):
         port = probe.getsockname()[1]
     server = subprocess.Popen(["make", "ui", f"PORT={port}",
                                f"UI_STORE=sqlite:///{tmp_path / 'mlflow.db'}"], cwd=ROOT, text=True,
+                              env=user_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:

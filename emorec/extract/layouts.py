@@ -45,7 +45,8 @@ def discover(root: str | Path, layout: str, with_audio: bool) -> list[Recording]
         raise DataError("--layout", "unknown layout", expected=" or ".join(LAYOUTS),
                         found=repr(layout))
     if not root.is_dir():
-        raise DataError(root, "input folder not found", expected="a folder of recordings")
+        raise DataError(root, "not a folder" if root.exists() else "input folder not found",
+                        expected="a folder of recordings")
     entries = sorted(root.iterdir())
     wavs = {p.stem: p for p in entries if p.suffix.lower() in AUDIO_EXTENSIONS}
     recordings = []

@@ -29,8 +29,9 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset,
     and a factor-study page for stand-ins that differ in one generator factor."""
     if not Path(results_dir).is_dir():
-        raise EmorecError(f"--results-dir {results_dir}: no such folder (it holds the results "
-                          "files the leaderboards are rendered from)")
+        found = "a file" if Path(results_dir).exists() else "no such folder"
+        raise EmorecError(f"--results-dir {results_dir}: {found}; expected the folder of results "
+                          "files the leaderboards are rendered from")
     table = results.load_all(results_dir)
     if table.empty:
         raise EmorecError(f"--results-dir {results_dir}: no results files (<dataset>.csv) to "
