@@ -295,3 +295,24 @@ def test_a_processors_size_is_read_from_dicts_and_size_dicts():
                                crop_size=SizeDict(height=224, width=224))
     assert input_size(cropping, config) == [224, 224]
     assert input_size(None, config) == [518, 518]
+
+
+def test_sewa_ratings_are_divided_by_the_label_scale_once_and_a_bad_one_names_its_file(
+        tmp_path):
+    from emorec.extract.layouts import Recording
+    from emorec.extract.pipeline import Settings, _ratings
+
+    (tmp_path / "labels").mkdir()
+    for name, valence in (("a", 4.0), ("b", -6.0)):
+        (tmp_path / "labels" / f"{name}.csv").write_text(
+            f"timestamp,valence,arousal\n0,{valence},2\n1,{valence},2\n")
+    recordings = [Recording(n, video=tmp_path / f"{n}.mp4") for n in ("a", "b")]
+    raw, info, files = _ratings(tmp_path, recordings,
+                                Settings(layout="sewa", label_scale=10.0))
+    assert raw["valence"].tolist() == [0.4, 0.4, -0.6, -0.6] and info["scale"] == 10.0
+    assert files["b"].endswith("labels/b.csv")
+    with pytest.raises(DataError, match=r"labels/b\.csv.*out of range"):
+        _ratings(tmp_path, recordings, Settings(layout="sewa", label_scale=5.0))
+    with pytest.raises(DataError, match=r"c\.mp4: recording without labels"):
+        _ratings(tmp_path, [*recordings, Recording("c", video=tmp_path / "c.mp4")],
+                 Settings(layout="sewa"))

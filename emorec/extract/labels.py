@@ -28,13 +28,15 @@ TIME_COLUMNS = ("timestamp", "time", "frametime")
 LABEL_EXTENSIONS = (".csv", ".txt")
 
 
-def sewa_file(folder: Path, recording: str) -> Path:
-    """The annotation file of ``recording`` in ``folder``; DataError when none or several."""
+def sewa_file(folder: Path, recording: str, media: Path | None = None) -> Path:
+    """The annotation file of ``recording`` in ``folder``; DataError when none (naming the
+    recording's ``media`` file where given) or several."""
     found = sorted(p for p in folder.glob(f"{recording}*")
                    if p.suffix.lower() in LABEL_EXTENSIONS
                    and (p.stem == recording or p.stem.startswith(recording + "_")))
     if not found:
-        raise DataError(folder / f"{recording}.csv", "recording without labels",
+        raise DataError(media or folder / f"{recording}.csv",
+                        "recording without labels" + (" (no annotation file)" if media else ""),
                         expected=f"an annotation file {recording}.csv or {recording}_*.csv "
                                  f"(timestamp, valence, arousal) in {folder}")
     if len(found) > 1:
@@ -86,8 +88,10 @@ def read_generic(path: Path) -> pd.DataFrame:
 
 
 def scaled(raw: pd.DataFrame, scale: float, source: str,
-           label_range: tuple[float, float] = (-1.0, 1.0)) -> pd.DataFrame:
-    """Ratings divided by ``scale``; DataError naming the source when one is out of range."""
+           label_range: tuple[float, float] = (-1.0, 1.0),
+           files: dict[str, str] | None = None) -> pd.DataFrame:
+    """Ratings divided by ``scale``; DataError naming the source (the recording's own file in
+    ``files``, where given) when one is out of range."""
     out = raw.copy()
     for target in TARGETS:
         out[target] = out[target].to_numpy(float) / scale
@@ -95,7 +99,9 @@ def scaled(raw: pd.DataFrame, scale: float, source: str,
         outside = np.flatnonzero((values < label_range[0]) | (values > label_range[1]))
         if outside.size:
             largest = float(np.abs(raw[target]).max())
-            raise DataError(source, f"rating out of range in {outside.size} rows", column=target,
+            session = raw["session"].iloc[outside[0]]
+            raise DataError((files or {}).get(session, source),
+                            f"rating out of range in {outside.size} rows", column=target,
                             expected=f"[{label_range[0]:g}, {label_range[1]:g}] after "
                                      f"dividing by the label scale {scale:g} (--label-scale)",
                             found=f"{largest:g} (recording {raw['session'].iloc[outside[0]]})")

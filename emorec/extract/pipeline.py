@@ -160,8 +160,7 @@ def _probe(recording, settings: Settings) -> dict:
         if sound.audio_start is None:
             raise DataError(recording.audio, "no audio track", expected="a wav file")
     offset = found.audio_offset if found is not None and sound is None else 0.0
-    return {"rate": rate, "span": span, "offset": offset,
-            "sound_span": sound.duration if sound is not None else None}
+    return {"rate": rate, "span": span, "offset": offset}
 
 
 def _recording_facts(content: str, probe: dict, recording, settings: Settings) -> dict:
@@ -261,10 +260,10 @@ def _ratings(root: Path, recordings: list, settings: Settings
     elif settings.layout == "sewa":
         folder = settings.labels or (root / "labels" if (root / "labels").is_dir() else root)
         scale, source, kind = settings.label_scale or 1.0, str(folder), "sewa annotation files"
-        sources = {r.name: str(_sewa_file(folder, r)) for r in recordings}
+        sources = {r.name: str(labels.sewa_file(folder, r.name, r.source)) for r in recordings}
         _warn_unused_rating_files(folder, names, set(sources.values()))
-        raw = pd.concat([labels.scaled(labels.read_sewa_file(Path(sources[n]), n), scale,
-                                       sources[n]) for n in names], ignore_index=True)
+        raw = pd.concat([labels.read_sewa_file(Path(sources[n]), n) for n in names],
+                        ignore_index=True)
     else:
         if settings.labels is None:
             raise DataError(root, "no labels given", expected="--labels CSV with session,time,"
@@ -281,20 +280,9 @@ def _ratings(root: Path, recordings: list, settings: Settings
         if recording.name not in present:
             raise DataError(source, "recording without labels", column="session",
                             expected=f"ratings of {recording.name} ({recording.source})")
-    raw = labels.scaled(raw[raw["session"].isin(names)], scale, source)
+    raw = labels.scaled(raw[raw["session"].isin(names)], scale, source, files=sources)
     return raw, {"source": kind, "scale": scale, "delay_s": float(settings.label_delay),
                  "files": Path(source).name, "sha256": _ratings_hash(raw)}, sources
-
-
-def _sewa_file(folder: Path, recording) -> Path:
-    try:
-        return labels.sewa_file(folder, recording.name)
-    except DataError as error:
-        if "several" in str(error):
-            raise
-        raise DataError(recording.source, "recording without labels (no annotation file)",
-                        expected=f"{recording.name}.csv or {recording.name}_*.csv (timestamp, "
-                                 f"valence, arousal) in {folder}") from None
 
 
 def _warn_unused_rating_files(folder: Path, names: list[str], used: set[str]) -> None:
