@@ -1,11 +1,12 @@
 """A dataset's leaderboard page, and every page of a results folder.
 
-First the headline: one row per model, its variant chosen on dev, online and offline models in
-tables of their own, each row with its pooled test CCC and 95% bootstrap interval over test
-sessions and seeds, its rank interval and P(best) (:mod:`emorec.uncertainty`). Then every
-variant, ranked the same way; rows tuned by an Optuna study (more budget) apart; the reference
-rows (chance, session mean, noise ceiling); the figures; what the stand-in reproduces of the
-thesis; and the thesis's reported numbers for orientation.
+After the title, the stand-in or guard line and one line of dataset facts, the headline: one row
+per model, its variant chosen on dev, online and offline models in tables of their own, each
+row with its pooled test CCC and 95% bootstrap interval over test sessions and seeds, its rank
+interval and P(best) (:mod:`emorec.uncertainty`), then the reference rows. Then how to read it;
+every variant, ranked the same way; rows tuned by an Optuna study (more budget) apart; the
+reference rows' every metric (chance, session mean, noise ceiling); the figures; what the
+stand-in reproduces of the thesis; and the thesis's reported numbers for orientation.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def render(board: Board, figure_links: list[tuple[str, str]] = ()) -> str:
               f"session{'' if sessions == 1 else 's'}."
               + (f" {hidden} older rows (other data, split or code) are not shown." if hidden
                  else ""), ""]
-    lines += prose.how_to_read(sessions, _mark_notes(board), has_tuned=len(board.tuned) > 0)
     lines += tables.headline_tables(board)
+    lines += prose.how_to_read(sessions, _mark_notes(board), has_tuned=len(board.tuned) > 0)
     lines += tables.full_tables(board)
     if len(board.tuned):
         lines += tables.tuned_table(board)

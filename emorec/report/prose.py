@@ -70,7 +70,7 @@ EXTERNAL_NOTE = ("- **(external)**: predictions made outside emorec, scored on t
 FUSION_NOTE = ("- **late_fusion**: the kept predictions of the rows named in its params, "
                "combined per seed (`emorec fuse`, a suite's `[[fuse]]`): `mean`, or `blend`, a "
                "linear blend per target fitted on dev (its dev score cross-fitted over dev "
-               "sessions); no model was refitted, so its fit core-s is 0.")
+               "sessions); no model was refitted, so its fit core-s is a dash.")
 RECIPE_NOTE = ("- **Sequence-model recipes** (`seq_*`): rows without `loss`, `schedule` and "
                "`stop_on` params are trained with the AVEC/MuSe challenge recipe, the default "
                "(one CCC per training segment averaged over the batch, the epoch with the best "
@@ -82,13 +82,23 @@ GROUP_TITLES = {"online": "Online models (predict a frame from it and its past)"
                 "offline": "Offline models (read future frames of the session)"}
 HEADLINE_INTRO = ("One row per model (a late fusion of each set of models counts as one): its "
                   "untuned variant (window, pooling, params) with the highest mean dev CCC; test "
-                  "scores are reported, never used to choose. A model with online and offline "
-                  "variants appears in both tables.")
+                  "scores are reported, never used to choose. Columns, intervals and marks: "
+                  "[How to read it](#how-to-read-it).")
+HEADLINE_REFERENCE_TITLE = "References (not models, never ranked)"
+HEADLINE_RUNS_INTRO = "What ran, the same rows: seeds, the fit's CPU core-seconds, the variant:"
 RANKS_PER_TABLE = ("Ranks and comparisons are among the rows of each table, so a row's "
                    "\"vs best\" can differ between the headline and the table of every variant "
                    "(another set of rows, another number of comparisons for Holm).")
 FULL_INTRO = ("Every untuned variant, ranked within its table (online, offline) by pooled "
-              "test CCC; rows whose params an Optuna study chose sit apart.")
+              "test CCC; rows whose params an Optuna study chose sit apart. Each group's rows "
+              "are in four tables, in the same order and with the same rank: the scores they "
+              "are ranked by, each target's scores, the errors, and what ran (seeds, fit "
+              "core-s, params).")
+PART_INTROS = {"targets": "Per target (V valence, A arousal), mean ± std over seeds, the same "
+                          "rows:",
+               "errors": "Errors (lower is better), the mean of the targets and each target's, the "
+                         "same rows:",
+               "cost": "What ran, the same rows: seeds, the fit's CPU core-seconds, the params:"}
 REFERENCE_INTRO = ("Not models, never ranked: the chance floor predicts the training mean; "
                    "the session mean predicts each test session's own mean rating (it reads "
                    "the test ratings), so the share of pooled CCC it reaches is what knowing "
@@ -109,20 +119,22 @@ def how_to_read(sessions: int, marks: list[str], has_tuned: bool) -> list[str]:
     """The page's reading guide, for a board with ``sessions`` test sessions."""
     few = 0 < sessions < uncertainty.MIN_SESSIONS
     lines = [
-        "How to read it:", "",
+        "## How to read it", "",
         "- **Ranked** by pooled test CCC, mean of valence and arousal (**CCC mean**): one "
         "CCC over all test frames of all sessions together, the thesis's and AVEC's "
         "convention. **CCC/session** is the other convention, the mean over test "
         "sessions of each session's own CCC (mean of V and A); it does not credit "
         "predicting each speaker's level (compare the session-mean reference row).",
         "- **Online and offline apart**: a model that reads future frames (offline) is "
-        "ranked in its own table, never against online ones."]
+        "ranked in its own table, never against online ones; a model with online and offline "
+        "variants appears in both of the headline's tables."]
     if few:
         lines.append(
             f"- **Only {sessions} test session{'s' if sessions > 1 else ''}**: too few for a "
             f"bootstrap over sessions to mean anything (fewer than {uncertainty.MIN_SESSIONS}), "
             "so no interval, rank interval or comparison is shown; rows are listed by test "
-            "CCC, and no row is called better or worse than another.")
+            "CCC, and no row is called better or worse than another (**#**, where two rows "
+            "of every variant's tables read alike: the row's place in that list).")
     else:
         lines += [
             f"- **[95% CI]**: bootstrap over test sessions and seeds ({uncertainty.RESAMPLES:,} "
@@ -133,7 +145,8 @@ def how_to_read(sessions: int, marks: list[str], has_tuned: bool) -> list[str]:
                sessions < COARSE_BELOW else ""),
             "- **rank [95% CI]**: the row's position by mean test CCC and the 95% interval of "
             "its rank over the same resamples (ranked in each resample among the rows of its "
-            "table); **P(best)**: the share of resamples in which it ranks first.",
+            "table); **P(best)**: the share of resamples in which it ranks first. "
+            + RANKS_PER_TABLE,
             "- **vs best (Holm)**: `not separable` where a paired bootstrap p-value against "
             "the table's best row (the same resamples) stays above 5% after Holm's correction "
             "for the number of rows compared; `below` where it does not."]
