@@ -26,7 +26,7 @@ from emorec.models import MODELS, ModelSpec
 from emorec.processes import die_with_parent, exit_on_sigterm
 from emorec.progress import Progress, estimated_seconds
 from emorec.provenance import code_version
-from emorec.recorder import Recorder, describe, run_name
+from emorec.recorder import Recorder, run_name
 from emorec.report.sweep import reuse_note, summary
 from emorec.run_links import missing_store
 from emorec.suites import Suite
@@ -143,6 +143,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
                                shard_plans=shard_plans)
         if suite.fusions and tuned is None and shard == (1, 1):
             fuse_suite(suite, dataset.name, Path(results_dir), tracking_uri, tracking_timeout)
+        print(summary(Path(results_dir), dataset.name))
         return finished
 
 
@@ -198,7 +199,6 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
     finished = finished.drop_duplicates("cell_key", keep="last")
-    print(summary(finished, {cell.key for cell in todo}, describe))
     if len(todo) < len(cells) and shard == (1, 1):   # a shard's rerun is a resume, not a reuse
         print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
                          sum(costs[cell.key] for cell in cells)))

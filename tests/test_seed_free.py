@@ -78,8 +78,8 @@ def test_a_seed_free_row_is_one_row_with_an_empty_seed_everywhere_it_is_shown(be
     stored = results.load(file)
     assert str(stored["seed"].dtype) == "Int64"
     assert stored.loc[stored["model"] == "chance", "seed"].isna().all()
-    # the sweep's summary and MLflow say seed-free
-    assert any(line.startswith("bayesian_ridge") and SEED_FREE in line
+    # the sweep's summary (the board's headline) and MLflow say seed-free
+    assert any(line.startswith("| bayesian_ridge ") and f"| {SEED_FREE} " in line
                for line in summary.splitlines()), summary
     mlflow.set_tracking_uri(places["tracking_uri"])
     runs = mlflow.search_runs(experiment_names=["emorec/sf"])

@@ -1,44 +1,39 @@
-"""What a sweep prints at its end: the results table, and what was reused and how to rerun it."""
+"""What a sweep prints at its end: the leaderboard's headline for the dataset, and what was
+reused and how to rerun it."""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-from tabulate import tabulate
+from emorec import facts, results
+from emorec.report import tables
+from emorec.report.board import Board
 
-from emorec.cells import SEED_FREE
 
-
-def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, dict], str]
-            ) -> str:
-    """One line per model and variant (``describe(model, params)`` names it): seeds (or
-    seed-free), test CCC and RMSE, and the mean fit time of the seeds trained in this run
-    ("reused" when none was)."""
-    if finished.empty:
-        return "no results"
-    finished = finished.assign(
-        fit_now=finished["fit_seconds"].where(finished["cell_key"].isin(ran_now)),
-        variant=[describe(m, json.loads(p)) for m, p in
-                 zip(finished["model"], finished["params"], strict=True)])
-    grouped = finished.groupby(["variant", "tuned_by"], sort=False).agg(
-        seeds=("seed", "count"), test_ccc=("test_mean_ccc", "mean"),
-        test_ccc_std=("test_mean_ccc", "std"), test_rmse=("test_mean_rmse", "mean"),
-        fit_s_this_run=("fit_now", "mean")).reset_index()
-    grouped = grouped.rename(columns={"variant": "model"}).sort_values("test_ccc",
-                                                                      ascending=False)
-    grouped["fit_s_this_run"] = [f"{v:.1f}" if v == v else "reused"
-                                 for v in grouped["fit_s_this_run"]]
-    grouped["test_ccc_std"] = [f"{v:.3f}" if n > 1 else "—"
-                               for v, n in zip(grouped["test_ccc_std"], grouped["seeds"],
-                                               strict=True)]
-    grouped["seeds"] = [str(n) if n else SEED_FREE for n in grouped["seeds"]]
-    if not (grouped["tuned_by"] != "").any():
-        grouped = grouped.drop(columns="tuned_by")
-    return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")
+def summary(results_dir: Path, dataset: str) -> str:
+    """The headline of ``dataset``'s leaderboard, from the rows the results folder holds now
+    (this sweep's, earlier sweeps', late fusions and external rows alike): the tables the page's
+    headline shows, made by the same code (:func:`emorec.report.tables.headline`), under a line
+    naming the dataset, its origin and how to render the whole page."""
+    rows = results.load(results.results_path(results_dir, dataset))
+    rows = rows[rows["dataset"] == dataset]
+    if rows.empty:
+        return f"{dataset}: no results in {results_dir}"
+    board = Board(rows, facts.load_models(results_dir))
+    sessions = len(board.sessions)
+    lines = [f"Leaderboard headline: {dataset} [{rows['origin'].iloc[-1]}], {len(board.rows)} "
+             f"runs, {sessions} test session{'' if sessions == 1 else 's'}; every variant, "
+             f"the reference rows' every metric and figures: {_program()} leaderboard "
+             f"--results-dir {results_dir} --out DIR"]
+    for title, texts in tables.headline(board):
+        lines += ["", title]
+        for text in texts:
+            lines += ["", text]
+    if len(board.tuned):
+        lines += ["", f"{len(board.tuned)} rows tuned by an Optuna study are apart (more "
+                      "budget): the page's Tuned rows"]
+    return "\n".join(lines)
 
 
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,
