@@ -6,5 +6,6 @@
 - :mod:`.figures`: the PNG figures; :mod:`.factor_study`: pages across a generator factor;
 - :mod:`.thesis`: the thesis's reported tables, loaded once;
 - :mod:`.display`: how params, windows and numbers are written for people;
-- :mod:`.pages`: a dataset's page, and every page of a results folder (``render_all``).
+- :mod:`.pages`: a dataset's page, and every page of a results folder (``render_all``);
+- :mod:`.site`: the HTML site of the same boards, beside the markdown.
 """
