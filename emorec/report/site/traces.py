@@ -57,18 +57,17 @@ def default_session(kept: dict[str, pd.DataFrame], chosen: str | None) -> str | 
 def session_script(kept: dict[str, pd.DataFrame], session: str) -> str:
     """The script of one session: ``emorecSite.traceLoaded({...})``."""
     first = next(iter(kept.values()))
-    frames = first[first["session"].astype(str) == session]
+    rows = (first["session"].astype(str) == session).to_numpy()   # the same frames in each
     data = {
         "session": session,
         "step": predictions.STEP,
-        "t": [round(float(t), 3) for t in frames["timestamp"]],
-        "rating": {target: _steps(frames[target]) for target in TARGETS},
-        "pred": {key: {target: _steps(table.loc[frames.index, f"{target}_pred"])
-                       for target in TARGETS}
+        "t": np.round(first["timestamp"].to_numpy(dtype=np.float64)[rows], 3).tolist(),
+        "rating": {target: _steps(first[target], rows) for target in TARGETS},
+        "pred": {key: {target: _steps(table[f"{target}_pred"], rows) for target in TARGETS}
                  for key, table in kept.items()},
     }
     return f"{CALLBACK}({json.dumps(data, separators=(',', ':'))});\n"
 
 
-def _steps(values: pd.Series) -> list[int]:
-    return np.rint(values.to_numpy(dtype=np.float64) / predictions.STEP).astype(int).tolist()
+def _steps(values: pd.Series, rows: np.ndarray) -> list[int]:
+    return np.rint(values.to_numpy(dtype=np.float64)[rows] / predictions.STEP).astype(int).tolist()
