@@ -54,7 +54,7 @@ help:
 	"make bench-SUITE       run a suite (benchmarks/SUITE.toml: $(subst $(space),$(comma) ,$(BENCH_TARGETS))) into RESULTS, render its boards" \
 	"make bench-media       recordings end to end on generated media (espeak-ng)" \
 	"make bench-real-media  real media, speech embedded beside eGeMAPS (alsa-utils, egemaps extra)" \
-	"make leaderboard       render the boards from RESULTS into BOARD" \
+	"make leaderboard       render the boards from RESULTS into BOARD (markdown; HTML site: BOARD/site)" \
 	"make verify            committed rows against today's code (CI runs it)" \
 	"make golden            re-render the frozen board of tests/golden" \
 	"make ui                MLflow UI (PORT=5000, UI_STORE=sqlite:///mlflow.db)" \

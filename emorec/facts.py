@@ -1,8 +1,8 @@
 """Facts beside the result files, written by the bench, so that leaderboards render from the
 results folder alone, without the model zoo, any parameter name or the datasets themselves:
 
-- ``models.json``: each registered model's facts (family, modality, source, the params shown in
-  their own columns, what makes it offline, the thesis's names for it);
+- ``models.json``: each registered model's facts (family, modality, source, description, the
+  params shown in their own columns, what makes it offline, the thesis's names for it);
 - ``datasets.json``: each dataset's facts (origin, how it was made and, when it was extracted
   from recordings, its rating delay, frame rate, face and audio features and a digest of its
   recordings and ratings: datasets with the same digest are feature sets of the same data).
@@ -27,6 +27,7 @@ class ModelFacts:
     columns: tuple[str, ...] = ()
     offline_when: tuple[tuple[str, object], ...] = ()
     thesis_names: tuple[str, ...] = ()
+    description: str = ""   # the registration's first paragraph; empty for derived rows' models
 
     def shown(self, params: dict) -> dict:
         """The shown params' values (None where a row lacks one)."""
@@ -50,7 +51,8 @@ def load_models(results_dir: Path) -> dict[str, ModelFacts]:
     """Model -> facts; a model without facts shows no params in columns of their own."""
     return {model: ModelFacts(tuple(raw.get("columns", ())),
                               tuple(tuple(pair) for pair in raw.get("offline_when", ())),
-                              tuple(raw.get("thesis_names", ())))
+                              tuple(raw.get("thesis_names", ())),
+                              str(raw.get("description", "")))
             for model, raw in read_raw(results_dir, MODELS_FILE).items()}
 
 

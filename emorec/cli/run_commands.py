@@ -205,11 +205,15 @@ def _add_leaderboard(commands) -> None:
                     "on dev), online and offline models ranked apart with 95% intervals, rank "
                     "intervals and P(best); every variant; the reference rows (chance floor, "
                     "session mean, on stand-ins the noise ceiling); the figures and the "
-                    "thesis's numbers. Metrics are computed from the rows' kept sums.")
+                    "thesis's numbers. Metrics are computed from the rows' kept sums. Beside "
+                    "them, OUT/site/: the same boards as a static HTML site (index.html, one "
+                    "page per dataset with sortable, filterable tables, model cards and a trace "
+                    "view of the kept predictions), which opens offline from the file.")
     board.add_argument("--results-dir", type=Path, default=None,
                        help="folder of result files (default: leaderboard/results)")
     board.add_argument("--out", type=Path, default=Path("leaderboard"),
-                       help="folder for the markdown files (figures go to its figures/)")
+                       help="folder for the markdown files (figures go to its figures/, the "
+                            "HTML site to its site/)")
     board.set_defaults(handler=_leaderboard)
 
 

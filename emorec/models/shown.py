@@ -1,6 +1,7 @@
 """What a model's leaderboard row shows besides its name, declared as data beside the registry:
 which params get a column of their own (window, pooling), which param values make a model read
-future frames (offline), and what the thesis's tables call it.
+future frames (offline), and what the thesis's tables call it; its description goes with them
+(the HTML site's model cards).
 
 The bench writes these facts for every registered model beside the result files
 (:mod:`emorec.facts`), so tables and figures are rendered from the results folder alone
@@ -52,7 +53,7 @@ def model_facts(spec) -> dict:
     """Model ``spec``'s facts as plain data, as written beside the results."""
     shown = _DECLARED.get(spec.name, Shown())
     return {"family": spec.family, "modality": spec.modality, "source": spec.source,
-            "columns": list(shown_columns(spec)),
+            "description": spec.description, "columns": list(shown_columns(spec)),
             "offline_when": [list(pair) for pair in shown.offline_when],
             "thesis_names": list(shown.thesis_names)}
 

@@ -8,4 +8,5 @@
 - :mod:`.display`: how params, windows and numbers are written for people;
 - :mod:`.pages`: a dataset's page, and every page of a results folder (``render_all``);
 - :mod:`.sweep`: what ``emorec bench`` prints at its end, the page's headline.
+- :mod:`.site`: the HTML site of the same boards, beside the markdown.
 """

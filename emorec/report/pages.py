@@ -22,13 +22,15 @@ from emorec.external import EXTERNAL
 from emorec.files import replace_file, writable_folder
 from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
+from emorec.report.site.build import write_site
 from emorec.report.thesis import thesis_section
 from emorec.vocabulary import TARGETS
 
 
 def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
     """Write ``<dataset>.md`` and its figures (``figures/<dataset>-*.png``) for every dataset,
-    and a factor-study page for stand-ins that differ in one generator factor."""
+    a factor-study page for stand-ins that differ in one generator factor, and the HTML site
+    of the same boards (``site/``, :mod:`emorec.report.site`)."""
     if not Path(results_dir).is_dir():
         found = "a file" if Path(results_dir).exists() else "no such folder"
         raise EmorecError(f"--results-dir {results_dir}: {found}; expected the folder of results "
@@ -50,7 +52,7 @@ def render_all(results_dir: Path, out_dir: Path) -> list[Path]:
         written.append(path)
     for study in factor_study.find_studies(list(boards), facts.load_datasets(results_dir)):
         written.append(factor_study.render_study(study, boards, Path(out_dir)))
-    return written
+    return written + write_site(boards, Path(results_dir), Path(out_dir))
 
 
 def _check_ours(path: Path) -> None:
