@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from emorec.cells import SEED_FREE
+from emorec.program import emorec_command
 
 
 def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, dict], str]
@@ -42,25 +42,18 @@ def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, 
 
 
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,
-               seconds: float) -> str:
-    wall = seconds / max(jobs, 1)
+               core_seconds: float) -> str:
+    """What was reused, and the commands that train every cell afresh, with what their recorded
+    fits cost (``core_seconds``: the cells' ``fit_core_seconds`` summed) and take with ``jobs``
+    workers on otherwise idle cores, before set-up and scoring."""
+    wall = core_seconds / max(jobs, 1)
     duration = f"{wall:.0f} s" if wall < 90 else f"{wall / 60:.0f} min"
-    program = _program()
+    program = emorec_command()
     return (f"{reused} of {total} cells were already in {path} and were not trained again: "
             "their metrics and fit times come from that file (its code_version column says "
             "which commit made them), and MLflow gets runs only for cells trained now. To "
             f"train every cell afresh, into a new folder that leaves {path.parent} as it is "
-            f"(about {duration} with {jobs} jobs, from their recorded fit times):\n"
+            f"(their recorded fits: {core_seconds / 60:.1f} CPU core-minutes, about {duration} "
+            f"with {jobs} jobs on otherwise idle cores, plus set-up and scoring):\n"
             f"  {program} bench {suite.source} --results-dir runs/fresh\n"
             f"  {program} leaderboard --results-dir runs/fresh --out runs/fresh")
-
-
-def _program() -> str:
-    """How this command was invoked (``.venv/bin/emorec``), for commands to copy."""
-    invoked = Path(sys.argv[0])
-    if invoked.name != "emorec":
-        return "emorec"
-    try:
-        return str(invoked.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(invoked)
