@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import plugins, predictions, results, sharding
+from emorec import plugins, predictions, program, results, sharding
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
@@ -201,7 +201,7 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     finished = finished.drop_duplicates("cell_key", keep="last")
     if len(todo) < len(cells) and shard == (1, 1):   # a shard's rerun is a resume, not a reuse
         print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
-                         sum(costs[cell.key] for cell in cells)))
+                         float(finished["fit_core_seconds"].sum())))
     if todo:
         print(mlflow_link(len(todo), suite.name, tracking_uri, recorder.experiment))
     return finished
@@ -250,7 +250,8 @@ def mlflow_link(runs: int, suite: str, tracking_uri: str, experiment: str) -> st
     elif tracking_uri.startswith(("http://", "https://")):
         where = ""
     else:
-        where = f"serve it with: mlflow ui --backend-store-uri {tracking_uri}, then open "
+        where = (f"serve it with: {program.beside('mlflow')} ui --backend-store-uri "
+                 f"{tracking_uri}, then open ")
     return (f"MLflow: {runs} runs in experiment {suite_experiment(suite)} of "
             f"{tracking_uri}; {where}{runs_url(tracking_uri, experiment)}")
 

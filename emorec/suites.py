@@ -4,7 +4,9 @@
     seeds = [0, 1]
     [dataset]
     real = "data/sewa"                                   # used when it holds a dataset
-    stand_in = { kind = "sewa", size = "tiny", seed = 0 }  # generated otherwise
+    stand_in = { kind = "sewa", size = "tiny", seed = 0 }  # generated when data/sewa is absent
+    # (a real path elsewhere that holds no dataset is refused: EMOREC_STAND_IN=1 runs the
+    # stand-in anyway)
     # set = { lag = 2 } sets generator factors; vary = { lag = [0, 1, 2] } runs every cell on
     # one stand-in per value (stand-ins only: a study of what the generator decides)
     # delay = [0, 1, 2] (with real = an `emorec extract` dataset, stand_in optional) runs
@@ -96,7 +98,7 @@ class Suite:
                               "feature sets; this runs on one dataset: expected a suite with "
                               "one real folder, or the folder itself")
         return frame_rate_folder(resolve_dataset(self.real_dataset, self.stand_in, data_dir,
-                                                 f"suite {self.name}"), self.fps)
+                                                 f"suite {self.name}", self.source), self.fps)
 
 
 def load_suite(path: str | Path) -> Suite:

@@ -214,3 +214,112 @@ def test_the_stand_in_factor_table_lists_every_generator_number_with_its_value_a
         else:
             assert float(value) == expected, name
         assert source, name
+
+
+# ------------------------------------------------------------------ what the docs say of the code
+def test_the_printed_time_to_train_the_sewa_suite_afresh_is_the_one_the_docs_quote():
+    """`make bench-sewa` on a fresh clone prints the time its recorded fits take; performance.md
+    quotes it from the same committed rows (checked in QUOTED below, via the same numbers)."""
+    import sys
+
+    from emorec.report.sweep import reuse_note
+    from emorec.suites import load_suite
+
+    seconds = current("sewa-synth", "sewa")["fit_core_seconds"].sum()
+    text = prose((ROOT / "docs" / "performance.md").read_text())
+    quoted = re.findall(r"recorded fits take about (\d+)\s+minutes with 2 jobs", text)
+    assert quoted == [f"{seconds / 120:.0f}"], quoted
+    old = sys.argv
+    try:
+        sys.argv = [".venv/bin/emorec"]
+        note = reuse_note(load_suite(ROOT / "benchmarks" / "sewa.toml"), 164, 164,
+                          Path("leaderboard/results/sewa-synth.csv"), 2, seconds)
+    finally:
+        sys.argv = old
+    assert f"about {quoted[0]} min with 2 jobs" in note
+
+
+def test_the_verify_tolerance_the_docs_give_is_the_makefiles():
+    tolerance = re.search(r"^VERIFY_TOLERANCE \?= (\S+)$", (ROOT / "Makefile").read_text(),
+                          re.M).group(1)
+    for page in ("performance.md", "trust.md"):
+        text = " ".join(prose((ROOT / "docs" / page).read_text()).split())
+        assert re.findall(r"within (\S+) \(`VERIFY_TOLERANCE`\)", text) == [tolerance], page
+        for sentence in re.split(r"(?<=[.;])\s", text):
+            assert not ("make verify" in sentence and "bit-identical" in sentence), sentence
+
+
+SEED_FREE_LISTS = [("models.md", r"\*\*seed-free\*\*: ((?:`\w+`,? )+and `\w+`)"),
+                   ("own-model.md", r"emorec's own ((?:`\w+`,? )+and `\w+`) are seed-free")]
+
+
+@pytest.mark.parametrize("page, pattern", SEED_FREE_LISTS, ids=[p for p, _ in SEED_FREE_LISTS])
+def test_a_list_of_seed_free_models_is_the_registrys(page, pattern):
+    from emorec.models import MODELS
+
+    text = " ".join(prose((ROOT / "docs" / page).read_text()).split())
+    found = re.findall(pattern, text)
+    assert len(found) == 1, f"docs/{page}: {len(found)} lists of seed-free models"
+    registered = {name for name in MODELS if not MODELS.get(name).seeded}
+    assert set(re.findall(r"`(\w+)`", found[0])) == registered, f"docs/{page}: {found[0]}"
+
+
+def test_the_lag_study_is_described_as_its_suite_runs():
+    from emorec.models import MODELS
+    from emorec.runner import cell_seeds
+    from emorec.suites import load_suite
+
+    numbers = {"three": 3, "five": 5, "eight": 8}
+    one_lag = load_suite(ROOT / "benchmarks" / "sewa_lag.toml").each_dataset()[0]
+    families = [MODELS.get(e.model).family for e in one_lag.experiments]
+    cells = sum(len(cell_seeds(MODELS.get(e.model), one_lag.seeds)) for e in one_lag.experiments)
+    text = " ".join(prose((ROOT / "docs" / "stand-ins.md").read_text()).split())
+    said = re.search(r"same (\w+) configurations \((\w+) models: .*? the (\w+) reference rows",
+                     text)
+    assert said, "docs/stand-ins.md: the lag study's configurations are not described"
+    assert [numbers[word] for word in said.groups()] == [
+        len(families), sum(f != "reference" for f in families), families.count("reference")]
+    running = " ".join(prose((ROOT / "docs" / "running.md").read_text()).split())
+    assert f"the rating-lag study, {len(families)} configurations at lags 0, 1, 2, 3 s, " \
+           f"{len(one_lag.seeds)} seeds: {cells} cells a lag" in running
+
+
+def test_the_small_study_of_tuning_md_is_a_command_emorec_takes():
+    """The first study of docs/tuning.md parses as emorec parses it, tunes a model with a search
+    space on params it has, is small, and its tuned rows come from the same study and suite."""
+    import json
+    import shlex
+
+    from emorec.cli import build_parser
+    from emorec.models import MODELS
+
+    block = re.search(r"```sh\n(.*?)```", (ROOT / "docs" / "tuning.md").read_text(), re.S)
+    lines = block.group(1).replace("\\\n", " ").splitlines()
+    parsed = [build_parser().parse_args(shlex.split(line.split("#")[0])[1:]) for line in lines]
+    tune, bench = parsed
+    spec = MODELS.get(tune.model)
+    assert spec.tunable and tune.trials <= 10
+    spec.params(dict((n, json.loads(v)) for n, v in (p.split("=", 1) for p in tune.param)))
+    assert (bench.params_from, str(bench.suite)) == (tune.study, str(tune.dataset))
+
+
+@pytest.mark.slow
+def test_the_disk_the_docs_give_is_what_the_stand_ins_take(tmp_path):
+    """performance.md's disk figures: the first command's stand-in and those of make verify,
+    generated again (within 5%)."""
+    from emorec.suites import load_suite
+
+    def mib(folder: Path) -> float:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+    text = " ".join(prose((ROOT / "docs" / "performance.md").read_text()).split())
+    first = float(re.search(r"`data/sewa-synth-full-seed0`: (\d+) MiB", text).group(1))
+    every = float(re.search(r"(\d+) MiB in all", text).group(1))
+    data = tmp_path / "data"
+    sewa = load_suite(ROOT / "benchmarks" / "sewa.toml").dataset_path(data)
+    assert mib(sewa) == pytest.approx(first, rel=0.05)
+    suites = re.search(r"^SUITES := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    for name in suites.split():
+        for one in load_suite(ROOT / "benchmarks" / f"{name}.toml").each_dataset():
+            one.dataset_path(data)
+    assert mib(data) == pytest.approx(every, rel=0.05)

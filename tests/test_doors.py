@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from helpers import ROOT
@@ -52,3 +53,94 @@ def test_make_help_lists_every_target():
     assert targets <= named, f"missing from make help: {sorted(targets - named)}"
     for suite in ("quick", "sewa", "afew-va"):
         assert f"bench-{suite}" in shown
+
+
+SUITE = ('name = "s"\nseeds = [0]\n[dataset]\nreal = "{real}"\n'
+         'stand_in = {{ kind = "sewa", size = "tiny" }}\n[[experiments]]\nmodel = "chance"\n')
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A folder to run in, as a fresh clone is: no data/sewa, no EMOREC_STAND_IN."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EMOREC_STAND_IN", raising=False)
+
+    def suite(real: str) -> str:
+        (tmp_path / "s.toml").write_text(SUITE.format(real=real))
+        return "s.toml"
+    return suite
+
+
+def test_the_default_real_location_absent_runs_the_stand_in_with_no_flag(project, caplog):
+    from emorec.suites import load_suite
+
+    folder = load_suite(project("data/sewa")).dataset_path(Path("data"))
+    assert str(folder) == "data/sewa-synth-tiny-seed0"
+    assert "STAND-IN: no real features at data/sewa; running on the generated" in caplog.text
+
+
+def test_a_real_path_with_a_typo_is_refused_in_one_line_with_the_path_meant(project, capsys):
+    Path("data/sewa-mine").mkdir(parents=True)
+    assert main(["bench", project("data/sewa-mnie"), "--results-dir", "r"]) == 2
+    err = one_line(capsys)
+    assert "data/sewa-mnie named by s.toml [dataset] real: not found (" in err
+    assert "did you mean data/sewa-mine;" in err and "EMOREC_STAND_IN=1" in err
+    assert sorted(p.name for p in Path("data").iterdir()) == ["sewa-mine"]   # nothing generated
+
+
+def test_the_default_location_holding_no_dataset_is_refused(project, capsys):
+    Path("data/sewa").mkdir(parents=True)   # an import that did not finish
+    assert main(["bench", project("data/sewa"), "--results-dir", "r"]) == 2
+    assert "data/sewa named by s.toml [dataset] real: holds no emorec dataset" in one_line(capsys)
+
+
+def test_the_stand_in_asked_for_runs_wherever_the_real_path_is_not_a_dataset(project, caplog,
+                                                                            monkeypatch):
+    from emorec.suites import load_suite
+
+    monkeypatch.setenv("EMOREC_STAND_IN", "1")
+    folder = load_suite(project("/mnt/nowhere/sewa")).dataset_path(Path("data"))
+    assert str(folder) == "data/sewa-synth-tiny-seed0"
+    assert "STAND-IN: EMOREC_STAND_IN=1, and no real features at /mnt/nowhere/sewa" in caplog.text
+
+
+def test_a_printed_command_names_emorec_as_it_was_started(tmp_path, monkeypatch):
+    import shutil
+    import sys
+
+    from emorec import program
+
+    venv = tmp_path / "project" / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "emorec").write_text("#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path / "project")
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    for started in (".venv/bin/emorec", str(venv / "emorec")):   # by make, or activated
+        monkeypatch.setattr(sys, "argv", [started, "bench"])
+        assert program.emorec_command() == ".venv/bin/emorec"
+    assert program.beside("mlflow") == ".venv/bin/mlflow"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")   # the whole path, or the name when PATH finds it
+    assert program.emorec_command() == str(venv / "emorec")
+    monkeypatch.setattr(shutil, "which", lambda name: str(venv / name))
+    assert program.emorec_command() == "emorec"
+    monkeypatch.chdir(tmp_path / "project")
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "emorec" / "cli" / "__main__.py"), "bench"])
+    assert program.emorec_command() == ".venv/bin/python -m emorec.cli"
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/pytest"])   # inside another program
+    assert program.emorec_command() == "emorec"
+
+
+def test_the_reuse_note_prints_commands_that_run_without_an_activated_environment(
+        tmp_path, monkeypatch):
+    import sys
+
+    from emorec.report.sweep import reuse_note
+    from emorec.suites import load_suite
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", [".venv/bin/emorec", "bench"])
+    note = reuse_note(load_suite("benchmarks/quick.toml"), 43, 43,
+                      Path("leaderboard/results/sewa-synth-small.csv"), 2, 2400.0)
+    assert "40.0 CPU core-minutes, about 20 min with 2 jobs" in note
+    assert "\n  .venv/bin/emorec bench benchmarks/quick.toml --results-dir runs/fresh\n" in note

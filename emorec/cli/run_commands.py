@@ -10,6 +10,7 @@ from pathlib import Path
 
 from emorec.cli.options import NON_NEGATIVE, SECONDS, SEED, add_store_options, at_least
 from emorec.errors import EmorecError
+from emorec.program import emorec_command
 
 log = logging.getLogger("emorec")
 
@@ -414,12 +415,13 @@ def _verify_one(suite, args) -> bool:
         print(f"{report.other_data} rows of {report.path} are of other data or another split "
               "(an older stand-in generator, other features): history, not checked")
     if report.stale or report.missing:
-        print(f"To refresh: emorec bench {suite.source} fits the missing cells"
+        print(f"To refresh: {emorec_command()} bench {suite.source} fits the missing cells"
               + ("; their new rows supersede the stale ones" if report.stale else "")
               + " (then make leaderboard, and commit results with code)")
     if differing:
         print("A differing cell does not reproduce here with the same code: check that the "
-              "libraries are constraints.txt's (make install); emorec bench --force refits it")
+              f"libraries are constraints.txt's (make install); {emorec_command()} bench "
+              "--force refits it")
     return report.ok
 
 

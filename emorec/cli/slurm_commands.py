@@ -7,6 +7,7 @@ from pathlib import Path
 
 from emorec.cli.options import SECONDS, SEED, at_least
 from emorec.errors import EmorecError
+from emorec.program import emorec_command
 
 MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")
 TIME = re.compile(r"([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}")
@@ -118,8 +119,8 @@ def _slurm(args) -> int | None:
         return None
     ids = slurm.submit(folder, scripts)
     what = ["array job " + ids[0]] + (["merge job " + ids[1]] if len(ids) > 1 else [])
-    print(f"emorec slurm: submitted {' and '.join(what)}; state: emorec slurm {args.suite} "
-          f"--status --job-dir {folder}")
+    print(f"emorec slurm: submitted {' and '.join(what)}; state: {emorec_command()} slurm "
+          f"{args.suite} --status --job-dir {folder}")
     return None
 
 

@@ -1,16 +1,27 @@
 """Which dataset folder a suite runs on: its real features when present, else its generated
-stand-in (made once under the data folder and kept, regenerated when the generator changed)."""
+stand-in (made once under the data folder and kept, regenerated when the generator changed).
+
+The stand-in stands in for real features only where they are expected and absent: at the
+default location ``data/<kind>`` (``data/sewa``, ``data/afew-va``) on a machine without them, as
+on a fresh clone. A ``real`` path the suite names elsewhere that does not hold a dataset (a typo,
+an unmounted disk), or a default location that exists but holds no dataset (an import that did
+not finish), is refused in one line, with the nearest existing paths, unless the stand-in is
+asked for with ``EMOREC_STAND_IN=1``."""
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 from pathlib import Path
 
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.errors import EmorecError
+from emorec.program import emorec_command
 
 log = logging.getLogger(__name__)
+ASK = "EMOREC_STAND_IN"   # =1: run on the suite's stand-in wherever its real path is not a dataset
 
 
 def stand_in_folder(stand_in: dict, data_dir: Path) -> Path:
@@ -27,23 +38,31 @@ def existing_dataset(real: Path | None, source: str) -> Path:
     if real is None or not (Path(real) / MANIFEST_FILE).is_file():
         where = f" ({Path(real).resolve()}: a suite's real path is read from the current folder)"
         raise EmorecError(f"{source}: no dataset at {real}{where if real else ''}; make it first "
-                          f"with `emorec extract ... --out {real}`")
+                          f"with `{emorec_command()} extract ... --out {real}`")
     return Path(real)
 
 
-def resolve_dataset(real: Path | None, stand_in: dict, data_dir: Path, who: str) -> Path:
-    """``real`` when it holds a dataset, else the stand-in (generated if needed). ``who`` names
-    the suite in the stand-in warning."""
+def resolve_dataset(real: Path | None, stand_in: dict, data_dir: Path, who: str,
+                    source: Path | None = None) -> Path:
+    """``real`` when it holds a dataset, else the stand-in (generated if needed): when ``real``
+    is the default location and absent, or the stand-in is asked for (``EMOREC_STAND_IN=1``).
+    ``who`` names the suite in the stand-in warning, ``source`` its file in a refusal."""
     if real is not None and (real / MANIFEST_FILE).is_file():
         log.info("using the dataset at %s", real)
         return real
     if not stand_in:
         raise EmorecError(f"{real}: no emorec dataset there, and {who} names no stand-in to run "
                           "on instead (make it first: emorec extract or emorec data import)")
+    asked = os.environ.get(ASK, "") == "1"
+    if real is not None and not asked and (real.exists() or not _default_location(
+            real, stand_in, data_dir)):
+        raise EmorecError(_refusal(real, source or who))
     folder = stand_in_folder(stand_in, data_dir)
     kind, size = stand_in["kind"], stand_in.get("size", "full")
     seed = int(stand_in.get("seed", 0))
-    reason = f"no real features at {real}" if real is not None else f"{who} names no real dataset"
+    reason = (f"{who} names no real dataset" if real is None
+              else f"{ASK}=1, and no real features at {real}" if asked
+              else f"no real features at {real}")
     log.warning("STAND-IN: %s; running on the generated %s-synth (%s, seed %d) in %s. Results "
                 "are labelled stand-in.", reason, kind, size, seed, folder)
     if (folder / MANIFEST_FILE).is_file():
@@ -54,3 +73,40 @@ def resolve_dataset(real: Path | None, stand_in: dict, data_dir: Path, who: str)
                     "generating it again", folder, made_by, synth.GENERATOR_VERSION)
     synth.generate(kind, size, seed, stand_in.get("set", {})).save(folder)
     return folder
+
+
+def _default_location(real: Path, stand_in: dict, data_dir: Path) -> bool:
+    """Whether ``real`` is where the stand-in's real dataset is kept by default: ``data/sewa``
+    for the sewa stand-in (or under ``--data-dir``)."""
+    return any(Path(os.path.normpath(real)) == Path(os.path.normpath(folder / stand_in["kind"]))
+               for folder in (Path("data"), Path(data_dir)))
+
+
+def _refusal(real: Path, source) -> str:
+    """One line: the path, the suite file and field that name it, what is there, the nearest
+    existing paths, and how to run on the stand-in instead."""
+    found = ("holds no emorec dataset (no manifest.json)" if real.exists()
+             else f"not found ({os.path.abspath(real)}: a relative path is read from the "
+                  "current folder)")
+    near = _near(real)
+    guess = f"; did you mean {' or '.join(near)}" if near else ""
+    return (f"{real} named by {source} [dataset] real: {found}{guess}; to run on the suite's "
+            f"stand-in instead, give the command again with {ASK}=1 before it")
+
+
+def _near(path: Path) -> list[str]:
+    """Existing paths that differ from a missing ``path`` by a typo in its first missing part."""
+    folder = Path(path.anchor) if path.is_absolute() else Path()
+    parts = path.parts[1:] if path.is_absolute() else path.parts
+    for number, part in enumerate(parts):
+        if (folder / part).exists():
+            folder = folder / part
+            continue
+        try:
+            names = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+        except OSError:
+            return []
+        found = [folder.joinpath(name, *parts[number + 1:])
+                 for name in difflib.get_close_matches(part, names, n=3)]
+        return [str(near) for near in found if near.exists()]
+    return []

@@ -2,7 +2,8 @@
 
 - test CCC against window length, one panel per model family, one line per model (and pooling),
   mean ± std over seeds; the frame models as dashed references;
-- truth against prediction over time on one test session, for the best-ranked model;
+- truth against prediction over time on one test session, for the best-ranked model, its lines
+  broken where frames are missing (no face);
 - test CCC against a stand-in generator factor (a factor study), with 95% intervals.
 """
 
@@ -15,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from emorec.facts import ModelFacts  # noqa: E402
@@ -24,6 +26,7 @@ from emorec.vocabulary import TARGETS  # noqa: E402
 WINDOW_FAMILIES = ("video", "audio", "fusion")
 FRAME_REFERENCES = ("ffnn", "bayesian_ridge")
 PNG_METADATA = {"Software": None}   # byte-stable files: no version stamp
+GAP_STEPS = 1.5   # kept frames further apart than this many frame steps: the trace breaks
 
 
 def line_label(row, facts: ModelFacts) -> str:
@@ -111,8 +114,15 @@ def trace(session: pd.DataFrame, title: str, stand_in: bool, path: Path,
           oracle: pd.DataFrame | None = None) -> None:
     """Rating vs prediction of one cell on one test session (``session``: its kept frames),
     with the noise-free rating (``oracle``'s predictions of the session) where given."""
-    cell = session.sort_values("timestamp")
-    oracle = oracle.sort_values("timestamp") if oracle is not None else cell.iloc[:0]
+    _save(trace_figure(session, title, stand_in, oracle), path)
+
+
+def trace_figure(session: pd.DataFrame, title: str, stand_in: bool,
+                 oracle: pd.DataFrame | None = None):
+    """The trace's figure: every line broken where frames are missing (:func:`with_gaps`)."""
+    name = session["session"].iloc[0]
+    cell = with_gaps(session)
+    oracle = with_gaps(oracle) if oracle is not None else cell.iloc[:0]
     figure, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     for axis, target in zip(axes, TARGETS, strict=True):
         axis.plot(cell["timestamp"], cell[target], color="black", linewidth=1, label="rating")
@@ -124,10 +134,30 @@ def trace(session: pd.DataFrame, title: str, stand_in: bool, path: Path,
         axis.set_ylabel(target)
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
-    axes[1].set_xlabel(f"time (s), test session {cell['session'].iloc[0]} "
+    axes[1].set_xlabel(f"time (s), test session {name} "
                        "(its CCC is the median of the cell's test sessions)")
     figure.suptitle(title + (" (STAND-IN data)" if stand_in else ""), fontsize=10)
-    _save(figure, path)
+    return figure
+
+
+def with_gaps(frames: pd.DataFrame) -> pd.DataFrame:
+    """``frames`` in time order, with a row of missing values inside every gap: where the next
+    kept frame is more than :data:`GAP_STEPS` frame steps (the median step) away, as across
+    frames with no face, which are not scored. A line drawn through the rows breaks there
+    instead of joining the frames on either side; a missing value of the frames' own breaks it
+    too, and a frame without a timestamp is left out."""
+    frames = frames[frames["timestamp"].notna()].sort_values("timestamp", kind="stable")
+    times = frames["timestamp"].to_numpy(dtype=float)
+    steps = np.diff(times)
+    steps_taken = steps[steps > 0]
+    if not len(steps_taken):
+        return frames
+    after = np.flatnonzero(steps > GAP_STEPS * np.median(steps_taken))
+    if not len(after):
+        return frames
+    breaks = pd.DataFrame({"timestamp": (times[after] + times[after + 1]) / 2})
+    return (pd.concat([frames, breaks], ignore_index=True)
+            .sort_values("timestamp", kind="stable").reset_index(drop=True))
 
 
 def _save(figure, path: Path) -> None:

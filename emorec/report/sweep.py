@@ -3,10 +3,10 @@ reused and how to rerun it."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from emorec import facts, results
+from emorec.program import emorec_command
 from emorec.report import tables
 from emorec.report.board import Board
 
@@ -24,7 +24,7 @@ def summary(results_dir: Path, dataset: str) -> str:
     sessions = len(board.sessions)
     lines = [f"Leaderboard headline: {dataset} [{rows['origin'].iloc[-1]}], {len(board.rows)} "
              f"runs, {sessions} test session{'' if sessions == 1 else 's'}; every variant, "
-             f"the reference rows' every metric and figures: {_program()} leaderboard "
+             f"the reference rows' every metric and figures: {emorec_command()} leaderboard "
              f"--results-dir {results_dir} --out DIR"]
     for title, texts in tables.headline(board):
         lines += ["", title]
@@ -37,25 +37,18 @@ def summary(results_dir: Path, dataset: str) -> str:
 
 
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,
-               seconds: float) -> str:
-    wall = seconds / max(jobs, 1)
+               core_seconds: float) -> str:
+    """What was reused, and the commands that train every cell afresh, with what their recorded
+    fits cost (``core_seconds``: the cells' ``fit_core_seconds`` summed) and take with ``jobs``
+    workers on otherwise idle cores, before set-up and scoring."""
+    wall = core_seconds / max(jobs, 1)
     duration = f"{wall:.0f} s" if wall < 90 else f"{wall / 60:.0f} min"
-    program = _program()
+    program = emorec_command()
     return (f"{reused} of {total} cells were already in {path} and were not trained again: "
             "their metrics and fit times come from that file (its code_version column says "
             "which commit made them), and MLflow gets runs only for cells trained now. To "
             f"train every cell afresh, into a new folder that leaves {path.parent} as it is "
-            f"(about {duration} with {jobs} jobs, from their recorded fit times):\n"
+            f"(their recorded fits: {core_seconds / 60:.1f} CPU core-minutes, about {duration} "
+            f"with {jobs} jobs on otherwise idle cores, plus set-up and scoring):\n"
             f"  {program} bench {suite.source} --results-dir runs/fresh\n"
             f"  {program} leaderboard --results-dir runs/fresh --out runs/fresh")
-
-
-def _program() -> str:
-    """How this command was invoked (``.venv/bin/emorec``), for commands to copy."""
-    invoked = Path(sys.argv[0])
-    if invoked.name != "emorec":
-        return "emorec"
-    try:
-        return str(invoked.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(invoked)
