@@ -89,6 +89,16 @@ def runs_url(tracking_uri: str, experiment_id: str) -> str:
             "?orderByKey=metrics.%60test_mean_ccc%60&orderByAsc=false")
 
 
+def how_to_open(tracking_uri: str) -> str:
+    """What to do before opening a UI link of this store: ``make ui`` for the default store,
+    nothing for a tracking server, else the ``mlflow ui`` command that serves it."""
+    if tracking_uri == DEFAULT_TRACKING_URI:
+        return "make ui, then open "          # make ui serves exactly this store
+    if tracking_uri.startswith(("http://", "https://")):
+        return ""
+    return f"serve it with: mlflow ui --backend-store-uri {tracking_uri}, then open "
+
+
 def _health(tracking_uri: str, timeout: float) -> None:
     url = f"{tracking_uri.rstrip('/')}/health"
     try:

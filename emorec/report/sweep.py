@@ -41,6 +41,23 @@ def summary(finished: pd.DataFrame, ran_now: set[str], describe: Callable[[str, 
     return tabulate(grouped, headers="keys", showindex=False, floatfmt=".3f")
 
 
+def variants(finished: pd.DataFrame, describe: Callable[[str, dict], str]) -> pd.DataFrame:
+    """One row per model and variant (``describe(model, params)`` names it): its seeds and the
+    seed means of dev and test CCC and test RMSE, best dev CCC first (what a sweep's MLflow
+    parent run keeps)."""
+    columns = ["model", "tuned_by", "seeds", "dev_mean_ccc", "test_mean_ccc", "test_mean_rmse"]
+    if finished.empty:
+        return pd.DataFrame(columns=columns)
+    named = finished.assign(model=[describe(m, json.loads(p)) for m, p in
+                                   zip(finished["model"], finished["params"], strict=True)])
+    table = named.groupby(["model", "tuned_by"], sort=False).agg(
+        seeds=("seed", "count"), dev_mean_ccc=("dev_mean_ccc", "mean"),
+        test_mean_ccc=("test_mean_ccc", "mean"),
+        test_mean_rmse=("test_mean_rmse", "mean")).reset_index()
+    table["seeds"] = [str(n) if n else SEED_FREE for n in table["seeds"]]
+    return table.sort_values("dev_mean_ccc", ascending=False, kind="stable")[columns]
+
+
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,
                seconds: float) -> str:
     wall = seconds / max(jobs, 1)

@@ -1,0 +1,104 @@
+"""MLflow as researchers use it: every cell run names its dataset as an MLflow input and
+carries the tags runs are filtered by; each results folder links to runs of its own; a sweep's
+parent run ends with its summary. The real MLflow (SQLite) throughout."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from emorec import results
+from emorec.runner import run_suite
+from emorec.suites import load_suite
+
+CHEAP = """name = "tr"
+seeds = [0]
+[dataset]
+stand_in = { kind = "sewa", size = "tiny", seed = 0 }
+[[experiments]]
+model = "chance"
+[[experiments]]
+model = "bayesian_ridge"
+"""
+
+
+def runs(tracking_uri: str, experiment: str):
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.search_runs(experiment_names=[experiment])
+
+
+@pytest.fixture(scope="module")
+def two_folders(tmp_path_factory):
+    """The same suite benched into folder A, then into folder B, then into B again (nothing to
+    do), all logging to one store."""
+    root = tmp_path_factory.mktemp("two-folders")
+    suite = root / "tr.toml"
+    suite.write_text(CHEAP)
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    folders = {name: root / name for name in ("A", "B")}
+    rows = {}
+    for name in ("A", "B", "B"):
+        rows[name] = run_suite(load_suite(suite), results_dir=folders[name],
+                               data_dir=root / "data", tracking_uri=uri, jobs=1)
+    return {"uri": uri, "folders": folders, "rows": rows, "data": root / "data"}
+
+
+def test_each_results_folder_links_to_runs_made_for_it_and_leaves_no_empty_parent(two_folders):
+    found = runs(two_folders["uri"], "emorec/tr")
+    cells = found[found["tags.cell_key"].notna()]
+    sweeps = found[found["tags.kind"] == "sweep"]
+    assert len(cells) == 4 and len(sweeps) == 2   # B's second bench ran nothing: no parent
+    for name, folder in two_folders["folders"].items():
+        rows = results.load(results.results_path(folder, "sewa-synth-tiny"))
+        linked = cells.set_index("run_id").loc[list(rows["mlflow_run_id"])]
+        assert set(linked["tags.results_dir"]) == {str(folder.resolve())}, name
+        assert list(linked["tags.cell_key"]) == list(rows["cell_key"])
+        parent = sweeps[sweeps["tags.results_dir"] == str(folder.resolve())]
+        assert len(parent) == 1 and set(linked["tags.mlflow.parentRunId"]) == set(
+            parent["run_id"])
+    assert set(found["status"]) == {"FINISHED"}
+
+
+def test_cell_runs_name_their_dataset_and_carry_the_tags_runs_are_filtered_by(two_folders):
+    found = runs(two_folders["uri"], "emorec/tr")
+    cells = found[found["tags.cell_key"].notna()].set_index("tags.model")
+    for model, family in (("chance", "reference"), ("bayesian_ridge", "classic")):
+        cell = cells.loc[model].iloc[0]
+        assert cell["tags.family"] == family and cell["tags.modality"]
+        assert cell["tags.online_offline"] == "online"
+        assert cell["tags.seed_free"] == "true" and cell["tags.tuned_by"] == ""
+        assert cell["tags.origin"] == "stand-in" and cell["tags.dataset"] == "sewa-synth-tiny"
+    fingerprint = two_folders["rows"]["A"]["fingerprint"].iloc[0]
+    [one] = MlflowClient().get_run(cells["run_id"].iloc[0]).inputs.dataset_inputs
+    assert (one.dataset.name, one.dataset.digest) == ("sewa-synth-tiny", fingerprint)
+    source = json.loads(one.dataset.source)["uri"]
+    assert source.startswith(str(two_folders["data"].resolve()))
+    assert {t.key: t.value for t in one.tags}["mlflow.data.context"] == "training"
+    assert json.loads(one.dataset.profile)["origin"] == "stand-in"
+    # MLflow's own dataset filter finds them (the UI's Dataset column and filter)
+    by_dataset = mlflow.search_runs(experiment_names=["emorec/tr"], filter_string=(
+        f"dataset.name = 'sewa-synth-tiny' and dataset.digest = '{fingerprint}'"))
+    assert len(by_dataset) == 6   # 4 cell runs and the 2 sweeps
+
+
+def test_a_sweep_parent_run_ends_with_the_suites_params_and_a_summary(two_folders):
+    found = runs(two_folders["uri"], "emorec/tr")
+    parent = found[(found["tags.kind"] == "sweep")
+                   & (found["tags.results_dir"] == str(two_folders["folders"]["A"].resolve()))]
+    run = MlflowClient().get_run(parent["run_id"].iloc[0])
+    metrics, params = run.data.metrics, run.data.params
+    assert metrics["cells_planned"] == metrics["cells_fitted"] == 2
+    assert metrics["cells_reused"] == metrics["cells_unfinished"] == 0
+    rows = two_folders["rows"]["A"]
+    best = rows.loc[rows["dev_mean_ccc"].idxmax()]
+    assert metrics["best_variant_dev_mean_ccc"] == pytest.approx(best["dev_mean_ccc"])
+    assert metrics["best_variant_test_mean_ccc"] == pytest.approx(best["test_mean_ccc"])
+    assert params["suite"] == "tr" and params["models"] == "chance, bayesian_ridge"
+    assert params["seeds"] == "0" and params["dataset"] == "sewa-synth-tiny"
+    table = mlflow.load_table("sweep_summary.json", run_ids=[run.info.run_id])
+    assert list(table["model"]) == ["bayesian_ridge", "chance"]   # best dev CCC first
+    text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/sweep_summary.md")
+    assert "bayesian_ridge" in text and "test_ccc" in text
