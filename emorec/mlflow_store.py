@@ -89,6 +89,12 @@ def runs_url(tracking_uri: str, experiment_id: str) -> str:
             "?orderByKey=metrics.%60test_mean_ccc%60&orderByAsc=false")
 
 
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """The UI page of one run."""
+    base = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else UI_ADDRESS
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def how_to_open(tracking_uri: str) -> str:
     """What to do before opening a UI link of this store: ``make ui`` for the default store,
     nothing for a tracking server, else the ``mlflow ui`` command that serves it."""

@@ -234,20 +234,33 @@ def logged_trials(tracking_uri: str, model: str, parent: str) -> set[int]:
 
 
 def log_study(tracking_uri: str, model: str, parent: str, tags: dict, trials: list[dict],
-              summary: dict, best: dict | None) -> None:
-    """A nested run under the study's run for each of ``trials`` (number, state, worker,
-    params, metrics, per-epoch dev CCC), then the study's ``summary`` metrics and its best
-    trial as ``best_params.json``."""
+              summary: dict, best: dict | None, params: dict,
+              dataset: DatasetRef | None = None, study_tags: dict | None = None) -> None:
+    """The study's run: ``params`` (what it tunes: model, dataset, search space, sampler; a
+    param logged before keeps its first value), ``tags`` and ``study_tags``, the dataset as
+    its input and a nested run for each of ``trials`` (number, state, worker, params,
+    metrics, per-epoch dev CCC, the dataset), then the study's ``summary`` metrics and its
+    best trial as ``best_params.json``."""
     use_experiment(tracking_uri, tune_experiment(model))
+    client = MlflowClient()
+    logged = client.get_run(parent).data.params
     with mlflow.start_run(run_id=parent):
+        mlflow.log_params({k: v for k, v in params.items() if k not in logged})
+        mlflow.set_tags({**tags, **(study_tags or {})})
+        if dataset is not None:
+            client.log_inputs(parent, [dataset.input("tuning")])
         for trial in trials:
             with mlflow.start_run(run_name=f"trial {trial['number']}", nested=True,
                                   tags={**tags, "kind": "trial", "trial": str(trial["number"]),
-                                        "state": trial["state"], "worker": trial["worker"]}):
+                                        "state": trial["state"],
+                                        "worker": trial["worker"]}) as run:
                 mlflow.log_params(trial["params"])
                 mlflow.log_metrics(trial["metrics"])
                 for step, value in trial["epochs"].items():
                     mlflow.log_metric("epoch/dev_mean_ccc", value, step=step)
+                if dataset is not None:
+                    client.log_inputs(run.info.run_id, [dataset.input(
+                        "tuning", {"partitions": "train, dev"})])
         mlflow.log_metrics(summary)
         if best is not None:
             mlflow.log_dict(best, "best_params.json")

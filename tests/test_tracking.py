@@ -1,16 +1,22 @@
-"""MLflow as researchers use it: every cell run names its dataset as an MLflow input and
-carries the tags runs are filtered by; each results folder links to runs of its own; a sweep's
-parent run ends with its summary. The real MLflow (SQLite) throughout."""
+"""MLflow and Optuna as researchers use them: every cell run names its dataset as an MLflow
+input and carries the tags runs are filtered by; each results folder links to runs of its own;
+a sweep's parent run ends with its summary; a study names its objective, its run records what
+it tunes, and `emorec tune` says where to look. The real MLflow (SQLite) and Optuna (journal)
+throughout."""
 
 from __future__ import annotations
 
 import json
 
 import mlflow
+import optuna
 import pytest
 from mlflow.tracking import MlflowClient
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 
 from emorec import results
+from emorec.cli import main
 from emorec.runner import run_suite
 from emorec.suites import load_suite
 
@@ -102,3 +108,61 @@ def test_a_sweep_parent_run_ends_with_the_suites_params_and_a_summary(two_folder
     assert list(table["model"]) == ["bayesian_ridge", "chance"]   # best dev CCC first
     text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/sweep_summary.md")
     assert "bayesian_ridge" in text and "test_ccc" in text
+
+
+def tune_args(model: str, dataset, storage, uri, *extra) -> list[str]:
+    return ["-q", "tune", model, "--dataset", str(dataset), "--trials", "2", "--study", "s",
+            "--storage", str(storage), "--tracking-uri", uri, *extra]
+
+
+def test_a_study_names_its_objective_logs_what_it_tunes_and_tune_prints_where_to_look(
+        tiny_sewa_dir, tmp_path, capsys):
+    storage, uri = tmp_path / "o.journal", f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(tune_args("decision_tree", tiny_sewa_dir, storage, uri)) == 0
+    study = optuna.load_study(study_name="s",
+                              storage=JournalStorage(JournalFileBackend(str(storage))))
+    assert study.metric_names == ["dev_mean_ccc"]
+    [parent] = [r for r in mlflow.search_runs(experiment_names=["emorec/tune/decision_tree"],
+                                              output_format="list")
+                if r.data.tags["kind"] == "study"]
+    params = parent.data.params
+    assert params["model"] == "decision_tree" and params["seed"] == "0"
+    assert params["objective"] == "maximize dev_mean_ccc"
+    assert json.loads(params["space.max_depth"])["high"] >= 2
+    assert params["sampler"].startswith("TPESampler")
+    assert parent.data.tags["trials_requested"] == "2"
+    [one] = parent.inputs.dataset_inputs
+    assert one.dataset.digest == study.user_attrs["fingerprint"]
+    out = capsys.readouterr().out
+    experiment = parent.info.experiment_id
+    assert (f"MLflow: study run {parent.info.run_id} in experiment emorec/tune/decision_tree "
+            f"(id {experiment}) of {uri}") in out
+    assert f"/#/experiments/{experiment}/runs/{parent.info.run_id}" in out
+    assert f"Optuna: optuna-dashboard {storage}" in out
+
+
+def one_line_error(capsys, args) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("emorec: error: "), err
+    return err
+
+
+def test_tune_with_an_unknown_model_refuses_before_making_data_or_a_study(tmp_path, capsys):
+    suite = tmp_path / "tr.toml"
+    suite.write_text(CHEAP)
+    storage, data = tmp_path / "o.journal", tmp_path / "data"
+    err = one_line_error(capsys, tune_args("grux", suite, storage, "sqlite:///m.db",
+                                           "--data-dir", str(data)))
+    assert "unknown model 'grux'; did you mean 'gru'?" in err
+    assert not data.exists() and not storage.exists()
+
+
+def test_tune_on_a_missing_dataset_leaves_no_study_behind(tmp_path, tiny_sewa_dir, capsys):
+    storage, uri = tmp_path / "o.journal", f"sqlite:///{tmp_path / 'mlflow.db'}"
+    err = one_line_error(capsys, tune_args("gru", tmp_path / "nowhere", storage, uri))
+    assert "nowhere" in err and "not an emorec dataset folder" in err
+    assert not storage.exists() or optuna.get_all_study_names(
+        JournalStorage(JournalFileBackend(str(storage)))) == []
+    # the study name is free for any model: nothing pinned it to gru
+    assert main(tune_args("decision_tree", tiny_sewa_dir, storage, uri)) == 0
