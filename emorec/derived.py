@@ -50,7 +50,7 @@ def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow
            tracking_uri: str, timeout: float) -> list[str]:
     """Record ``rows`` (those whose cell key has no row yet); returns the keys recorded."""
     from emorec.mlflow_store import connect  # MLflow loads slowly: only when recording
-    from emorec.tracking import Tracker
+    from emorec.tracking import DatasetRef, Tracker
 
     path = results.results_path(results_dir, context.dataset)
     done = set(results.load(path)["cell_key"])
@@ -64,7 +64,16 @@ def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow
                                           "thesis_names": []} for row in todo},
                 facts.MODELS_FILE)
     tags = context.tags()
-    tracker = Tracker(tracking_uri, context.suite, tags, recorded=done)
+    kept = predictions.folder(results_dir, context.dataset)
+    tracker = Tracker(tracking_uri, context.suite, tags, recorded=done, results_dir=results_dir,
+                      dataset=DatasetRef(context.dataset, context.fingerprint, kept,
+                                         {"origin": context.origin,
+                                          "split_hash": context.split_hash,
+                                          "read": "kept predictions"}),
+                      dataset_use=("predictions", "dev, test"),
+                      params={"suite": context.suite, "dataset": context.dataset,
+                              "results_dir": Path(results_dir).resolve(),
+                              "derived_rows": len(todo)})
     try:
         for row in todo:
             _record_one(results_dir, context, tracker, row, path, tags)
@@ -82,7 +91,10 @@ def _record_one(results_dir: Path, context: results.RowContext, tracker,
         key=row.cell_key, name=f"{row.model} {seed_label(row.seed)}",
         params={**params, "seed": seed_value(row.seed)},
         metrics=results.scores(row.by_partition), fit_started=time.time(), fit_seconds=0.0,
-        epochs=[], tags={**tags, "model": row.model, "code_fingerprint": row.code_fingerprint},
+        epochs=[], tags={**tags, "model": row.model, "family": row.family,
+                         "modality": row.modality, "code_fingerprint": row.code_fingerprint,
+                         "online_offline": "offline" if row.offline else "online",
+                         "seed_free": str(row.seed is None).lower(), "tuned_by": ""},
         predictions=row.by_partition["test"])
     predictions.write(results_dir, context.dataset, context.fingerprint, context.split_hash,
                       row.cell_key, row.by_partition)

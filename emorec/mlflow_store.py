@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from emorec import database, extras
+from emorec import database, extras, program
 from emorec.errors import EmorecError
 from emorec.files import file_lock, writable_folder
 
@@ -87,6 +87,23 @@ def runs_url(tracking_uri: str, experiment_id: str) -> str:
     base = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else UI_ADDRESS
     return (f"{base}/#/experiments/{experiment_id}/runs"
             "?orderByKey=metrics.%60test_mean_ccc%60&orderByAsc=false")
+
+
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """The UI page of one run."""
+    base = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else UI_ADDRESS
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def how_to_open(tracking_uri: str) -> str:
+    """What to do before opening a UI link of this store: ``make ui`` for the default store,
+    nothing for a tracking server, else the ``mlflow ui`` command that serves it."""
+    if tracking_uri == DEFAULT_TRACKING_URI:
+        return "make ui, then open "          # make ui serves exactly this store
+    if tracking_uri.startswith(("http://", "https://")):
+        return ""
+    return (f"serve it with: {program.beside('mlflow')} ui --backend-store-uri {tracking_uri}, "
+            "then open ")
 
 
 def _health(tracking_uri: str, timeout: float) -> None:

@@ -13,10 +13,11 @@ from emorec.cells import Cell, seed_label, seed_value
 from emorec.evaluation import CellResult
 from emorec.faults import checkpoint
 from emorec.mlflow_store import connect
-from emorec.models import MODELS
+from emorec.models import MODELS, ModelSpec
 from emorec.models.shown import model_facts, shown_columns
 from emorec.report.display import describe_variant
-from emorec.tracking import Tracker
+from emorec.report.sweep import summary, variants
+from emorec.tracking import DatasetRef, SweepSummary, Tracker
 
 
 class Recorder:
@@ -24,20 +25,26 @@ class Recorder:
     (bounded by ``timeout``: a store that does not answer stops the sweep before any fit),
     settles what killed sweeps left, and writes the facts the leaderboard needs beside the
     results: every registered model's and the dataset's (``dataset``, from
-    :func:`emorec.facts.dataset_facts`)."""
+    :func:`emorec.facts.dataset_facts`). ``planned`` are the sweep's cells (those already in
+    the results file too) and ``params`` the sweep's own (suite, seeds, ...): its parent run
+    ends with them and a summary of the planned cells' rows."""
 
     def __init__(self, context: results.RowContext, results_dir: Path, *, dataset: dict,
-                 tracking_uri: str, timeout: float, tags: dict, recorded: set[str]):
+                 dataset_ref: DatasetRef, tracking_uri: str, timeout: float, tags: dict,
+                 recorded: set[str], planned: list[Cell], params: dict):
         self.context = context
         self.rows = results.results_path(results_dir, context.dataset)
         self.results_dir = Path(results_dir)
         self.recorded = recorded
+        self.planned = {cell.key for cell in planned}
         self.tags = tags
         connect(tracking_uri, timeout)
         facts.write(results_dir, {name: model_facts(MODELS.get(name)) for name in MODELS},
                     facts.MODELS_FILE)
         facts.write(results_dir, {context.dataset: dataset}, facts.DATASETS_FILE)
-        self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded)
+        self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded,
+                               results_dir=results_dir, dataset=dataset_ref, params=params)
+        self.recorded_now: set[str] = set()
 
     @property
     def experiment(self) -> str:
@@ -54,7 +61,7 @@ class Recorder:
                      "fit_core_seconds": result.fit_core_seconds},
             fit_started=result.fit_started, fit_seconds=result.fit_seconds,
             epochs=result.epochs,
-            tags={**self.tags, **device, "model": cell.model,
+            tags={**self.tags, **device, **cell_tags(spec, cell),
                   "code_fingerprint": spec.code_fingerprint},
             predictions=result.predictions["test"], reuse=cell.key not in self.recorded)
         checkpoint("mlflow-logged")
@@ -65,10 +72,49 @@ class Recorder:
         results.append(self.rows, results.build_row(self.context, cell, spec, result, run_id))
         checkpoint("row-written")
         self.tracker.finish(cell.key, run_id)
+        self.recorded_now.add(cell.key)
         checkpoint("run-finished")
 
+    @property
+    def runs_made(self) -> int:
+        return len(self.tracker.created)
+
     def close(self, status: str) -> None:
-        self.tracker.close(status)
+        """End the sweep's parent run (if it made one) with ``status`` and its summary."""
+        self.tracker.close(status,
+                           self.summary() if self.tracker.keeps_parent(status) else None)
+
+    def summary(self) -> SweepSummary:
+        """The planned cells' rows as the sweep leaves them: counts of cells fitted now,
+        reused (their rows from an earlier sweep, not fitted now), unfinished (no row: the
+        sweep failed or was stopped first) and of fitted cells whose run is a killed sweep's
+        FINISHED one; the best variant on dev (seed mean) with its test CCC; one row per
+        variant."""
+        rows = results.load(self.rows)
+        rows = rows[rows["cell_key"].isin(self.planned)].drop_duplicates("cell_key",
+                                                                          keep="last")
+        table = variants(rows, describe)
+        metrics = {"cells_planned": len(self.planned),
+                   "cells_fitted": len(self.recorded_now),
+                   "cells_reused": len(set(rows["cell_key"]) - self.recorded_now),
+                   "cells_unfinished": len(self.planned - set(rows["cell_key"])),
+                   "runs_of_killed_sweeps_reused": len(self.tracker.reused)}
+        if not table.empty:
+            best = table.iloc[0]
+            metrics["best_variant_dev_mean_ccc"] = best["dev_mean_ccc"]
+            metrics["best_variant_test_mean_ccc"] = best["test_mean_ccc"]
+        return SweepSummary(metrics, table, summary(self.rows.parent, self.context.dataset))
+
+
+def cell_tags(spec: ModelSpec, cell: Cell) -> dict:
+    """The tags a cell's run is filtered by (beside the sweep's: dataset, origin stand-in or
+    real, results folder, suite): model, family, modality, online or offline (whether its
+    params read future frames), seed-free, and the study that tuned it ("" for none)."""
+    offline = facts.ModelFacts(offline_when=tuple(
+        tuple(pair) for pair in model_facts(spec)["offline_when"])).offline(cell.params)
+    return {"model": cell.model, "family": spec.family, "modality": spec.modality,
+            "online_offline": "offline" if offline else "online",
+            "seed_free": str(not spec.seeded).lower(), "tuned_by": cell.tuned_by}
 
 
 def run_name(cell: Cell) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import plugins, predictions, program, results, sharding
+from emorec import plugins, predictions, results, sharding
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
@@ -21,7 +21,7 @@ from emorec.errors import EmorecError
 from emorec.evaluation import CellResult, evaluate_cell
 from emorec.facts import dataset_facts
 from emorec.files import folder_lock
-from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, runs_url
+from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, how_to_open, runs_url
 from emorec.models import MODELS, ModelSpec
 from emorec.processes import die_with_parent, exit_on_sigterm
 from emorec.progress import Progress, estimated_seconds
@@ -30,7 +30,7 @@ from emorec.recorder import Recorder, run_name
 from emorec.report.sweep import reuse_note, summary
 from emorec.run_links import missing_store
 from emorec.suites import Suite
-from emorec.tracking import suite_experiment
+from emorec.tracking import DatasetRef, suite_experiment
 from emorec.tuning.tuned import Tuned
 
 log = logging.getLogger(__name__)
@@ -192,9 +192,13 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
     recorder = None
     if todo:
         tags = {**context.tags(), **(tuned.tags() if tuned is not None else {})}
-        recorder = Recorder(context, results_dir, dataset=dataset_facts(dataset.manifest),
-                            tracking_uri=tracking_uri,
-                            timeout=tracking_timeout, tags=tags, recorded=done)
+        facts = dataset_facts(dataset.manifest)
+        recorder = Recorder(
+            context, results_dir, dataset=facts,
+            dataset_ref=DatasetRef(dataset.name, context.fingerprint, dataset_path,
+                                   {**facts, "split_hash": context.split_hash}),
+            tracking_uri=tracking_uri, timeout=tracking_timeout, tags=tags, recorded=done,
+            planned=cells, params=sweep_params(suite, dataset, results_dir, jobs, shard, tuned))
     _record_all(recorder, todo, dataset_path, jobs, costs)
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
@@ -203,8 +207,19 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
         print(reuse_note(suite, len(cells) - len(todo), len(cells), path, jobs,
                          float(finished["fit_core_seconds"].sum())))
     if todo:
-        print(mlflow_link(len(todo), suite.name, tracking_uri, recorder.experiment))
+        print(mlflow_link(recorder.runs_made, suite.name, tracking_uri, recorder.experiment))
     return finished
+
+
+def sweep_params(suite: Suite, dataset: Dataset, results_dir: Path, jobs: int,
+                 shard: tuple[int, int], tuned: Tuned | None) -> dict:
+    """What a sweep's parent run records as its params."""
+    return {"suite": suite.name, "suite_file": Path(suite.source).resolve(),
+            "dataset": dataset.name, "seeds": ", ".join(map(str, suite.seeds)),
+            "models": ", ".join(dict.fromkeys(e.model for e in suite.experiments)),
+            "experiments": len(suite.experiments), "jobs": jobs,
+            "shard": f"{shard[0]}/{shard[1]}", "results_dir": Path(results_dir).resolve(),
+            "params_from": tuned.study if tuned is not None else ""}
 
 
 def _record_all(recorder: Recorder | None, todo: list[Cell], dataset_path: Path, jobs: int,
@@ -245,15 +260,8 @@ def _note_history(recorded: pd.DataFrame, context: results.RowContext, path: Pat
 
 def mlflow_link(runs: int, suite: str, tracking_uri: str, experiment: str) -> str:
     """The sweep's closing line: where its runs are and how to open them."""
-    if tracking_uri == DEFAULT_TRACKING_URI:
-        where = "make ui, then open "          # make ui serves exactly this store
-    elif tracking_uri.startswith(("http://", "https://")):
-        where = ""
-    else:
-        where = (f"serve it with: {program.beside('mlflow')} ui --backend-store-uri "
-                 f"{tracking_uri}, then open ")
-    return (f"MLflow: {runs} runs in experiment {suite_experiment(suite)} of "
-            f"{tracking_uri}; {where}{runs_url(tracking_uri, experiment)}")
+    return (f"MLflow: {runs} new runs in experiment {suite_experiment(suite)} of "
+            f"{tracking_uri}; {how_to_open(tracking_uri)}{runs_url(tracking_uri, experiment)}")
 
 
 def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):

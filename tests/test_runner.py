@@ -296,7 +296,7 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
         return None if len(calls) == 1 else lookup(self, name)
 
     monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_yet_there_once)
-    tracker = Tracker(uri, "race", {}, recorded=set())
+    tracker = Tracker(uri, "race", {}, recorded=set(), results_dir=tmp_path / "results")
     run_id = tracker.log_cell(key="k", name="chance seed 0", params={"seed": 0},
                               metrics={"test_mean_ccc": 0.0}, fit_started=time.time(),
                               fit_seconds=0.5, epochs=[], tags={},
@@ -305,4 +305,4 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
     tracker.close()
     assert calls[0] == "emorec/race"
     assert MlflowClient().get_run(run_id).info.experiment_id == created
-    assert MlflowClient().get_run(tracker.parent.info.run_id).info.experiment_id == created
+    assert MlflowClient().get_run(tracker.parent).info.experiment_id == created

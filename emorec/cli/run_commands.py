@@ -305,11 +305,12 @@ def _tune(args) -> None:
     from emorec.mlflow_store import DEFAULT_TRACKING_URI
     from emorec.suites import load_suite
     from emorec.tuning import DEFAULT_STORAGE
-    from emorec.tuning.study import StudyPlan, run_study
+    from emorec.tuning.study import StudyPlan, check_request, run_study, study_links
 
     _check_worker_count("--workers", args.workers)
     _load_plugins(args)
     fixed = _parse_params(args.param)
+    check_request(args.model, fixed)   # before a stand-in is generated or a study created
     if args.dataset.endswith(".toml"):
         suite = load_suite(args.dataset)
         if suite.vary:
@@ -322,8 +323,8 @@ def _tune(args) -> None:
                      seed=args.seed, study=args.study, storage=args.storage or DEFAULT_STORAGE,
                      timeout=args.timeout, first_worker=args.first_worker,
                      plugins=plugins.loaded())
-    study = run_study(plan, args.workers, args.tracking_uri or DEFAULT_TRACKING_URI,
-                      args.tracking_timeout)
+    tracking_uri = args.tracking_uri or DEFAULT_TRACKING_URI
+    study = run_study(plan, args.workers, tracking_uri, args.tracking_timeout)
     states = {}
     for trial in study.trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
@@ -332,6 +333,7 @@ def _tune(args) -> None:
     if complete:
         best = study.best_trial
         print(f"best: trial {best.number}, dev CCC {best.value:.4f}, params {best.params}")
+    print("\n".join(study_links(study, plan, tracking_uri)))
 
 
 def _merge_results(args) -> None:

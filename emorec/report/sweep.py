@@ -3,9 +3,14 @@ reused and how to rerun it."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from emorec import facts, results
+from emorec.cells import SEED_FREE
 from emorec.program import emorec_command
 from emorec.report import tables
 from emorec.report.board import Board
@@ -34,6 +39,23 @@ def summary(results_dir: Path, dataset: str) -> str:
         lines += ["", f"{len(board.tuned)} rows tuned by an Optuna study are apart (more "
                       "budget): the page's Tuned rows"]
     return "\n".join(lines)
+
+
+def variants(finished: pd.DataFrame, describe: Callable[[str, dict], str]) -> pd.DataFrame:
+    """One row per model and variant (``describe(model, params)`` names it): its seeds and the
+    seed means of dev and test CCC and test RMSE, best dev CCC first (what a sweep's MLflow
+    parent run keeps)."""
+    columns = ["model", "tuned_by", "seeds", "dev_mean_ccc", "test_mean_ccc", "test_mean_rmse"]
+    if finished.empty:
+        return pd.DataFrame(columns=columns)
+    named = finished.assign(model=[describe(m, json.loads(p)) for m, p in
+                                   zip(finished["model"], finished["params"], strict=True)])
+    table = named.groupby(["model", "tuned_by"], sort=False).agg(
+        seeds=("seed", "count"), dev_mean_ccc=("dev_mean_ccc", "mean"),
+        test_mean_ccc=("test_mean_ccc", "mean"),
+        test_mean_rmse=("test_mean_rmse", "mean")).reset_index()
+    table["seeds"] = [str(n) if n else SEED_FREE for n in table["seeds"]]
+    return table.sort_values("dev_mean_ccc", ascending=False, kind="stable")[columns]
 
 
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,

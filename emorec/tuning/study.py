@@ -4,9 +4,11 @@ exactly ``trials`` finished trials however many take part, and its MLflow runs."
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import multiprocessing.connection
+import shlex
 import time
 import uuid
 import warnings
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import optuna
 import sqlalchemy
+from mlflow.tracking import MlflowClient
 from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -25,10 +28,18 @@ from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
 from emorec.files import writable_folder
-from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, connect
+from emorec.mlflow_store import (
+    DEFAULT_TIMEOUT_SECONDS,
+    DEFAULT_TRACKING_URI,
+    connect,
+    how_to_open,
+    run_url,
+)
 from emorec.models import MODELS
+from emorec.models.describe import search_range
 from emorec.processes import die_with_parent, gone_from_this_host, worker_id
 from emorec.report.display import format_params
+from emorec.tuning import DEFAULT_STORAGE
 from emorec.tuning.journal import check_journal
 from emorec.tuning.liveness import fail_dead_trials, retry_callback
 from emorec.tuning.space import require_search_space, suggest
@@ -45,6 +56,7 @@ WAIT_SECONDS = 5.0       # a worker with nothing to start polls this often for s
 STUDY_RUN_WAIT_SECONDS = 60.0   # how long a machine waits for the study creator's MLflow run
 SATURATED_LEVEL, SATURATED_SHARE = 0.99, 0.5   # a trial whose net predicts like this fails
 CONSTANT_STD = 1e-4
+OBJECTIVE = "dev_mean_ccc"   # the study's one objective, as named in Optuna and MLflow
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 LIVE = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -129,21 +141,36 @@ def open_study(plan: StudyPlan, worker: int = 0) -> tuple[optuna.Study, bool]:
     if known is not None and known != plan.model:
         raise EmorecError(f"study {plan.study!r} in {plan.storage} tunes {known!r}, "
                           f"not {plan.model!r}")
+    if study.metric_names != [OBJECTIVE]:   # the dashboard's name for it, not "Objective 0"
+        study.set_metric_names([OBJECTIVE])
     return study, created
 
 
-def describe(study: optuna.Study, plan: StudyPlan) -> None:
-    """Record what the study tunes on (once): model, dataset, fixed params, seed, and the
-    dataset's fingerprint and split so that tuned params are only applied to that data."""
+def describe(study: optuna.Study, plan: StudyPlan, dataset: Dataset) -> None:
+    """Record what the study tunes on (once): model, dataset, fixed params, seed, the search
+    space it samples, and the dataset's fingerprint and split so that tuned params are only
+    applied to that data."""
     attrs = study.user_attrs
     if "model" not in attrs:
         for key, value in {"model": plan.model, "dataset": str(plan.dataset),
                            "fixed": plan.fixed, "seed": plan.seed}.items():
             study.set_user_attr(key, value)
     if "fingerprint" not in attrs:
-        dataset = Dataset.load(plan.dataset)
         study.set_user_attr("fingerprint", dataset.manifest.fingerprint)
         study.set_user_attr("split_hash", dataset.split().hash)
+    if "space" not in attrs:
+        fixed = attrs.get("fixed", plan.fixed)
+        study.set_user_attr("space", {
+            name: search_range(param) for name, param in sorted(
+                MODELS.get(plan.model).tunable.items()) if name not in fixed})
+
+
+def check_request(model: str, fixed: dict) -> None:
+    """The model must be registered (else a did-you-mean), have a search space, and take the
+    fixed params: checked before any dataset is made or study created."""
+    spec = MODELS.get(model)
+    require_search_space(spec)
+    spec.params(fixed)
 
 
 def count(study: optuna.Study, states) -> int:
@@ -287,12 +314,11 @@ def run_study(plan: StudyPlan, workers: int = 1,
         raise EmorecError(f"--seed {plan.seed} + worker numbers up to "
                           f"{plan.first_worker + workers - 1}: a worker's sampler seed would "
                           f"pass {MAX_SEED}; give a smaller --seed or --first-worker")
-    spec = MODELS.get(plan.model)
-    require_search_space(spec)
-    spec.params(plan.fixed)   # unknown or bad parameters fail before any work
+    check_request(plan.model, plan.fixed)   # unknown model or parameters: before any work
+    dataset = Dataset.load(plan.dataset)   # a missing dataset leaves no study behind,
+    connect(tracking_uri, tracking_timeout)   # nor does a store that does not answer
     study, created = open_study(plan)   # (and checks the model) before workers start
-    connect(tracking_uri, tracking_timeout)   # a store that does not answer stops us now
-    describe(study, plan)
+    describe(study, plan, dataset)
     parent = study_run(study, plan, tracking_uri, created)
     fail_dead_trials(study)
     failed = []
@@ -312,7 +338,7 @@ def run_study(plan: StudyPlan, workers: int = 1,
                 running.pop(sentinel).join()
         failed = [p.exitcode for p in processes if p.exitcode != 0]
     study = create_study(plan)
-    log_study(study, plan, tracking_uri, parent, own)
+    log_study(study, plan, tracking_uri, parent, own, dataset)
     if failed:
         raise EmorecError(f"{len(failed)} tuning worker(s) failed (exit codes {failed}); the "
                           "trials they finished are kept and logged, rerun the same command "
@@ -339,16 +365,43 @@ def study_run(study: optuna.Study, plan: StudyPlan, tracking_uri: str, created: 
     return study.user_attrs[key]
 
 
+def study_links(study: optuna.Study, plan: StudyPlan, tracking_uri: str) -> list[str]:
+    """Where to look at the study: its MLflow run (store, experiment, run and how to open it)
+    and the optuna-dashboard command for its storage."""
+    run_id = study.user_attrs[f"mlflow_run_id {tracking_uri}"]
+    experiment = MlflowClient().get_run(run_id).info.experiment_id
+    dashboard = ("make dashboard" if plan.storage == DEFAULT_STORAGE
+                 else f"optuna-dashboard {shlex.quote(plan.storage)}")
+    return [f"MLflow: study run {run_id} in experiment {tracking.tune_experiment(plan.model)} "
+            f"(id {experiment}) of {tracking_uri}; {how_to_open(tracking_uri)}"
+            f"{run_url(tracking_uri, experiment, run_id)}",
+            f"Optuna: {dashboard}  (the study's trials, params and dev CCC by trial)"]
+
+
 def _tags(plan: StudyPlan) -> dict:
     return {"study": plan.study, "storage": plan.storage, "model": plan.model,
             "dataset": str(plan.dataset)}
 
 
+def study_params(study: optuna.Study) -> dict:
+    """What the study's MLflow run records as params: what it tunes, on which data, and how it
+    samples, as recorded in the study when it was made (the same on every machine)."""
+    attrs = study.user_attrs
+    return {"model": attrs["model"], "dataset": attrs["dataset"],
+            "dataset_fingerprint": attrs["fingerprint"], "split_hash": attrs["split_hash"],
+            "seed": attrs["seed"], "fixed": json.dumps(attrs["fixed"], sort_keys=True),
+            "objective": f"maximize {OBJECTIVE}",
+            "sampler": f"TPESampler {json.dumps(SAMPLER_SETTINGS, sort_keys=True)}",
+            "pruner": f"MedianPruner {json.dumps(PRUNER_SETTINGS, sort_keys=True)}",
+            **{f"space.{name}": json.dumps(search) for name, search in
+               attrs.get("space", {}).items()}}
+
+
 def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: str,
-              own: set[str]) -> None:
+              own: set[str], dataset: Dataset) -> None:
     """Log each finished trial that this invocation's workers ran, or whose worker on this host
     is gone (a crashed earlier run), unless already logged: so that machines sharing a study
-    never log a trial twice. Then the study's counts and best trial."""
+    never log a trial twice. Then the study's params, counts and best trial."""
     logged = tracking.logged_trials(tracking_uri, plan.model, parent)
     seed = seed_value(trial_seed(plan))
 
@@ -372,4 +425,12 @@ def log_study(study: optuna.Study, plan: StudyPlan, tracking_uri: str, parent: s
         summary["best_dev_mean_ccc"] = study.best_value
         best = {"trial": study.best_trial.number,
                 "params": study.best_trial.user_attrs.get("params")}
-    tracking.log_study(tracking_uri, plan.model, parent, _tags(plan), trials, summary, best)
+    spec = MODELS.get(plan.model)
+    tags = {**_tags(plan), "family": spec.family, "modality": spec.modality,
+            "origin": dataset.manifest.origin, "seed_free": str(not spec.seeded).lower()}
+    ref = tracking.DatasetRef(dataset.name, dataset.manifest.fingerprint, plan.dataset,
+                              {"origin": dataset.manifest.origin,
+                               "split_hash": study.user_attrs["split_hash"]})
+    tracking.log_study(tracking_uri, plan.model, parent, tags, trials, summary, best,
+                       params=study_params(study), dataset=ref,
+                       study_tags={"trials_requested": str(plan.trials)})
