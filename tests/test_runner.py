@@ -137,7 +137,8 @@ def test_leaderboard_matches_the_golden_file(tmp_path):
 
     golden = Path(__file__).parent / "golden"
     written = render_all(golden, tmp_path)
-    assert [p.name for p in written] == ["sewa-synth-tiny.md"]
+    assert [p.name for p in written] == ["sewa-synth-tiny.md", "index.html",
+                                         "sewa-synth-tiny.html"]   # the page, then its site
     expected = (golden / "sewa-synth-tiny.md").read_text()
     assert written[0].read_text() == expected
     assert "**Stand-in data.**" in expected and "noise ceiling" in expected
