@@ -19,7 +19,8 @@ from emorec.files import file_lock, writable_folder
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
-UI_ADDRESS = "http://127.0.0.1:5000"   # where `make ui` serves a local store
+UI_PORT = 5000                           # where `make ui` serves a local store by default
+UI_ADDRESS = f"http://127.0.0.1:{UI_PORT}"
 SCHEMES = ("sqlite", "http", "https", "postgresql", "postgresql+psycopg", "mysql", "file")
 SQLITE_HEADER = b"SQLite format 3\x00"
 _BOUNDED: dict[str, str] = {}   # tracking URI -> the URI MLflow is given (timeouts added)
@@ -99,7 +100,7 @@ def how_to_open(tracking_uri: str) -> str:
     """What to do before opening a UI link of this store: ``make ui`` for the default store,
     nothing for a tracking server, else the ``mlflow ui`` command that serves it."""
     if tracking_uri == DEFAULT_TRACKING_URI:
-        return "make ui, then open "          # make ui serves exactly this store
+        return f"make ui PORT={UI_PORT}, then open "   # make ui serves exactly this store
     if tracking_uri.startswith(("http://", "https://")):
         return ""
     return (f"serve it with: {program.beside('mlflow')} ui --backend-store-uri {tracking_uri}, "

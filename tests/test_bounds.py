@@ -332,7 +332,8 @@ def test_a_plugin_factory_naming_a_view_parameter_is_one_line_when_it_loads(tmp_
 
 
 def test_the_closing_mlflow_link_names_how_to_serve_its_own_store():
-    assert "make ui, then open" in mlflow_link(1, "s", "sqlite:///mlflow.db", "1")
+    link = mlflow_link(1, "s", "sqlite:///mlflow.db", "1")
+    assert "make ui PORT=5000, then open http://127.0.0.1:5000/" in link   # the port it serves
     other = mlflow_link(1, "s", "sqlite:///runs/m.db", "1")
     assert "make ui" not in other and "mlflow ui --backend-store-uri sqlite:///runs/m.db" in other
     assert "http://server:5000/#/experiments/1" in mlflow_link(1, "s", "http://server:5000", "1")
