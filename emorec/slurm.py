@@ -261,6 +261,11 @@ def fuse_and_render(folder: Path) -> list[Path]:
     return render_all(out, Path(job["board_dir"]))
 
 
+# sbatch without SLURM_CONF reads /etc/slurm/slurm.conf, and without that file asks DNS SRV
+# records for a cluster: what it says then does not name the cause.
+NO_CLUSTER = (" (sbatch found no Slurm cluster: without SLURM_CONF it reads "
+              "/etc/slurm/slurm.conf, and without that file looks for one in DNS SRV records; "
+              "for make slurm's single-node Slurm, run `source .slurm.env` in this shell first)")
 SUBMITTED_FILE = "submitted"   # the job ids of each submission, a line each
 
 
@@ -285,7 +290,9 @@ def submit(folder: Path, scripts: list[Path]) -> list[str]:
             command.append(f"--dependency=afterany:{ids[0]}")
         done = _slurm_command([*command, str(script)], f"sbatch {script}")
         if done.returncode != 0:
-            raise EmorecError(f"sbatch {script} refused it: {done.stderr.strip()}")
+            said = "; ".join(line.strip() for line in done.stderr.splitlines() if line.strip())
+            raise EmorecError(f"sbatch {script} refused it: {said}"
+                              + (NO_CLUSTER if "DNS SRV" in said else ""))
         ids.append(done.stdout.strip().split(";")[0])
     with (folder / SUBMITTED_FILE).open("a") as handle:
         handle.write(" ".join(ids) + "\n")
