@@ -206,8 +206,10 @@ stop-servers:
 	bash scripts/stop_servers.sh
 
 # A single-node Slurm on this machine (munged, slurmctld, slurmd; Debian's slurm-wlm and munge,
-# installed if missing), for trying emorec slurm and for its tests; SLURM_CONF goes to
-# .slurm.env. Stopped by pid with make stop-slurm.
+# installed if missing), for trying emorec slurm and for its tests, apart from any Slurm or munge
+# the machine runs: its own munge socket, ports 16817-16818 (EMOREC_SLURM_PORT=P: P and P+1);
+# taken ports stop it in one line. SLURM_CONF goes to .slurm.env, which the shell that runs
+# sbatch, squeue or emorec slurm must source. Stopped by pid with make stop-slurm.
 slurm:
 	bash scripts/start_slurm.sh
 

@@ -4,9 +4,10 @@ A job folder holds everything of one sweep: ``job.json`` (what was asked), ``pla
 shard plans: every cell's expected fit time, fixed when the folder is made, so every task and
 every resubmission takes the same cells), ``array.sbatch`` (task i runs ``emorec bench SUITE
 --shard i+1/N`` into ``shards/<i+1>``), ``merge.sbatch`` (after the array, whatever its end:
-``merge-results``, the suite's late fusion, ``leaderboard``) and ``logs/``. State comes from the
-results rows alone, not from Slurm's accounting: a task that is cancelled, times out or is
-requeued reruns only the cells its folder lacks when it runs again."""
+``emorec slurm SUITE --merge``, which merges the shards, makes the suite's late fusion and
+renders the leaderboard) and ``logs/``. State comes from the results rows alone, not from
+Slurm's accounting: a task that is cancelled, times out or is requeued reruns only the cells its
+folder lacks when it runs again."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from emorec import results, sharding
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.files import read_json, replace_file
+from emorec.files import folder_lock, read_json, replace_file
 from emorec.progress import estimated_seconds
 from emorec.suites import Suite, load_suite
 
@@ -225,24 +226,46 @@ def array_script(job: SlurmJob, suite: Suite) -> str:
 
 
 def merge_script(job: SlurmJob, suite: Suite) -> str:
-    emorec = emorec_command()
-    shards = [job.shard_folder(i) for i in range(1, job.shards + 1)]
-    results_dir = job.results_dir
     lines = _header(job, f"emorec-{suite.name}-merge", "merge-%j.out", array=False)
-    lines += [
-        "# every shard's rows into one folder (each cell once), then stop if a cell is missing",
-        _line(*emorec, "merge-results", *shards, "--out", results_dir),
-        _line(*emorec, "slurm", job.suite_file, "--status", "--job-dir", job.folder)]
-    if suite.fusions:
-        lines += ["# the suite's late fusion, from the kept predictions (no cell is fitted: "
-                  "all are there)",
-                  _line(*emorec, "bench", job.suite_file, "--jobs", "1", "--results-dir",
-                        results_dir, *_common(job))]
-    lines.append(_line(*emorec, "leaderboard", "--results-dir", results_dir, "--out",
-                       job.board_dir))
+    lines += ["# every shard's rows into the results folder (each cell once), stop if a cell is "
+              "missing, then the suite's late fusion and the leaderboard",
+              _line(*emorec_command(), "slurm", job.suite_file, "--merge", "--job-dir",
+                    job.folder)]
     return "\n".join(lines) + "\n"
 
 
+def merge_shards(folder: Path) -> dict[str, tuple[int, int]]:
+    """The merge job's first step: every shard's rows and kept predictions into the job's
+    results folder, each cell once. Returns dataset -> (rows read, cells kept)."""
+    job = load_job(folder)
+    shards = [Path(folder) / "shards" / str(i) for i in range(1, job["shards"] + 1)]
+    out = Path(job["results_dir"])
+    with folder_lock(out, "emorec slurm --merge"):
+        return results.merge(shards, out)
+
+
+def fuse_and_render(folder: Path) -> list[Path]:
+    """The merge job's last step, once every cell has its row: the suite's late-fusion rows
+    from the kept predictions (no cell is fitted), then the leaderboard. Returns its pages."""
+    from emorec.report.pages import render_all
+    from emorec.runner import fuse_suite
+
+    job = load_job(folder)
+    suite = load_suite(job["suite_file"])
+    out = Path(job["results_dir"])
+    with folder_lock(out, "emorec slurm --merge"):
+        for one in suite.each_dataset():
+            if one.fusions:
+                dataset = Dataset.load(one.dataset_path(Path(job["data_dir"])))
+                fuse_suite(one, dataset.name, out, job["tracking_uri"], job["tracking_timeout"])
+    return render_all(out, Path(job["board_dir"]))
+
+
+# sbatch without SLURM_CONF reads /etc/slurm/slurm.conf, and without that file asks DNS SRV
+# records for a cluster: what it says then does not name the cause.
+NO_CLUSTER = (" (sbatch found no Slurm cluster: without SLURM_CONF it reads "
+              "/etc/slurm/slurm.conf, and without that file looks for one in DNS SRV records; "
+              "for make slurm's single-node Slurm, run `source .slurm.env` in this shell first)")
 SUBMITTED_FILE = "submitted"   # the job ids of each submission, a line each
 
 
@@ -267,7 +290,9 @@ def submit(folder: Path, scripts: list[Path]) -> list[str]:
             command.append(f"--dependency=afterany:{ids[0]}")
         done = _slurm_command([*command, str(script)], f"sbatch {script}")
         if done.returncode != 0:
-            raise EmorecError(f"sbatch {script} refused it: {done.stderr.strip()}")
+            said = "; ".join(line.strip() for line in done.stderr.splitlines() if line.strip())
+            raise EmorecError(f"sbatch {script} refused it: {said}"
+                              + (NO_CLUSTER if "DNS SRV" in said else ""))
         ids.append(done.stdout.strip().split(";")[0])
     with (folder / SUBMITTED_FILE).open("a") as handle:
         handle.write(" ".join(ids) + "\n")

@@ -1,35 +1,53 @@
-"""Print one line and exit 2 when a server cannot listen on 127.0.0.1:PORT (taken, or not a
-port); print nothing when it can. ``make ui`` and ``make dashboard`` ask before they start one,
-so a busy port never leaves a server running without a listener.
+"""Print one line and exit 2 when a server cannot listen on a port (taken, or not a port); print
+nothing when it can. ``make ui`` and ``make dashboard`` ask before they start one, so a busy port
+never leaves a server running without a listener; ``make slurm`` asks for its two consecutive
+ports (slurmctld's and slurmd's), on every address, where its daemons listen.
 
     python scripts/port_free.py "make ui" 5000
+    python scripts/port_free.py "make slurm" 16817 --count 2 --setting EMOREC_SLURM_PORT \
+        --address 0.0.0.0
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
-import sys
 
 
-def problem(what: str, text: str) -> str | None:
+def problem(what: str, text: str, count: int = 1, setting: str = "PORT",
+            address: str = "127.0.0.1") -> str | None:
+    """The one line saying why ports ``text`` .. ``text + count - 1`` cannot be listened on at
+    ``address``, or None. ``setting`` names the variable that gives the first of them."""
     try:
         port = int(text)
     except ValueError:
         port = 0
-    if not 1 <= port <= 65535:
-        return f"{what}: PORT must be a port number from 1 to 65535, found {text!r}"
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the servers bind
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as error:
-            return (f"{what}: port {port} on 127.0.0.1 is in use ({error.strerror}): another "
-                    f"server listens there; give a free one, e.g. {what} PORT={port % 65535 + 1}")
+    last = 65536 - count
+    if not 1 <= port <= last:
+        return f"{what}: {setting} must be a port number from 1 to {last}, found {text!r}"
+    for each in range(port, port + count):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the servers bind
+            try:
+                probe.bind((address, each))
+            except OSError as error:
+                following = port + count if port + 2 * count - 1 <= 65535 else 1024
+                free = "a free one" if count == 1 else f"{count} free ones from there"
+                return (f"{what}: port {each} on {address} is in use ({error.strerror}): "
+                        f"another server listens there; give {free}, e.g. {what} "
+                        f"{setting}={following}")
     return None
 
 
 if __name__ == "__main__":
-    found = problem(sys.argv[1], sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", help="the command that needs the ports, e.g. 'make ui'")
+    parser.add_argument("port", help="the first port")
+    parser.add_argument("--count", type=int, default=1, help="consecutive ports from PORT")
+    parser.add_argument("--setting", default="PORT", help="the variable that gives PORT")
+    parser.add_argument("--address", default="127.0.0.1", help="where the servers listen")
+    args = parser.parse_args()
+    found = problem(args.what, args.port, args.count, args.setting, args.address)
     if found:
         print(found)
-        sys.exit(2)
+        raise SystemExit(2)

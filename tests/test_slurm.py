@@ -133,10 +133,7 @@ def test_slurm_writes_an_array_with_every_resource_asked_and_a_merge_job(slurm, 
         assert line in array, line
     merge = (job / "merge.sbatch").read_text()
     assert "--array" not in merge and "--gres" not in merge
-    assert f"merge-results {job}/shards/1 {job}/shards/2 {job}/shards/3 --out {job}/results" \
-        in merge
-    assert f"--status --job-dir {job}" in merge and f"leaderboard --results-dir {job}/results" \
-        in merge
+    assert f"slurm {tmp_path / 'suite.toml'} --merge --job-dir {job}" in merge
     assert [p.name for p in sorted((job / "shards").iterdir())] == ["1", "2", "3"]
     status = slurm("--status")
     assert status.returncode == 1
@@ -156,6 +153,48 @@ def test_slurm_status_counts_each_shards_rows(slurm, tmp_path, places):
     assert done == total and int(total) >= 1
     assert first.split(": ")[1].startswith("0/")
     assert status.returncode == 1
+
+
+FUSED = """[[fuse]]
+of = [{ model = "chance" }, { model = "bayesian_ridge" }]
+method = ["mean"]
+"""
+
+
+def test_the_merge_job_says_what_it_merged_and_fuses_once_every_cell_is_in(
+        slurm, tmp_path, places):
+    (tmp_path / "suite.toml").write_text(SUITE.format(name="s", epochs=2) + FUSED)
+    assert slurm("--shards", "2", "--allow-sqlite").returncode == 0
+    job = tmp_path / "runs" / "slurm" / "s"
+
+    def shard(index):
+        run_suite(load_suite(tmp_path / "suite.toml"),
+                  **{**places, "results_dir": job / "shards" / str(index),
+                     "data_dir": tmp_path / "data"}, shard=(index, 2), shard_plans=job / "plans")
+
+    shard(2)
+    early = slurm("--merge")
+    assert early.returncode == 1, early.stderr
+    assert f"merge job: the rows of the 2 shards in {job / 'shards'} merged into " \
+        f"{job / 'results'}" in early.stdout
+    assert "late fusion and the leaderboard wait until every cell has its row" in early.stdout
+    assert not (job / "board").exists()
+    shard(1)
+    done = slurm("--merge")
+    assert done.returncode == 0, done.stderr
+    assert "(sewa-synth-tiny: 4 cells there now)" in done.stdout
+    assert "every cell has its row" in done.stdout and "late fusion: 1 rows, 1 new" in done.stdout
+    assert "not trained again" not in done.stdout + done.stderr   # a sweep's note, not a merge's
+    assert f"leaderboard rendered to {job / 'board'} (sewa-synth-tiny.md, site/" in done.stdout
+    merged = results.load(results.results_path(job / "results", "sewa-synth-tiny"))
+    assert merged["cell_key"].is_unique and (merged["model"] == "late_fusion").sum() == 1
+
+
+def test_a_tuning_job_has_no_merge_step(slurm):
+    assert slurm("--shards", "2", "--tune", "gru", "--trials", "4", "--study", "g",
+                 "--storage", "o.journal", "--allow-sqlite").returncode == 0
+    done = main(["slurm", "suite.toml", "--merge", "--job-dir", "runs/slurm/s-tune-g"])
+    assert done == 2
 
 
 @pytest.mark.parametrize("args, message", [

@@ -197,3 +197,17 @@ def test_the_written_scripts_pass_sbatch_test_only(tmp_path, data_dir):
         check = subprocess.run(["sbatch", "--test-only", str(job / script)],
                                capture_output=True, text=True, timeout=30)
         assert check.returncode == 0 and "to start at" in check.stderr, check.stderr
+
+
+@pytest.mark.skipif(Path("/etc/slurm/slurm.conf").exists(),
+                    reason="this machine's own Slurm answers without SLURM_CONF")
+def test_submitting_without_slurm_conf_says_to_source_slurm_env(tmp_path, data_dir):
+    suite, _ = quick_suite(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
+    done = subprocess.run(
+        emorec("-q", "slurm", str(suite), "--data-dir", str(data_dir), "--tracking-uri", TRACKING,
+               "--shards", "2", "--submit"),
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    error = done.stderr.strip().splitlines()[-1]     # after the stand-in's warning
+    assert done.returncode == 2 and error.startswith("emorec: error: sbatch"), done.stderr
+    assert "DNS SRV" in error and "run `source .slurm.env` in this shell first" in error

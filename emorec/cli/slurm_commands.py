@@ -40,6 +40,12 @@ def add_parsers(commands) -> None:
                             "any is missing), from the job folder's result files: it cannot "
                             "tell a running task from one that ended early (squeue and the "
                             "task logs can)")
+    slurm.add_argument("--merge", action="store_true",
+                       help="the merge job's work (merge.sbatch runs it once the array has "
+                            "ended; by hand likewise): merge the shards' rows into the results "
+                            "folder, then, when every cell has its row (exit status 1 and the "
+                            "--status listing otherwise), make the suite's late-fusion rows and "
+                            "render the leaderboard")
     slurm.add_argument("--submit", action="store_true",
                        help="submit the array and the merge job with sbatch (otherwise only "
                             "write them)")
@@ -105,6 +111,8 @@ def _slurm(args) -> int | None:
     folder = (args.job_dir or Path("runs") / "slurm" / default).resolve()
     if args.status:
         return _status(folder, args.suite)
+    if args.merge:
+        return _merge(folder, args.suite)
     if args.shards is None:
         raise EmorecError("emorec slurm: give --shards N (or --status)")
     job = _job(args, suite, folder)
@@ -194,13 +202,48 @@ def _check_numbers(args) -> None:
                               f"the #SBATCH lines), found {value!r}")
 
 
-def _status(folder: Path, suite_file: Path) -> int:
+def _job_of(folder: Path, suite_file: Path) -> dict:
+    """The job folder's ``job.json``, refused when it is another suite's."""
     from emorec import slurm
 
     job = slurm.load_job(folder)
     if Path(job["suite_file"]) != suite_file.resolve():
         raise EmorecError(f"{folder}: the job folder of {job['suite_file']}, not {suite_file} "
                           "(give --job-dir for this suite's folder)")
+    return job
+
+
+def _merge(folder: Path, suite_file: Path) -> int:
+    """The merge job: says what it merged from which shards, then what is missing, or the
+    late fusion and the pages it rendered."""
+    from emorec import plugins, slurm
+
+    job = _job_of(folder, suite_file)
+    if job.get("tune"):
+        raise EmorecError(f"{folder}: a tuning job, whose tasks share one study: there is "
+                          "nothing to merge (--status says its trials)")
+    plugins.load_installed()
+    for name in job["plugins"]:
+        plugins.load(name)
+    merged = slurm.merge_shards(folder)
+    read = ", ".join(f"{dataset}: {kept} cells there now"
+                     for dataset, (_, kept) in merged.items()) or "no rows yet"
+    print(f"merge job: the rows of the {job['shards']} shards in {folder / 'shards'} merged "
+          f"into {job['results_dir']} ({read})")
+    if _status(folder, suite_file):
+        print("merge job: late fusion and the leaderboard wait until every cell has its row")
+        return 1
+    board = Path(job["board_dir"])
+    pages = slurm.fuse_and_render(folder)
+    print(f"merge job: leaderboard rendered to {board} "
+          f"({', '.join(str(page.relative_to(board)) for page in pages)})")
+    return 0
+
+
+def _status(folder: Path, suite_file: Path) -> int:
+    from emorec import slurm
+
+    job = _job_of(folder, suite_file)
     if job.get("tune"):
         return _tune_status(job["tune"])
     shards, merged = slurm.status(folder)
