@@ -17,6 +17,7 @@ from optuna.storages.journal import JournalFileBackend
 
 from emorec import results
 from emorec.cli import main
+from emorec.report.sweep import summary
 from emorec.runner import run_suite
 from emorec.suites import load_suite
 
@@ -107,7 +108,9 @@ def test_a_sweep_parent_run_ends_with_the_suites_params_and_a_summary(two_folder
     table = mlflow.load_table("sweep_summary.json", run_ids=[run.info.run_id])
     assert list(table["model"]) == ["bayesian_ridge", "chance"]   # best dev CCC first
     text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/sweep_summary.md")
-    assert "bayesian_ridge" in text and "test_ccc" in text
+    # the headline the sweep printed, the board's own (emorec.report.sweep.summary)
+    assert text == summary(two_folders["folders"]["A"], "sewa-synth-tiny") + "\n"
+    assert "bayesian_ridge" in text and "test CCC mean" in text
 
 
 def tune_args(model: str, dataset, storage, uri, *extra) -> list[str]:
