@@ -179,7 +179,7 @@ def test_a_folder_not_made_by_extract_is_refused(two_sets, tmp_path, tiny_sewa_d
 
 def test_tuning_on_a_list_of_feature_sets_is_refused(two_sets, tmp_path, capsys):
     path = suite(tmp_path, f'real = ["{two_sets[0]}", "{two_sets[1]}"]')
-    assert main(["-q", "tune", "bayesian_ridge", "--dataset", path, "--trials", "1",
+    assert main(["-q", "tune", "ffnn", "--dataset", path, "--trials", "1",
                  "--study", "s"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "dataset.real lists 2 feature sets" in err
