@@ -184,6 +184,14 @@ $(foreach goal,ui dashboard,$(if $(filter $(goal),$(MAKECMDGOALS)),$(eval \
 ifneq ($(port_problem),)
 $(error $(port_problem))
 endif
+# A journal file that does not exist yet holds no study: say so instead of the dashboard's
+# traceback (a database URL, STORAGE=postgresql+psycopg://..., is the dashboard's to check).
+ifneq ($(filter dashboard,$(MAKECMDGOALS)),)
+ifeq ($(findstring ://,$(STORAGE))$(wildcard $(STORAGE)),)
+$(error make dashboard: no Optuna journal at $(STORAGE) yet (emorec tune writes it with its first \
+	study); run emorec tune first, or give STORAGE=FILE or a database URL)
+endif
+endif
 
 ui: install
 	@echo "make ui: the MLflow UI of $(UI_STORE) at http://127.0.0.1:$(UI_PORT)"

@@ -104,3 +104,36 @@ def test_the_bench_summary_is_the_headline_of_the_rendered_page(tmp_path, places
 
 def cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.split("|")[1:-1]]
+
+
+TUNED_SUITE = """
+name = "tuned"
+seeds = [0]
+[dataset]
+stand_in = { kind = "sewa", size = "tiny", seed = 0 }
+[[experiments]]
+model = "ffnn"
+params = { epochs = 1 }
+"""
+
+
+def test_rows_tuned_by_a_study_follow_the_headline_as_the_pages_tuned_rows(tmp_path, places,
+                                                                           capsys):
+    suite = tmp_path / "tuned.toml"
+    suite.write_text(TUNED_SUITE)
+    common = ["--data-dir", str(places["data_dir"]), "--tracking-uri", places["tracking_uri"]]
+    assert main(["-q", "tune", "ffnn", "--dataset", str(suite), "--trials", "2", "--param",
+                 "epochs=1", "--study", "small", "--storage", str(tmp_path / "s.journal"),
+                 *common]) == 0
+    capsys.readouterr()
+    assert main(["-q", "bench", str(suite), "--params-from", "small", "--storage",
+                 str(tmp_path / "s.journal"), "--results-dir", str(places["results_dir"]),
+                 *common]) == 0
+    out = capsys.readouterr().out
+    render_all(places["results_dir"], tmp_path / "board")
+    page = (tmp_path / "board" / f"{DATASET}.md").read_text()
+    tuned = page.split("## Tuned rows\n")[1].split("\n## ")[0]
+    printed = out.split("Leaderboard headline: ")[-1].split("\nTuned rows\n")[1]
+    assert [line for line in printed.splitlines() if line] == \
+        [line for line in tuned.splitlines() if line]
+    assert "| small " in printed   # the study that tuned the row names it

@@ -84,8 +84,17 @@ def test_a_real_path_with_a_typo_is_refused_in_one_line_with_the_path_meant(proj
     assert main(["bench", project("data/sewa-mnie"), "--results-dir", "r"]) == 2
     err = one_line(capsys)
     assert "data/sewa-mnie named by s.toml [dataset] real: not found (" in err
-    assert "did you mean data/sewa-mine;" in err and "EMOREC_STAND_IN=1" in err
+    assert "did you mean data/sewa-mine? To run on" in err and "EMOREC_STAND_IN=1" in err
     assert sorted(p.name for p in Path("data").iterdir()) == ["sewa-mine"]   # nothing generated
+
+
+def test_an_absolute_real_path_that_is_missing_is_named_without_the_relative_path_hint(
+        project, capsys):
+    missing = Path.cwd() / "lab" / "sewa"
+    assert main(["bench", project(str(missing)), "--results-dir", "r"]) == 2
+    err = one_line(capsys)
+    assert f"{missing} named by s.toml [dataset] real: not found;" in err
+    assert "relative path" not in err
 
 
 def test_the_default_location_holding_no_dataset_is_refused(project, capsys):

@@ -43,6 +43,15 @@ def test_a_taken_port_stops_the_server_before_it_starts(goal, taken_port):
     assert result.stdout == "", "nothing was started"
 
 
+def test_make_dashboard_without_a_journal_yet_says_so_in_one_line(tmp_path):
+    missing = tmp_path / "optuna.journal"
+    result = make("dashboard", f"STORAGE={missing}")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert f"make dashboard: no Optuna journal at {missing} yet" in lines[0]
+    assert "run emorec tune first" in lines[0] and result.stdout == ""
+
+
 @pytest.mark.parametrize("port", ["abc", "0", "70000"])
 def test_a_port_that_is_not_one_is_one_line(port):
     result = make("ui", f"PORT={port}")

@@ -86,12 +86,16 @@ def _refusal(real: Path, source) -> str:
     """One line: the path, the suite file and field that name it, what is there, the nearest
     existing paths, and how to run on the stand-in instead."""
     found = ("holds no emorec dataset (no manifest.json)" if real.exists()
+             else "not found" if real.is_absolute()
              else f"not found ({os.path.abspath(real)}: a relative path is read from the "
                   "current folder)")
     near = _near(real)
-    guess = f"; did you mean {' or '.join(near)}" if near else ""
-    return (f"{real} named by {source} [dataset] real: {found}{guess}; to run on the suite's "
-            f"stand-in instead, give the command again with {ASK}=1 before it")
+    instead = (f"the suite's stand-in instead, give the command again with {ASK}=1 before "
+               "it")
+    if near:
+        return (f"{real} named by {source} [dataset] real: {found}; did you mean "
+                f"{' or '.join(near)}? To run on {instead}")
+    return f"{real} named by {source} [dataset] real: {found}; to run on {instead}"
 
 
 def _near(path: Path) -> list[str]:

@@ -20,7 +20,8 @@ def summary(results_dir: Path, dataset: str) -> str:
     """The headline of ``dataset``'s leaderboard, from the rows the results folder holds now
     (this sweep's, earlier sweeps', late fusions and external rows alike): the tables the page's
     headline shows, made by the same code (:func:`emorec.report.tables.headline`), under a line
-    naming the dataset, its origin and how to render the whole page."""
+    naming the dataset, its origin and how to render the whole page; then the page's tuned rows,
+    when there are any."""
     rows = results.load(results.results_path(results_dir, dataset))
     rows = rows[rows["dataset"] == dataset]
     if rows.empty:
@@ -35,9 +36,9 @@ def summary(results_dir: Path, dataset: str) -> str:
         lines += ["", title]
         for text in texts:
             lines += ["", text]
-    if len(board.tuned):
-        lines += ["", f"{len(board.tuned)} rows tuned by an Optuna study are apart (more "
-                      "budget): the page's Tuned rows"]
+    if len(board.tuned):   # apart, as on the page: more budget, never ranked with the rest
+        title, *section = tables.tuned_table(board)
+        lines += ["", title.removeprefix("## "), *section]
     return "\n".join(lines)
 
 
