@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,12 @@ def place(tmp_path, places):
     suite = tmp_path / "f.toml"
     suite.write_text(SUITE.format(name="f", epochs=2))
     return {"suite": suite, **places}
+
+
+@pytest.fixture
+def taken_port():
+    """A port something listens on (loopback); the next one free or not, as it happens."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]

@@ -22,15 +22,6 @@ def checkout(tmp_path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def taken_port():
-    """A port something listens on; the next one free or not, as it happens."""
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
-
-
 def user_env() -> dict:
     """A user's environment without a make slurm of theirs (a sourced .slurm.env)."""
     return {k: v for k, v in os.environ.items()

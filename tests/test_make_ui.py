@@ -15,14 +15,6 @@ import pytest
 from helpers import ROOT
 
 
-@pytest.fixture
-def taken_port():
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
-
-
 def user_env() -> dict:
     """The environment of a user's shell: none of an enclosing make's (make test runs these)."""
     return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
