@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
@@ -67,6 +69,28 @@ class DatasetRef:
                           profile=json.dumps(self.profile, sort_keys=True, default=str))
         return DatasetInput(dataset, [InputTag(MLFLOW_DATASET_CONTEXT, context),
                                       *(InputTag(k, str(v)) for k, v in (tags or {}).items())])
+
+
+# MLflow looks a run input's dataset up and inserts it when absent, in two steps: two processes
+# logging the same new dataset at once (two shards, two tuning workers) both insert, and the
+# later one fails on the datasets table's unique key. The dataset is then there, and the same
+# call made again links it.
+_DATASET_RACE = re.compile(r"(unique|duplicate).*dataset", re.IGNORECASE | re.DOTALL)
+INPUT_ATTEMPTS = 3
+
+
+def log_input(client: MlflowClient, run_id: str, dataset_input: DatasetInput) -> None:
+    """Log ``dataset_input`` to run ``run_id``, trying again (at most :data:`INPUT_ATTEMPTS`
+    times in all) when another process inserted the same dataset first."""
+    for attempt in range(1, INPUT_ATTEMPTS + 1):
+        try:
+            client.log_inputs(run_id, [dataset_input])
+            return
+        except MlflowException as error:
+            if attempt == INPUT_ATTEMPTS or not _DATASET_RACE.search(str(error)):
+                raise
+            log.info("dataset %s was logged by another process at the same moment; "
+                     "linking it to run %s again", dataset_input.dataset.name, run_id)
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -144,7 +168,7 @@ class Tracker:
             self.client.log_batch(self.parent, params=[
                 Param(k, str(v)) for k, v in self.params.items()])
             if self.dataset is not None:
-                self.client.log_inputs(self.parent, [self.dataset.input(self.dataset_use[0])])
+                log_input(self.client, self.parent, self.dataset.input(self.dataset_use[0]))
         return self.parent
 
     def log_cell(self, *, key: str, name: str, params: dict, metrics: dict,
@@ -174,8 +198,7 @@ class Tracker:
                      + _epoch_metrics(epochs, start))
         if self.dataset is not None:
             context, partitions = self.dataset_use
-            self.client.log_inputs(run_id, [self.dataset.input(context,
-                                                               {"partitions": partitions})])
+            log_input(self.client, run_id, self.dataset.input(context, {"partitions": partitions}))
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "test_predictions.csv"
             predictions.to_csv(path, index=False)
@@ -248,7 +271,7 @@ def log_study(tracking_uri: str, model: str, parent: str, tags: dict, trials: li
         mlflow.log_params({k: v for k, v in params.items() if k not in logged})
         mlflow.set_tags({**tags, **(study_tags or {})})
         if dataset is not None:
-            client.log_inputs(parent, [dataset.input("tuning")])
+            log_input(client, parent, dataset.input("tuning"))
         for trial in trials:
             with mlflow.start_run(run_name=f"trial {trial['number']}", nested=True,
                                   tags={**tags, "kind": "trial", "trial": str(trial["number"]),
@@ -259,8 +282,8 @@ def log_study(tracking_uri: str, model: str, parent: str, tags: dict, trials: li
                 for step, value in trial["epochs"].items():
                     mlflow.log_metric("epoch/dev_mean_ccc", value, step=step)
                 if dataset is not None:
-                    client.log_inputs(run.info.run_id, [dataset.input(
-                        "tuning", {"partitions": "train, dev"})])
+                    log_input(client, run.info.run_id,
+                              dataset.input("tuning", {"partitions": "train, dev"}))
         mlflow.log_metrics(summary)
         if best is not None:
             mlflow.log_dict(best, "best_params.json")

@@ -169,3 +169,43 @@ def test_tune_on_a_missing_dataset_leaves_no_study_behind(tmp_path, tiny_sewa_di
         JournalStorage(JournalFileBackend(str(storage)))) == []
     # the study name is free for any model: nothing pinned it to gru
     assert main(tune_args("decision_tree", tiny_sewa_dir, storage, uri)) == 0
+
+
+def test_processes_logging_one_new_dataset_at_once_each_link_it(tmp_path):
+    """MLflow looks a dataset up, then inserts it: two shards logging the same new dataset at
+    the same moment both insert and one fails on the unique key (a plain `log_inputs` fails
+    in about one round in four here). Each round starts two writers on a fresh experiment
+    at one barrier; every run must end with its input, and the dataset be stored once."""
+    import sqlite3
+    import threading
+
+    from emorec.tracking import DatasetRef, log_input
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = MlflowClient()
+    dataset = DatasetRef("sewa-synth", "f" * 16, tmp_path, {"sessions": 3})
+    for round_ in range(20):
+        experiment = client.create_experiment(f"race-{round_}")
+        run_ids = [client.create_run(experiment).info.run_id for _ in range(2)]
+        barrier, errors = threading.Barrier(2), []
+
+        def write(run_id, barrier=barrier, errors=errors):
+            barrier.wait()
+            try:
+                log_input(client, run_id, dataset.input("training"))
+            except Exception as error:   # noqa: BLE001 - reported below, with the round
+                errors.append(error)
+
+        writers = [threading.Thread(target=write, args=(run_id,)) for run_id in run_ids]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        assert not errors, f"round {round_}: {errors[0]}"
+        digests = [[i.dataset.digest for i in client.get_run(r).inputs.dataset_inputs]
+                   for r in run_ids]
+        assert digests == [["f" * 16], ["f" * 16]]
+        with sqlite3.connect(tmp_path / "mlflow.db") as store:
+            stored = store.execute("SELECT digest FROM datasets WHERE experiment_id = ?",
+                                   (int(experiment),)).fetchall()
+        assert stored == [("f" * 16,)]
