@@ -15,8 +15,8 @@ import mlflow
 import pandas as pd
 from tabulate import tabulate
 
-from emorec import results
-from emorec.mlflow_store import DEFAULT_TRACKING_URI
+from emorec.store import results
+from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI
 
 
 def main() -> None:

@@ -20,9 +20,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from emorec import facts, results, uncertainty
-from emorec.provenance import code_version
+from emorec import uncertainty
 from emorec.report.board import Board
+from emorec.store import facts, results
+from emorec.system.provenance import code_version
 
 
 def board(results_dir: Path, dataset: str) -> Board:

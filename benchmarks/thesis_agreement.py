@@ -20,8 +20,8 @@ import pandas as pd
 from scipy.stats import spearmanr
 from tabulate import tabulate
 
-from emorec import results
 from emorec.report.thesis import thesis_numbers
+from emorec.store import results
 
 TEMPORAL = ("gru", "fusion1", "fusion2", "fusion3", "fusion4_v1", "fusion4_v2", "fusion4_v3")
 

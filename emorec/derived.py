@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import facts, predictions, results
 from emorec.cells import seed_label, seed_value
 from emorec.errors import EmorecError
-from emorec.provenance import code_version
+from emorec.store import facts, predictions, results
+from emorec.system.provenance import code_version
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result
 def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow], *,
            tracking_uri: str, timeout: float) -> list[str]:
     """Record ``rows`` (those whose cell key has no row yet); returns the keys recorded."""
-    from emorec.mlflow_store import connect  # MLflow loads slowly: only when recording
-    from emorec.tracking import DatasetRef, Tracker
+    from emorec.tracking.mlflow_store import connect  # MLflow loads slowly: only when recording
+    from emorec.tracking.runs import DatasetRef, Tracker
 
     path = results.results_path(results_dir, context.dataset)
     done = set(results.load(path)["cell_key"])

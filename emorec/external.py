@@ -4,7 +4,7 @@ A predictions CSV has the columns ``session``, ``timestamp`` (seconds), ``valenc
 ``arousal`` (the predictions), and optionally ``partition`` (``dev`` or ``test``; test when
 absent). It must predict every scored test frame of the dataset's current split exactly once
 (and, if it gives dev rows, every dev frame): the frames every emorec model is scored on, kept
-beside the results (:mod:`emorec.predictions`). The row is marked external, has no MLflow fit,
+beside the results (:mod:`emorec.store.predictions`). The row is marked external, has no MLflow fit,
 and gets the same intervals and ranks as every other row (without dev predictions it has no
 dev score, so it is chosen for the headline only as its model's one variant).
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import derived, predictions
+from emorec import derived
 from emorec.errors import DataError, EmorecError
+from emorec.store import predictions
 from emorec.vocabulary import SCORED_PARTITIONS, TARGETS
 
 EXTERNAL = "external"   # the family of such rows; their model_source starts with it

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emorec import facts, predictions, results
 from emorec.cells import Cell, seed_label, seed_value
+from emorec.display import describe_variant
 from emorec.evaluation import CellResult
-from emorec.faults import checkpoint
-from emorec.mlflow_store import connect
 from emorec.models import MODELS, ModelSpec
 from emorec.models.shown import model_facts, shown_columns
-from emorec.report.display import describe_variant
 from emorec.report.sweep import summary, variants
-from emorec.tracking import DatasetRef, SweepSummary, Tracker
+from emorec.store import facts, predictions, results
+from emorec.system.faults import checkpoint
+from emorec.tracking.mlflow_store import connect
+from emorec.tracking.runs import DatasetRef, SweepSummary, Tracker
 
 
 class Recorder:
@@ -25,7 +25,7 @@ class Recorder:
     (bounded by ``timeout``: a store that does not answer stops the sweep before any fit),
     settles what killed sweeps left, and writes the facts the leaderboard needs beside the
     results: every registered model's and the dataset's (``dataset``, from
-    :func:`emorec.facts.dataset_facts`). ``planned`` are the sweep's cells (those already in
+    :func:`emorec.store.facts.dataset_facts`). ``planned`` are the sweep's cells (those already in
     the results file too) and ``params`` the sweep's own (suite, seeds, ...): its parent run
     ends with them and a summary of the planned cells' rows."""
 

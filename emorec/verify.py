@@ -16,16 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import fuse_rows, results
+from emorec import fuse_rows
 from emorec.cells import Cell, cell_key, seed_label
 from emorec.data.dataset import Dataset
+from emorec.display import describe_variant
 from emorec.errors import EmorecError
 from emorec.external import EXTERNAL
 from emorec.models import MODELS
 from emorec.recorder import describe
-from emorec.report.display import describe_variant
-from emorec.runner import plan, run_cell
-from emorec.suites import Suite
+from emorec.store import results
+from emorec.sweep.runner import plan, run_cell
+from emorec.sweep.suites import Suite
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import mlflow
 import optuna
 from optuna.trial import TrialState
 
-from emorec import results
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep.suites import load_suite
 from emorec.tuning.study import FINISHED, StudyPlan, open_storage, run_study
 
 TRIAL_PARAMS = {"epochs": 3, "patience": 3, "epoch_samples": None}

@@ -5,11 +5,11 @@ test, late-fusion and external rows among the models and the fit's core-seconds 
 import numpy as np
 import pandas as pd
 
-from emorec import predictions, results
 from emorec.cli import main
-from emorec.report.display import format_number
+from emorec.display import format_number
 from emorec.report.pages import render_all
 from emorec.report.prose import GROUP_TITLES, HEADLINE_INTRO, HEADLINE_REFERENCE_TITLE
+from emorec.store import predictions, results
 
 SUITE = """
 name = "summary"

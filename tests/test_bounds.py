@@ -25,11 +25,11 @@ from optuna.storages.journal import JournalFileBackend
 from scenarios import SUITE
 from test_faults import bench_args, emorec, user_error
 
-from emorec import results
 from emorec.cli import main, store_error
 from emorec.errors import EmorecError
-from emorec.runner import mlflow_link
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep.runner import mlflow_link
+from emorec.sweep.suites import load_suite
 from emorec.tuning.journal import check_journal
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emorec import results
 from emorec.report.thesis import thesis_numbers
+from emorec.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 THESIS = thesis_numbers()

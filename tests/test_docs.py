@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emorec import results
+from emorec.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -223,7 +223,7 @@ def test_the_printed_time_to_train_the_sewa_suite_afresh_is_the_one_the_docs_quo
     import sys
 
     from emorec.report.sweep import reuse_note
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     seconds = current("sewa-synth", "sewa")["fit_core_seconds"].sum()
     text = prose((ROOT / "docs" / "performance.md").read_text())
@@ -266,8 +266,8 @@ def test_a_list_of_seed_free_models_is_the_registrys(page, pattern):
 
 def test_the_lag_study_is_described_as_its_suite_runs():
     from emorec.models import MODELS
-    from emorec.runner import cell_seeds
-    from emorec.suites import load_suite
+    from emorec.sweep.runner import cell_seeds
+    from emorec.sweep.suites import load_suite
 
     numbers = {"three": 3, "five": 5, "eight": 8}
     one_lag = load_suite(ROOT / "benchmarks" / "sewa_lag.toml").each_dataset()[0]
@@ -307,7 +307,7 @@ def test_the_small_study_of_tuning_md_is_a_command_emorec_takes():
 def test_the_disk_the_docs_give_is_what_the_stand_ins_take(tmp_path):
     """performance.md's disk figures: the first command's stand-in and those of make verify,
     generated again (within 5%)."""
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     def mib(folder: Path) -> float:
         return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20

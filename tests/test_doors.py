@@ -72,7 +72,7 @@ def project(tmp_path, monkeypatch):
 
 
 def test_the_default_real_location_absent_runs_the_stand_in_with_no_flag(project, caplog):
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     folder = load_suite(project("data/sewa")).dataset_path(Path("data"))
     assert str(folder) == "data/sewa-synth-tiny-seed0"
@@ -105,7 +105,7 @@ def test_the_default_location_holding_no_dataset_is_refused(project, capsys):
 
 def test_the_stand_in_asked_for_runs_wherever_the_real_path_is_not_a_dataset(project, caplog,
                                                                             monkeypatch):
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     monkeypatch.setenv("EMOREC_STAND_IN", "1")
     folder = load_suite(project("/mnt/nowhere/sewa")).dataset_path(Path("data"))
@@ -117,7 +117,7 @@ def test_a_printed_command_names_emorec_as_it_was_started(tmp_path, monkeypatch)
     import shutil
     import sys
 
-    from emorec import program
+    from emorec.system import program
 
     venv = tmp_path / "project" / ".venv" / "bin"
     venv.mkdir(parents=True)
@@ -145,7 +145,7 @@ def test_the_reuse_note_prints_commands_that_run_without_an_activated_environmen
     import sys
 
     from emorec.report.sweep import reuse_note
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(sys, "argv", [".venv/bin/emorec", "bench"])

@@ -23,7 +23,7 @@ from emorec.cli import main
 from emorec.data.dataset import Dataset
 from emorec.data.label_align import with_label_delay
 from emorec.extract.embed import window_starts
-from emorec.results import load
+from emorec.store.results import load
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -268,7 +268,7 @@ def test_media_suite_beats_the_chance_floor(tmp_path):
 
 def test_a_suite_sweeps_the_rating_delay_over_derived_datasets(extracted, tmp_path):
     from emorec.errors import EmorecError
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     suite_file = tmp_path / "delay.toml"
     suite_file.write_text(f'[dataset]\nreal = "{extracted}"\ndelay = [0, 1]\n\n'

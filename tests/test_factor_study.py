@@ -3,8 +3,8 @@
 import pytest
 
 from emorec.report.pages import render_all
-from emorec.runner import run_suite
-from emorec.suites import load_suite
+from emorec.sweep.runner import run_suite
+from emorec.sweep.suites import load_suite
 
 
 @pytest.mark.slow

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from emorec import facts, results
 from emorec.errors import DataError
 from emorec.models import MODELS
 from emorec.models.shown import model_facts
+from emorec.store import facts, results
 
 
 def test_model_facts_say_what_a_row_shows_and_when_it_is_offline():

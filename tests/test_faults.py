@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from scenarios import SUITE
 
-from emorec import results
 from emorec.cli import main
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.faults import POINTS
+from emorec.store import results
+from emorec.system.faults import POINTS
 
 CHEAP = SUITE.replace("{name}", "f")
 

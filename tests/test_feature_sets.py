@@ -12,10 +12,10 @@ import pytest
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset
-from emorec.facts import dataset_facts
 from emorec.report.factor_study import FEATURES, find_studies
-from emorec.results import load
-from emorec.suites import load_suite
+from emorec.store.facts import dataset_facts
+from emorec.store.results import load
+from emorec.sweep.suites import load_suite
 
 FACE = {"id": "google/vit-tiny", "dim": 8}
 SPEECH = {"id": "facebook/wav2vec2-tiny", "layer": 2, "dim": 3}

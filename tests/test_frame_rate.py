@@ -23,7 +23,7 @@ from emorec.data.validation import embedding_columns
 from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.report.factor_study import find_studies
-from emorec.suites import load_suite
+from emorec.sweep.suites import load_suite
 
 
 def frames_at(times: dict[str, list[float]], fps: float = 25.0, source: dict | None = None,
@@ -279,8 +279,8 @@ def test_a_dataset_made_by_data_import_is_sampled_with_its_annotations(tmp_path,
 
 
 def test_a_bench_of_the_suite_files_its_rows_under_the_sampled_name(tmp_path, places):
-    from emorec import results
-    from emorec.runner import run_suite
+    from emorec.store import results
+    from emorec.sweep.runner import run_suite
 
     path = suite_file(tmp_path, 'stand_in = { kind = "afew-va", size = "tiny" }\nfps = 5')
     rows = run_suite(load_suite(path), **places)

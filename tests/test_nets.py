@@ -7,7 +7,7 @@ from helpers import ROOT
 
 from emorec.models import MODELS, nets, training
 from emorec.models.gru import GRUWindowNet, valid_first
-from emorec.suites import load_suite
+from emorec.sweep.suites import load_suite
 
 NETS = sorted(name for name, spec in MODELS.view().items()
               if spec.family in ("ffnn", "audio", "video", "fusion"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from emorec.results import load
+from emorec.store.results import load
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "plugin"

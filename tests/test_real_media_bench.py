@@ -24,7 +24,7 @@ from emorec.cli import main
 from emorec.data import real_media
 from emorec.data.dataset import Dataset
 from emorec.data.validation import audio_columns
-from emorec.results import load
+from emorec.store.results import load
 
 pytestmark = pytest.mark.slow
 SESSIONS, SECONDS = 10, 24

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 from scenarios import SUITE
 
-from emorec import predictions, results, uncertainty
+from emorec import uncertainty
 from emorec.cli import main
 from emorec.late_fusion import combine
-from emorec.runner import run_suite
-from emorec.suites import load_suite
+from emorec.store import predictions, results
+from emorec.sweep.runner import run_suite
+from emorec.sweep.suites import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "leaderboard" / "results"
@@ -53,7 +54,7 @@ def test_a_new_metric_is_one_entry_and_renders_for_every_committed_row_without_a
     before = {p.name: p.read_bytes() for p in kept.glob("*.csv")}
     out = run_python(source, (
         "import sys, json\n"
-        "from emorec import results\n"
+        "from emorec.store import results\n"
         "from emorec.report.pages import render_all\n"
         f"table = results.load_all({str(kept)!r})\n"
         "render_all(" + repr(str(kept)) + ", " + repr(str(tmp_path / "board")) + ")\n"

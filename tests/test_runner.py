@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from scenarios import SUITE
 
-from emorec import predictions, results
 from emorec.cells import seed_label
 from emorec.errors import DataError, EmorecError
-from emorec.runner import run_suite
-from emorec.suites import load_suite
+from emorec.store import predictions, results
+from emorec.sweep.runner import run_suite
+from emorec.sweep.suites import load_suite
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace
 @pytest.mark.slow
 def test_shards_run_every_cell_once_and_merge_into_the_same_leaderboard(workspace, tmp_path):
     from emorec.report.pages import render_all
-    from emorec.sharding import parse_shard
+    from emorec.sweep.sharding import parse_shard
 
     suite, places = workspace
     path = suite(name="s")
@@ -235,7 +235,7 @@ def test_merging_one_folder_copies_its_results_byte_for_byte(workspace, tmp_path
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1", "1/0", "2/-1"])
 def test_bad_shard_is_a_clear_error(text):
-    from emorec.sharding import parse_shard
+    from emorec.sweep.sharding import parse_shard
 
     with pytest.raises(EmorecError, match="--shard must be i/n"):
         parse_shard(text)
@@ -282,7 +282,7 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
     from mlflow.tracking import MlflowClient
     from mlflow.tracking._tracking_service.client import TrackingServiceClient
 
-    from emorec.tracking import Tracker
+    from emorec.tracking.runs import Tracker
 
     uri = f"sqlite:///{tmp_path / 'race.db'}"
     mlflow.set_tracking_uri(uri)

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from scenarios import SUITE, tamper_test_sums, trial_runs
 
-from emorec import results
 from emorec.cells import SEED_FREE
 from emorec.cli import main
 from emorec.models import MODELS, Param, model
 from emorec.models.classic import PerTarget
-from emorec.runner import plan, run_suite, tuned_plan
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep.runner import plan, run_suite, tuned_plan
+from emorec.sweep.suites import load_suite
 from emorec.tuning.study import StudyPlan, run_study
 from emorec.tuning.tuned import Tuned
 

@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from emorec import facts, predictions, results, uncertainty
+from emorec import uncertainty
 from emorec.cli import main
+from emorec.display import format_number
 from emorec.report.board import Board
-from emorec.report.display import format_number
 from emorec.report.pages import render_all
 from emorec.report.site import build
 from emorec.report.site.build import write_site
+from emorec.store import facts, predictions, results
 
 COMMITTED = ROOT / "leaderboard" / "results"
 DATASETS = sorted(path.stem for path in COMMITTED.glob("*.csv"))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
-from emorec import facts, results
 from emorec.report.board import Board
 from emorec.report.site.build import write_site
+from emorec.store import facts, results
 
 pytestmark = pytest.mark.slow
 COMMITTED = ROOT / "leaderboard" / "results"

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from scenarios import SUITE
 
-from emorec import results, sharding
 from emorec.cells import Cell
 from emorec.cli import main
 from emorec.errors import EmorecError
-from emorec.runner import run_suite
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep import sharding
+from emorec.sweep.runner import run_suite
+from emorec.sweep.suites import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 # LPT's own bound is mean + largest cell; on the SEWA suite's costs it stays far closer to the

@@ -19,7 +19,7 @@ import mlflow
 import pytest
 from scenarios import emorec
 
-from emorec import results
+from emorec.store import results
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKING = os.environ.get("EMOREC_TRACKING_URI", "")

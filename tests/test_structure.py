@@ -49,7 +49,7 @@ def test_the_module_import_graph_has_no_cycles():
 @pytest.mark.parametrize("module, forbidden", [
     ("emorec.report.pages", ["torch", "emorec.models", "optuna"]),
     ("emorec.report.figures", ["torch", "emorec.models", "optuna"]),
-    ("emorec.runner", ["optuna"]),
+    ("emorec.sweep.runner", ["optuna"]),
     ("emorec.data.dataset", ["torch", "emorec.models", "emorec.metrics"]),
 ])
 def test_a_layer_does_not_import_what_it_does_not_need(module, forbidden):

@@ -165,7 +165,7 @@ def test_a_bad_factor_is_a_clear_error(factors, message):
 
 
 def test_a_suite_sets_factors_and_runs_on_its_own_stand_in(tmp_path):
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     suite = tmp_path / "lag.toml"
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny", set = { lag = 1 } }\n'
@@ -179,7 +179,7 @@ def test_a_suite_sets_factors_and_runs_on_its_own_stand_in(tmp_path):
 
 
 def test_a_suite_varies_a_factor_over_one_stand_in_each(tmp_path):
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     suite = tmp_path / "lags.toml"
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny", '
@@ -199,7 +199,7 @@ def test_a_suite_varies_a_factor_over_one_stand_in_each(tmp_path):
 def test_a_stand_in_cached_by_an_older_generator_is_made_again(tmp_path, caplog):
     import json
 
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     suite = tmp_path / "s.toml"
     suite.write_text('[dataset]\nstand_in = { kind = "sewa", size = "tiny" }\n'

@@ -15,11 +15,11 @@ from mlflow.tracking import MlflowClient
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from emorec import results
 from emorec.cli import main
 from emorec.report.sweep import summary
-from emorec.runner import run_suite
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep.runner import run_suite
+from emorec.sweep.suites import load_suite
 
 CHEAP = """name = "tr"
 seeds = [0]
@@ -179,7 +179,7 @@ def test_processes_logging_one_new_dataset_at_once_each_link_it(tmp_path):
     import sqlite3
     import threading
 
-    from emorec.tracking import DatasetRef, log_input
+    from emorec.tracking.runs import DatasetRef, log_input
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = MlflowClient()

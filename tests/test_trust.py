@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from scenarios import SUITE, tamper_test_sums
 
-from emorec import results, uncertainty
+from emorec import uncertainty
 from emorec.code_fingerprint import _normalised_source
 from emorec.metrics import regression_metrics
-from emorec.runner import run_suite
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep.runner import run_suite
+from emorec.sweep.suites import load_suite
 
 PACKAGE = Path(__file__).parent.parent / "emorec"
 

@@ -13,7 +13,7 @@ from scenarios import TRIAL_PARAMS, kill_a_worker_and_rerun, study_with_two_work
 from emorec.cells import canonical_params
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.processes import alive, worker_id
+from emorec.system.processes import alive, worker_id
 from emorec.tuning.space import suggest
 from emorec.tuning.study import (
     FINISHED,
@@ -141,8 +141,8 @@ def test_study_of_another_model_and_models_without_space_are_refused(tmp_path, t
 def test_tuned_params_are_the_best_trial_and_bench_runs_them_as_tuned_rows(
         tmp_path, tiny_sewa_dir, tiny_sewa, monkeypatch, places):
     from emorec.report.pages import render_all
-    from emorec.runner import run_suite
-    from emorec.suites import load_suite
+    from emorec.sweep.runner import run_suite
+    from emorec.sweep.suites import load_suite
 
     storage = str(tmp_path / "optuna.journal")
     study = run_study(plan(tmp_path, tiny_sewa_dir, study="t", trials=3, storage=storage),

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from tabulate import tabulate
 
-from emorec.provenance import code_version
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor  # noqa: E402

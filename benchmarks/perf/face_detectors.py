@@ -37,7 +37,7 @@ from tabulate import tabulate
 
 from emorec.extract import faces, media
 from emorec.extract.faces import MTCNN_PACKAGE
-from emorec.provenance import code_version
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor, publish  # noqa: E402

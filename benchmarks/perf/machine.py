@@ -1,5 +1,5 @@
 """Where a benchmark ran, for its report: the processor and its cores. (The code's commit is
-``emorec.provenance.code_version``.)"""
+``emorec.system.provenance.code_version``.)"""
 
 from __future__ import annotations
 

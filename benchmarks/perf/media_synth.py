@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor  # noqa: E402
 
-from emorec.provenance import code_version  # noqa: E402
 from emorec.report.pages import render_all  # noqa: E402
+from emorec.system.provenance import code_version  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "runs" / "media"                     # where make bench-media writes (MEDIA)
@@ -87,9 +87,9 @@ def keep(run: str) -> None:
 def rendered_board() -> tuple[str, str]:
     """The kept page's board, and the board today's code renders from the kept results (figures
     are not drawn again): what tests/test_kept_reports.py compares."""
-    from emorec import facts, results
     from emorec.report.board import Board
     from emorec.report.pages import render
+    from emorec.store import facts, results
 
     kept = HEADER.sub("", PAGE.read_text(encoding="utf-8"), count=1)
     table = results.load_all(KEPT)

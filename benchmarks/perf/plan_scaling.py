@@ -13,12 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from emorec import results, sharding
 from emorec.data.dataset import Dataset
-from emorec.progress import estimated_seconds
-from emorec.provenance import code_version
-from emorec.runner import check_needs, plan
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep import sharding
+from emorec.sweep.progress import estimated_seconds
+from emorec.sweep.runner import check_needs, plan
+from emorec.sweep.suites import load_suite
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor, publish  # noqa: E402

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor, publish  # noqa: E402
 
 from emorec.data.dataset import Dataset  # noqa: E402
-from emorec.provenance import code_version  # noqa: E402
-from emorec.results import load  # noqa: E402
+from emorec.store.results import load  # noqa: E402
+from emorec.system.provenance import code_version  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

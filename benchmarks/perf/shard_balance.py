@@ -3,7 +3,7 @@ the mean shard's, dealt every n-th cell (the plan before) and longest-expected-f
 ``emorec bench --shard`` and ``emorec slurm`` use now), for several shard counts.
 
 Expected costs are what a shard plan reads: each cell's earlier fit time in the results folder
-(``emorec.progress.estimated_seconds``). Nothing is fitted.
+(``emorec.sweep.progress.estimated_seconds``). Nothing is fitted.
 
     python benchmarks/perf/shard_balance.py sewa --out benchmarks/perf/results/shard-balance.md
 """
@@ -14,12 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from emorec import results, sharding
 from emorec.data.dataset import Dataset
-from emorec.progress import estimated_seconds
-from emorec.provenance import code_version
-from emorec.runner import plan
-from emorec.suites import load_suite
+from emorec.store import results
+from emorec.sweep import sharding
+from emorec.sweep.progress import estimated_seconds
+from emorec.sweep.runner import plan
+from emorec.sweep.suites import load_suite
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import publish  # noqa: E402

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from emorec.provenance import code_version
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor, publish  # noqa: E402

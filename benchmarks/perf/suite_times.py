@@ -31,9 +31,9 @@ import pandas as pd
 from emorec.cells import canonical_params
 from emorec.data.resolve import stand_in_folder
 from emorec.models import MODELS
-from emorec.provenance import code_version
-from emorec.runner import cell_seeds
-from emorec.suites import load_suite
+from emorec.sweep.runner import cell_seeds
+from emorec.sweep.suites import load_suite
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor  # noqa: E402

@@ -28,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from emorec.data.dataset import Dataset
 from emorec.data.resolve import resolve_dataset
 from emorec.models import MODELS, training
-from emorec.provenance import code_version
+from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor  # noqa: E402

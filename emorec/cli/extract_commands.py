@@ -7,9 +7,9 @@ import logging
 import math
 from pathlib import Path
 
-from emorec import extras
 from emorec.cli.options import NON_NEGATIVE, POSITIVE, SEED, at_least, number
 from emorec.errors import EmorecError
+from emorec.system import extras
 
 log = logging.getLogger("emorec")
 

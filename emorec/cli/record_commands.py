@@ -78,8 +78,8 @@ def _component(text: str) -> tuple[str, dict]:
 
 
 def _store(args) -> tuple[Path, str]:
-    from emorec import results
-    from emorec.mlflow_store import DEFAULT_TRACKING_URI
+    from emorec.store import results
+    from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI
 
     if not 0 < args.tracking_timeout < 1e6:
         raise EmorecError("--tracking-timeout must be more than 0 and less than 1e6 seconds")
@@ -87,8 +87,9 @@ def _store(args) -> tuple[Path, str]:
 
 
 def _fuse(args) -> None:
-    from emorec import fuse_rows, results
-    from emorec.files import folder_lock
+    from emorec import fuse_rows
+    from emorec.store import results
+    from emorec.system.files import folder_lock
 
     results_dir, tracking_uri = _store(args)
     components = [_component(text) for text in args.of]
@@ -106,8 +107,8 @@ def _fuse(args) -> None:
 
 def _score(args) -> None:
     from emorec import derived, external
-    from emorec.files import folder_lock
     from emorec.models import MODELS
+    from emorec.system.files import folder_lock
 
     results_dir, tracking_uri = _store(args)
     if not NAME.fullmatch(args.name) or args.name in MODELS:
@@ -120,7 +121,7 @@ def _score(args) -> None:
                                     args.offline, context)
         made = derived.record(results_dir, context, [row], tracking_uri=tracking_uri,
                               timeout=args.tracking_timeout)
-    from emorec import results
+    from emorec.store import results
 
     scores = results.scores({p: row.by_partition[p] for p in row.by_partition})
     print(f"{args.name} ({'offline' if args.offline else 'online'}, external): test CCC mean "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from emorec.cli.options import NON_NEGATIVE, SECONDS, SEED, add_store_options, at_least
 from emorec.errors import EmorecError
-from emorec.program import emorec_command
+from emorec.system.program import emorec_command
 
 log = logging.getLogger("emorec")
 
@@ -270,11 +270,11 @@ def _check_worker_count(option: str, count: int) -> None:
 
 
 def _bench(args) -> None:
-    from emorec import results
-    from emorec.mlflow_store import DEFAULT_TRACKING_URI
-    from emorec.runner import run_suite
-    from emorec.sharding import parse_shard
-    from emorec.suites import load_suite
+    from emorec.store import results
+    from emorec.sweep.runner import run_suite
+    from emorec.sweep.sharding import parse_shard
+    from emorec.sweep.suites import load_suite
+    from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.tuned import tuned_params
 
@@ -302,8 +302,8 @@ def _tune(args) -> None:
     import optuna
 
     from emorec import plugins
-    from emorec.mlflow_store import DEFAULT_TRACKING_URI
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
+    from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI
     from emorec.tuning import DEFAULT_STORAGE
     from emorec.tuning.study import StudyPlan, check_request, run_study, study_links
 
@@ -337,8 +337,8 @@ def _tune(args) -> None:
 
 
 def _merge_results(args) -> None:
-    from emorec import results
-    from emorec.files import folder_lock
+    from emorec.store import results
+    from emorec.system.files import folder_lock
 
     for source in args.sources:
         if not source.is_dir():
@@ -367,9 +367,9 @@ def _add_results(commands) -> None:
 
 
 def _results_check(args) -> int:
-    from emorec import results
-    from emorec.mlflow_store import DEFAULT_TRACKING_URI
-    from emorec.run_links import broken_links
+    from emorec.store import results
+    from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI
+    from emorec.tracking.run_links import broken_links
 
     uri = args.tracking_uri or DEFAULT_TRACKING_URI
     checked, problems = broken_links(args.results_dir or results.RESULTS_DIR, uri,
@@ -382,7 +382,7 @@ def _results_check(args) -> int:
 
 
 def _verify(args) -> int:
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     if args.per_family < 0 or args.tolerance < 0:
         raise EmorecError("--per-family and --tolerance must be at least 0")
@@ -394,7 +394,7 @@ def _verify(args) -> int:
 
 
 def _verify_one(suite, args) -> bool:
-    from emorec import results
+    from emorec.store import results
     from emorec.verify import verify
 
     report = verify(suite, args.results_dir or results.RESULTS_DIR, args.data_dir,
@@ -428,8 +428,8 @@ def _verify_one(suite, args) -> bool:
 
 
 def _leaderboard(args) -> None:
-    from emorec import results
     from emorec.report.pages import render_all
+    from emorec.store import results
 
     for path in render_all(args.results_dir or results.RESULTS_DIR, args.out):
         log.info("wrote %s", path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from emorec.cli.options import SECONDS, SEED, at_least
 from emorec.errors import EmorecError
-from emorec.program import emorec_command
+from emorec.system.program import emorec_command
 
 MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")
 TIME = re.compile(r"([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}")
@@ -104,7 +104,7 @@ def add_parsers(commands) -> None:
 
 
 def _slurm(args) -> int | None:
-    from emorec.suites import load_suite
+    from emorec.sweep.suites import load_suite
 
     suite = load_suite(args.suite)
     default = suite.name if not args.tune else f"{suite.name}-tune-{args.study}"
@@ -116,7 +116,7 @@ def _slurm(args) -> int | None:
     if args.shards is None:
         raise EmorecError("emorec slurm: give --shards N (or --status)")
     job = _job(args, suite, folder)
-    from emorec import slurm
+    from emorec.sweep import slurm
 
     scripts = slurm.prepare(job)
     print(f"emorec slurm: wrote {', '.join(str(s) for s in scripts)}")
@@ -133,8 +133,8 @@ def _slurm(args) -> int | None:
 
 
 def _job(args, suite, folder: Path):
-    from emorec import slurm
-    from emorec.mlflow_store import DEFAULT_TRACKING_URI, connect
+    from emorec.sweep import slurm
+    from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI, connect
 
     _check_numbers(args)
     tracking_uri = args.tracking_uri or DEFAULT_TRACKING_URI
@@ -204,7 +204,7 @@ def _check_numbers(args) -> None:
 
 def _job_of(folder: Path, suite_file: Path) -> dict:
     """The job folder's ``job.json``, refused when it is another suite's."""
-    from emorec import slurm
+    from emorec.sweep import slurm
 
     job = slurm.load_job(folder)
     if Path(job["suite_file"]) != suite_file.resolve():
@@ -216,7 +216,8 @@ def _job_of(folder: Path, suite_file: Path) -> dict:
 def _merge(folder: Path, suite_file: Path) -> int:
     """The merge job: says what it merged from which shards, then what is missing, or the
     late fusion and the pages it rendered."""
-    from emorec import plugins, slurm
+    from emorec import plugins
+    from emorec.sweep import slurm
 
     job = _job_of(folder, suite_file)
     if job.get("tune"):
@@ -241,7 +242,7 @@ def _merge(folder: Path, suite_file: Path) -> int:
 
 
 def _status(folder: Path, suite_file: Path) -> int:
-    from emorec import slurm
+    from emorec.sweep import slurm
 
     job = _job_of(folder, suite_file)
     if job.get("tune"):

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from emorec.data import validation
 from emorec.data.splits import Split, default_split, read_split_file
 from emorec.errors import DataError
-from emorec.files import link_files, replace_folder
+from emorec.system.files import link_files, replace_folder
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)

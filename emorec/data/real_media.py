@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from emorec.errors import EmorecError
-from emorec.files import replace_folder
+from emorec.system.files import replace_folder
 
 SPEECH_DIR = Path("/usr/share/sounds/alsa")
 VOICES = ("Front_Center", "Front_Left", "Front_Right", "Rear_Center", "Rear_Left",

@@ -18,7 +18,7 @@ from pathlib import Path
 from emorec.data import synth
 from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.errors import EmorecError
-from emorec.program import emorec_command
+from emorec.system.program import emorec_command
 
 log = logging.getLogger(__name__)
 ASK = "EMOREC_STAND_IN"   # =1: run on the suite's stand-in wherever its real path is not a dataset

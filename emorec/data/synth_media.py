@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from emorec.errors import EmorecError
-from emorec.files import replace_folder
+from emorec.system.files import replace_folder
 
 GENERATOR_VERSION = 1
 NAME = "media-synth"

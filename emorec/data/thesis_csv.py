@@ -43,7 +43,7 @@ from emorec.data.validation import (
     preview,
 )
 from emorec.errors import DataError
-from emorec.files import read_json, replace_folder
+from emorec.system.files import read_json, replace_folder
 from emorec.vocabulary import ORIGINS, TARGETS
 
 log = logging.getLogger(__name__)

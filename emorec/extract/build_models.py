@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emorec.errors import EmorecError
-from emorec.files import replace_folder
+from emorec.system.files import replace_folder
 
 GEOMETRIES = ("tiny", "full")
 FACE_FOLDER, VOICE_FOLDER = "face", "voice"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from emorec.data.dataset import CACHE_FOLDER
-from emorec.files import link_files, replace_file, writable_folder
+from emorec.system.files import link_files, replace_file, writable_folder
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emorec import extras
 from emorec.errors import EmorecError
 from emorec.extract.embed import VoiceModel, _sha256, window_slices
+from emorec.system import extras
 
 AUDIO_FEATURES = ("embedding", "egemaps", "egemaps-lld")
 FEATURE_SET = "eGeMAPSv02"

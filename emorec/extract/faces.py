@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emorec import extras
 from emorec.errors import EmorecError
+from emorec.system import extras
 
 Box = tuple[int, int, int, int]
 

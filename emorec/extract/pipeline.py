@@ -41,7 +41,7 @@ from emorec.extract.embed import (
     resolve_device,
     window_starts,
 )
-from emorec.files import read_json, replace_folder
+from emorec.system.files import read_json, replace_folder
 from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)

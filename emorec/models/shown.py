@@ -4,7 +4,7 @@ future frames (offline), and what the thesis's tables call it; its description g
 (the HTML site's model cards).
 
 The bench writes these facts for every registered model beside the result files
-(:mod:`emorec.facts`), so tables and figures are rendered from the results folder alone
+(:mod:`emorec.store.facts`), so tables and figures are rendered from the results folder alone
 and match no parameter names. (The facts sit here rather than in :class:`ModelSpec` because
 ``models/base.py`` is part of every model's code fingerprint: changing it would make every
 committed row stale.) A plugin declares its own with :func:`declare`; undeclared models show

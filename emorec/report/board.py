@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from emorec import results, uncertainty
-from emorec.facts import ModelFacts
-from emorec.report.display import FLOOR_NAMES
+from emorec import uncertainty
+from emorec.display import FLOOR_NAMES
+from emorec.store import results
+from emorec.store.facts import ModelFacts
 
 # The results columns aggregated over seeds (mean and std) for every entry: every metric, so a
 # table column can show any of them.

@@ -30,8 +30,8 @@ from tabulate import tabulate
 
 from emorec import uncertainty
 from emorec.data import synth
+from emorec.display import FLOOR_NAMES, describe_variant, format_number
 from emorec.report import figures
-from emorec.report.display import FLOOR_NAMES, describe_variant, format_number
 
 DELAY = "delay"
 FEATURES = "features"

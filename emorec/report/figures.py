@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from emorec.facts import ModelFacts  # noqa: E402
-from emorec.report.display import format_params  # noqa: E402
+from emorec.display import format_params  # noqa: E402
+from emorec.store.facts import ModelFacts  # noqa: E402
 from emorec.vocabulary import TARGETS  # noqa: E402
 
 WINDOW_FAMILIES = ("video", "audio", "fusion")

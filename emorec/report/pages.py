@@ -15,15 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import facts, fuse_rows, metrics, predictions, results
+from emorec import fuse_rows, metrics
 from emorec.cells import seed_label
 from emorec.errors import EmorecError
 from emorec.external import EXTERNAL
-from emorec.files import replace_file, writable_folder
 from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.site.build import write_site
 from emorec.report.thesis import thesis_section
+from emorec.store import facts, predictions, results
+from emorec.system.files import replace_file, writable_folder
 from emorec.vocabulary import TARGETS
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import facts, results
 from emorec.cells import SEED_FREE
-from emorec.program import emorec_command
 from emorec.report import tables
 from emorec.report.board import Board
+from emorec.store import facts, results
+from emorec.system.program import emorec_command
 
 
 def summary(results_dir: Path, dataset: str) -> str:

@@ -27,17 +27,17 @@ from tabulate import tabulate
 
 from emorec import uncertainty
 from emorec.cells import SEED_FREE
-from emorec.external import EXTERNAL
-from emorec.fuse_rows import FAMILY as LATE_FUSION
-from emorec.metrics import METRICS, Metric, higher_is_better
-from emorec.report.board import GROUPS, Board, Rank
-from emorec.report.display import (
+from emorec.display import (
     FLOOR_NAMES,
     describe_variant,
     format_number,
     format_params,
     format_shown,
 )
+from emorec.external import EXTERNAL
+from emorec.fuse_rows import FAMILY as LATE_FUSION
+from emorec.metrics import METRICS, Metric, higher_is_better
+from emorec.report.board import GROUPS, Board, Rank
 from emorec.report.prose import (
     FULL_INTRO,
     GROUP_TITLES,

@@ -10,7 +10,7 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from emorec.processes import gone_from_this_host
+from emorec.system.processes import gone_from_this_host
 
 log = logging.getLogger(__name__)
 

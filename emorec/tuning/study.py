@@ -22,23 +22,27 @@ from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from emorec import database, extras, plugins, results, tracking
+from emorec import plugins
 from emorec.cells import MAX_SEED, seed_value
 from emorec.data.dataset import Dataset
+from emorec.display import format_params
 from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
-from emorec.files import writable_folder
-from emorec.mlflow_store import (
+from emorec.models import MODELS
+from emorec.models.describe import search_range
+from emorec.store import results
+from emorec.system import extras
+from emorec.system.files import writable_folder
+from emorec.system.processes import die_with_parent, gone_from_this_host, worker_id
+from emorec.tracking import database
+from emorec.tracking import runs as tracking
+from emorec.tracking.mlflow_store import (
     DEFAULT_TIMEOUT_SECONDS,
     DEFAULT_TRACKING_URI,
     connect,
     how_to_open,
     run_url,
 )
-from emorec.models import MODELS
-from emorec.models.describe import search_range
-from emorec.processes import die_with_parent, gone_from_this_host, worker_id
-from emorec.report.display import format_params
 from emorec.tuning import DEFAULT_STORAGE
 from emorec.tuning.journal import check_journal
 from emorec.tuning.liveness import fail_dead_trials, retry_callback

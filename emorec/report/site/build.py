@@ -1,7 +1,7 @@
 """The leaderboard site: ``<out>/site/index.html`` across datasets, ``<dataset>.html`` per
 board, ``<dataset>.csv`` (the board's rows), ``traces/<dataset>/<n>.js`` (a test session's
 ratings and kept predictions) and ``assets/``. Written whole into a temporary folder and swapped
-in for the old site (:func:`emorec.files.replace_folder`), so pages of datasets gone since do
+in for the old site (:func:`emorec.system.files.replace_folder`), so pages of datasets gone since do
 not linger and a folder ``site`` that emorec did not write is never replaced."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from emorec import facts, predictions, results
 from emorec.report.board import Board
 from emorec.report.site import assets, data, traces
+from emorec.store import facts, predictions, results
 
 FOLDER = "site"
 MARKER = ".emorec-site"   # marks a site folder as emorec's own, so a rerun may replace it
@@ -28,7 +28,7 @@ ROW_COLUMNS = [*results.IDENTITY_COLUMNS, "fit_seconds", "fit_core_seconds", "ml
 def write_site(boards: dict[str, Board], results_dir: Path, out_dir: Path) -> list[Path]:
     """Write the site of ``boards`` (dataset -> board) under ``out_dir/site``; returns its
     pages, index first."""
-    from emorec.files import replace_folder
+    from emorec.system.files import replace_folder
 
     results_dir, target = Path(results_dir), Path(out_dir) / FOLDER
     known = facts.load_datasets(results_dir)
@@ -98,6 +98,6 @@ def _environment() -> Environment:
 
 def run_url(run_id: str) -> str:
     """A run's page in the MLflow UI that ``make ui`` serves."""
-    from emorec.mlflow_store import UI_ADDRESS  # MLflow loads slowly: only for a site
+    from emorec.tracking.mlflow_store import UI_ADDRESS  # MLflow loads slowly: only for a site
 
     return RUN_LINK.format(ui=UI_ADDRESS, run_id=run_id)

@@ -1,5 +1,5 @@
 """What a board's HTML page shows, taken from its :class:`~emorec.report.board.Board` with the
-markdown's own cell functions (:mod:`emorec.report.tables`, :mod:`emorec.report.display`), so
+markdown's own cell functions (:mod:`emorec.report.tables`, :mod:`emorec.display`), so
 the page and ``<dataset>.md`` cannot disagree: its entries (every untuned variant, the tuned
 rows, the reference rows) and its headline, each with its test CCC, interval and ranks, and a
 card per model with its variants and their runs."""
@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from emorec import predictions, results, uncertainty
+from emorec import uncertainty
 from emorec.cells import seed_label
+from emorec.display import FLOOR_NAMES, format_number, format_params
 from emorec.external import EXTERNAL
 from emorec.fuse_rows import FAMILY as LATE_FUSION
 from emorec.report import prose, tables
 from emorec.report.board import GROUPS, Board
-from emorec.report.display import FLOOR_NAMES, format_number, format_params
+from emorec.store import predictions, results
 
 MARKDOWN = MarkdownIt("commonmark")
 # A card's words for a model whose rows were made, not fitted (no registration to describe it):

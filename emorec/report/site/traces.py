@@ -3,7 +3,7 @@ predictions (the entry's first run: its lowest seed, or its one seed-free run), 
 script per session that the page loads when that session is chosen, so a board page stays
 small whatever the number of sessions and entries.
 
-Predictions are kept at a resolution of :data:`emorec.predictions.STEP`; they travel as whole
+Predictions are kept at a resolution of :data:`emorec.store.predictions.STEP`; they travel as whole
 multiples of it (the ratings, shown only, rounded to the same step), so nothing is lost."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import predictions
 from emorec.report.site.data import Entry
+from emorec.store import predictions
 from emorec.vocabulary import TARGETS
 
 CALLBACK = "emorecSite.traceLoaded"   # what a session's script calls with its data

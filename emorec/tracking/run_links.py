@@ -8,9 +8,9 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from emorec import results
 from emorec.cells import seed_label
-from emorec.mlflow_store import connect, sqlite_path
+from emorec.store import results
+from emorec.tracking.mlflow_store import connect, sqlite_path
 
 
 def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[int, list[str]]:

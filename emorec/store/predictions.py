@@ -9,7 +9,7 @@
   resolution of :data:`STEP` (kept as whole multiples of it, delta-encoded: about 2 bytes a
   frame for both targets).
 
-A row's metrics come from its exact sums (:mod:`emorec.results`); the kept predictions serve
+A row's metrics come from its exact sums (:mod:`emorec.store.results`); the kept predictions serve
 what is built on them: late fusion (``emorec fuse``), the trace figure and any new analysis,
 from the repository alone. A file is written whole under a temporary name and renamed, before
 its results row, so a row never lacks its predictions.
@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emorec.errors import DataError, EmorecError
-from emorec.files import replace_file, writable_folder
+from emorec.system.files import replace_file, writable_folder
 from emorec.vocabulary import SCORED_PARTITIONS, TARGETS
 
 FOLDER = "predictions"

@@ -23,8 +23,8 @@ from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from emorec.mlflow_store import use_experiment
-from emorec.processes import gone_from_this_host, worker_id
+from emorec.system.processes import gone_from_this_host, worker_id
+from emorec.tracking.mlflow_store import use_experiment
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from emorec.cells import Cell
 from emorec.errors import EmorecError
-from emorec.files import read_json, replace_file
+from emorec.system.files import read_json, replace_file
 
 PLAN_FOLDER = "shard-plans"
 

@@ -19,12 +19,13 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from emorec import results, sharding
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.files import folder_lock, read_json, replace_file
-from emorec.progress import estimated_seconds
-from emorec.suites import Suite, load_suite
+from emorec.store import results
+from emorec.sweep import sharding
+from emorec.sweep.progress import estimated_seconds
+from emorec.sweep.suites import Suite, load_suite
+from emorec.system.files import folder_lock, read_json, replace_file
 
 JOB_FILE = "job.json"
 SBATCH_TIMEOUT_SECONDS = 60
@@ -151,7 +152,7 @@ def _check_same_job(before: dict, job: SlurmJob) -> None:
 
 def _write_plan(job: SlurmJob, suite: Suite, dataset: Dataset) -> int:
     """The shard plan of ``suite`` on ``dataset`` (kept if written before); its cell count."""
-    from emorec.runner import plan
+    from emorec.sweep.runner import plan
 
     path = sharding.plan_file(job.plans, suite.name, dataset.name)
     cells = plan(suite, dataset)
@@ -248,7 +249,7 @@ def fuse_and_render(folder: Path) -> list[Path]:
     """The merge job's last step, once every cell has its row: the suite's late-fusion rows
     from the kept predictions (no cell is fitted), then the leaderboard. Returns its pages."""
     from emorec.report.pages import render_all
-    from emorec.runner import fuse_suite
+    from emorec.sweep.runner import fuse_suite
 
     job = load_job(folder)
     suite = load_suite(job["suite_file"])
@@ -330,7 +331,7 @@ class ShardState:
 def status(folder: Path) -> tuple[list[ShardState], dict[str, tuple[int, int]]]:
     """Per shard (and dataset): cells with a row in its folder / cells of its plan; and per
     dataset, cells of the suite in the merged folder / all."""
-    from emorec.runner import plan
+    from emorec.sweep.runner import plan
 
     job = load_job(folder)
     folder = Path(folder)

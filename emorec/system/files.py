@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from emorec.errors import DataError, EmorecError
-from emorec.processes import alive
+from emorec.system.processes import alive
 
 LOCK_FILE = ".emorec.lock"
 

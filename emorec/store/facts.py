@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emorec.errors import DataError
-from emorec.files import read_json, replace_file
+from emorec.system.files import read_json, replace_file
 
 MODELS_FILE = "models.json"
 DATASETS_FILE = "datasets.json"

@@ -12,9 +12,10 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from emorec import database, extras, program
 from emorec.errors import EmorecError
-from emorec.files import file_lock, writable_folder
+from emorec.system import extras, program
+from emorec.system.files import file_lock, writable_folder
+from emorec.tracking import database
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_TIMEOUT_SECONDS = 10.0

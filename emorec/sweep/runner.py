@@ -12,25 +12,32 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import plugins, predictions, results, sharding
+from emorec import plugins
 from emorec.cells import Cell, cell_key
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
 from emorec.data.views import window_slots
 from emorec.errors import EmorecError
 from emorec.evaluation import CellResult, evaluate_cell
-from emorec.facts import dataset_facts
-from emorec.files import folder_lock
-from emorec.mlflow_store import DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRACKING_URI, how_to_open, runs_url
 from emorec.models import MODELS, ModelSpec
-from emorec.processes import die_with_parent, exit_on_sigterm
-from emorec.progress import Progress, estimated_seconds
-from emorec.provenance import code_version
 from emorec.recorder import Recorder, run_name
 from emorec.report.sweep import reuse_note, summary
-from emorec.run_links import missing_store
-from emorec.suites import Suite
-from emorec.tracking import DatasetRef, suite_experiment
+from emorec.store import predictions, results
+from emorec.store.facts import dataset_facts
+from emorec.sweep import sharding
+from emorec.sweep.progress import Progress, estimated_seconds
+from emorec.sweep.suites import Suite
+from emorec.system.files import folder_lock
+from emorec.system.processes import die_with_parent, exit_on_sigterm
+from emorec.system.provenance import code_version
+from emorec.tracking.mlflow_store import (
+    DEFAULT_TIMEOUT_SECONDS,
+    DEFAULT_TRACKING_URI,
+    how_to_open,
+    runs_url,
+)
+from emorec.tracking.run_links import missing_store
+from emorec.tracking.runs import DatasetRef, suite_experiment
 from emorec.tuning.tuned import Tuned
 
 log = logging.getLogger(__name__)
@@ -124,7 +131,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     sessions the feature extractor was trained on is refused before any cell runs, unless
     ``allow_extractor_overlap``. A shard (``shard`` i/n other than 1/1) takes its cells by
     the plan file in ``shard_plans`` (default: the results folder's ``shard-plans``), made
-    there on its first start (:mod:`emorec.sharding`)."""
+    there on its first start (:mod:`emorec.sweep.sharding`)."""
     dataset_path = suite.dataset_path(data_dir)
     dataset = Dataset.load(dataset_path)
     split = dataset.split()

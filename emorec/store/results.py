@@ -42,11 +42,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import facts, metrics, predictions
+from emorec import metrics
 from emorec.cells import Cell, canonical_params
 from emorec.data.splits import GUARD_STATES
 from emorec.errors import DataError, EmorecError
-from emorec.files import replace_file, writable_folder
+from emorec.store import facts, predictions
+from emorec.system.files import replace_file, writable_folder
 from emorec.vocabulary import ORIGINS, SCORED_PARTITIONS, TARGETS
 
 SCHEMA_VERSION = 9
