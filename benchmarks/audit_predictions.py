@@ -15,7 +15,7 @@ import mlflow
 import pandas as pd
 from tabulate import tabulate
 
-from emorec.store import results
+from emorec.store import result_rows, results
 from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     mlflow.set_tracking_uri(args.tracking_uri)
     table = results.load_all(args.results_dir)
     table = table[table["suite"] == args.suite]
-    rows = results.current(table)
+    rows = result_rows.current(table)
     if mlflow.get_experiment_by_name(f"emorec/{args.suite}") is None:
         raise SystemExit(f"{args.tracking_uri} has no experiment emorec/{args.suite}: its runs "
                          "were logged elsewhere or the store was deleted (emorec results check "

@@ -21,7 +21,7 @@ from scipy.stats import spearmanr
 from tabulate import tabulate
 
 from emorec.report.thesis import thesis_numbers
-from emorec.store import results
+from emorec.store import result_rows, results
 
 TEMPORAL = ("gru", "fusion1", "fusion2", "fusion3", "fusion4_v1", "fusion4_v2", "fusion4_v3")
 
@@ -37,7 +37,7 @@ def thesis_configurations() -> pd.DataFrame:
 
 
 def file_configurations(path: Path) -> pd.DataFrame:
-    rows = results.current(results.load(path))
+    rows = result_rows.current(results.load(path))
     rows = rows[rows["tuned_by"] == ""]
     params = rows["params"].map(json.loads)
     rows = rows.assign(window=params.map(lambda p: p.get("window")),

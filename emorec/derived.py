@@ -13,7 +13,7 @@ import pandas as pd
 
 from emorec.cells import seed_label, seed_value
 from emorec.errors import EmorecError
-from emorec.store import facts, predictions, results
+from emorec.store import facts, predictions, result_rows, results
 from emorec.system.provenance import code_version
 
 
@@ -31,7 +31,7 @@ class DerivedRow:
     offline: bool                     # whether it reads future frames (ranked apart)
 
 
-def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[results.RowContext,
+def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result_rows.RowContext,
                                                                            pd.DataFrame]:
     """The row context of a dataset's newest rows (its data and split) and those rows."""
     rows = results.load(results.results_path(results_dir, dataset))
@@ -39,14 +39,14 @@ def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result
         raise EmorecError(f"{results.results_path(results_dir, dataset)}: no results for "
                           f"dataset {dataset!r} (run emorec bench first)")
     last = rows.iloc[-1]
-    context = results.RowContext(suite=suite, dataset=dataset, origin=last["origin"],
+    context = result_rows.RowContext(suite=suite, dataset=dataset, origin=last["origin"],
                                  fingerprint=last["fingerprint"], split_hash=last["split_hash"],
                                  code_version=code_version(),
                                  extractor_guard=last["extractor_guard"])
-    return context, results.current(rows)
+    return context, result_rows.current(rows)
 
 
-def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow], *,
+def record(results_dir: Path, context: result_rows.RowContext, rows: list[DerivedRow], *,
            tracking_uri: str, timeout: float) -> list[str]:
     """Record ``rows`` (those whose cell key has no row yet); returns the keys recorded."""
     from emorec.tracking.mlflow_store import connect  # MLflow loads slowly: only when recording
@@ -84,13 +84,13 @@ def record(results_dir: Path, context: results.RowContext, rows: list[DerivedRow
     return [row.cell_key for row in todo]
 
 
-def _record_one(results_dir: Path, context: results.RowContext, tracker,
+def _record_one(results_dir: Path, context: result_rows.RowContext, tracker,
                 row: DerivedRow, path: Path, tags: dict) -> None:
     params = {**row.params, "offline": row.offline}
     run_id = tracker.log_cell(
         key=row.cell_key, name=f"{row.model} {seed_label(row.seed)}",
         params={**params, "seed": seed_value(row.seed)},
-        metrics=results.scores(row.by_partition), fit_started=time.time(), fit_seconds=0.0,
+        metrics=result_rows.scores(row.by_partition), fit_started=time.time(), fit_seconds=0.0,
         epochs=[], tags={**tags, "model": row.model, "family": row.family,
                          "modality": row.modality, "code_fingerprint": row.code_fingerprint,
                          "online_offline": "offline" if row.offline else "online",
@@ -98,7 +98,7 @@ def _record_one(results_dir: Path, context: results.RowContext, tracker,
         predictions=row.by_partition["test"])
     predictions.write(results_dir, context.dataset, context.fingerprint, context.split_hash,
                       row.cell_key, row.by_partition)
-    results.append(path, results.row(
+    results.append(path, result_rows.row(
         context, model=row.model, family=row.family, modality=row.modality, source=row.source,
         params=params, variant=row.params, seed=row.seed,
         code_fingerprint=row.code_fingerprint, cell_key=row.cell_key,

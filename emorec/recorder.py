@@ -14,7 +14,7 @@ from emorec.evaluation import CellResult
 from emorec.models import MODELS, ModelSpec
 from emorec.models.shown import model_facts, shown_columns
 from emorec.report.sweep import summary, variants
-from emorec.store import facts, predictions, results
+from emorec.store import facts, predictions, result_rows, results
 from emorec.system.faults import checkpoint
 from emorec.tracking.mlflow_store import connect
 from emorec.tracking.runs import DatasetRef, SweepSummary, Tracker
@@ -29,7 +29,7 @@ class Recorder:
     the results file too) and ``params`` the sweep's own (suite, seeds, ...): its parent run
     ends with them and a summary of the planned cells' rows."""
 
-    def __init__(self, context: results.RowContext, results_dir: Path, *, dataset: dict,
+    def __init__(self, context: result_rows.RowContext, results_dir: Path, *, dataset: dict,
                  dataset_ref: DatasetRef, tracking_uri: str, timeout: float, tags: dict,
                  recorded: set[str], planned: list[Cell], params: dict):
         self.context = context
@@ -57,7 +57,7 @@ class Recorder:
         run_id = self.tracker.log_cell(
             key=cell.key, name=run_name(cell),
             params={**cell.params, "seed": seed_value(cell.seed)},
-            metrics={**results.scores(result.predictions), "fit_seconds": result.fit_seconds,
+            metrics={**result_rows.scores(result.predictions), "fit_seconds": result.fit_seconds,
                      "fit_core_seconds": result.fit_core_seconds},
             fit_started=result.fit_started, fit_seconds=result.fit_seconds,
             epochs=result.epochs,
@@ -69,7 +69,7 @@ class Recorder:
         predictions.write(self.results_dir, context.dataset, context.fingerprint,
                           context.split_hash, cell.key, result.predictions)
         checkpoint("predictions-written")
-        results.append(self.rows, results.build_row(self.context, cell, spec, result, run_id))
+        results.append(self.rows, result_rows.build_row(self.context, cell, spec, result, run_id))
         checkpoint("row-written")
         self.tracker.finish(cell.key, run_id)
         self.recorded_now.add(cell.key)

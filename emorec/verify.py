@@ -24,7 +24,7 @@ from emorec.errors import EmorecError
 from emorec.external import EXTERNAL
 from emorec.models import MODELS
 from emorec.recorder import describe
-from emorec.store import results
+from emorec.store import result_rows, results, schema
 from emorec.sweep.runner import plan, run_cell
 from emorec.sweep.suites import Suite
 
@@ -61,7 +61,7 @@ def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
     same_data = ((rows["fingerprint"] == dataset.manifest.fingerprint)
                  & (rows["split_hash"] == split_hash))
     report = Report(path, other_data=int((~same_data).sum()))
-    rows = results.current(rows[same_data])
+    rows = result_rows.current(rows[same_data])
     for number, row in rows.iterrows():
         problem = _staleness(row, dataset.manifest.fingerprint, split_hash, rows)
         if problem:
@@ -73,9 +73,9 @@ def verify(suite: Suite, results_dir: Path, data_dir: Path, per_family: int = 1,
                       for cell in cells if cell.key not in committed.index]
     report.rerun = sample(cells, set(committed.index), per_family)
     for cell in report.rerun:
-        scores = results.scores(run_cell(dataset, cell).predictions)
+        scores = result_rows.scores(run_cell(dataset, cell).predictions)
         row = committed.loc[cell.key]
-        for column in results.METRIC_COLUMNS:
+        for column in schema.METRIC_COLUMNS:
             if abs(float(scores[column]) - float(row[column])) > tolerance:
                 report.mismatches.append(Mismatch(_cell_label(cell), cell.key, column,
                                                   float(row[column]), float(scores[column])))
@@ -110,7 +110,7 @@ def _staleness(row: pd.Series, fingerprint: str, split_hash: str, current: pd.Da
         params = spec.params(json.loads(row["params"]))
     except EmorecError as error:
         return f"its params are no longer valid ({error})"
-    seed = results.row_seed(row["seed"])
+    seed = result_rows.row_seed(row["seed"])
     key = cell_key(fingerprint, split_hash, spec.name, params, seed, spec.code_fingerprint,
                    row["tuned_by"])
     seeded_as_declared = (seed is not None) == spec.seeded
@@ -130,7 +130,7 @@ def _label(row: pd.Series) -> str:
     tuned = f" tuned by {row['tuned_by']}" if row["tuned_by"] else ""
     described = (describe(row["model"], json.loads(row["params"])) if row["model"] in MODELS
                  else describe_variant(row["model"], row["variant"]))
-    return f"{described}{tuned} {seed_label(results.row_seed(row['seed']))}"
+    return f"{described}{tuned} {seed_label(result_rows.row_seed(row['seed']))}"
 
 
 def _cell_label(cell: Cell) -> str:

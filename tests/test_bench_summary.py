@@ -9,7 +9,7 @@ from emorec.cli import main
 from emorec.display import format_number
 from emorec.report.pages import render_all
 from emorec.report.prose import GROUP_TITLES, HEADLINE_INTRO, HEADLINE_REFERENCE_TITLE
-from emorec.store import predictions, results
+from emorec.store import predictions, result_rows, results
 
 SUITE = """
 name = "summary"
@@ -94,7 +94,7 @@ def test_the_bench_summary_is_the_headline_of_the_rendered_page(tmp_path, places
     assert ran == ["model", "seeds", "fit core-s", "variant chosen on dev"]
     assert "CPU core-seconds" in online
     # the numbers are the results file's: means over seeds of pooled test and dev CCC
-    rows = results.current(results.load(results.results_path(places["results_dir"], DATASET)))
+    rows = result_rows.current(results.load(results.results_path(places["results_dir"], DATASET)))
     for model in ("bayesian_ridge", "ffnn"):
         mean = rows.loc[rows["model"] == model, ["test_mean_ccc", "dev_mean_ccc"]].mean()
         line = next(line for line in online.splitlines() if line.startswith(f"| {model} "))

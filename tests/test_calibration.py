@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from emorec.report.thesis import thesis_numbers
-from emorec.store import results
+from emorec.store import result_rows, results
 
 ROOT = Path(__file__).resolve().parents[1]
 THESIS = thesis_numbers()
@@ -29,7 +29,7 @@ CEILING_CCC = (0.80, 0.95)
 
 @pytest.fixture(scope="module")
 def board() -> pd.DataFrame:
-    rows = results.current(results.load(ROOT / "leaderboard" / "results" / "sewa-synth.csv"))
+    rows = result_rows.current(results.load(ROOT / "leaderboard" / "results" / "sewa-synth.csv"))
     rows = rows[rows["tuned_by"] == ""]
     grouped = rows.groupby(["model", "family", "params"])
     means = grouped[["test_valence_rmse", "test_arousal_rmse", "test_mean_rmse",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emorec.store import results
+from emorec.store import result_rows, results
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -119,7 +119,7 @@ def test_nothing_points_outside_the_project():
 def current(dataset: str, suite: str | None = None):
     """The dataset's current rows, or the cells a suite fitted (a results file holds every
     suite that ran on its dataset; late-fusion rows are made, not fitted)."""
-    rows = results.current(results.load(ROOT / "leaderboard" / "results" / f"{dataset}.csv"))
+    rows = result_rows.current(results.load(ROOT / "leaderboard" / "results" / f"{dataset}.csv"))
     if suite is None:
         return rows
     return rows[(rows["suite"] == suite) & ~rows["family"].isin(["late fusion", "external"])]

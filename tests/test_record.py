@@ -16,7 +16,7 @@ from scenarios import SUITE
 from emorec import uncertainty
 from emorec.cli import main
 from emorec.late_fusion import combine
-from emorec.store import predictions, results
+from emorec.store import predictions, result_rows, results
 from emorec.sweep.runner import run_suite
 from emorec.sweep.suites import load_suite
 
@@ -124,7 +124,7 @@ def test_every_cell_keeps_its_dev_and_test_predictions_and_its_sums_match_them(b
     for _, row in finished.iterrows():
         kept = predictions.load(places["results_dir"], "sewa-synth-tiny", row["cell_key"])
         assert set(kept["partition"]) == {"dev", "test"}
-        scores = results.scores({p: kept[kept["partition"] == p] for p in ("dev", "test")})
+        scores = result_rows.scores({p: kept[kept["partition"] == p] for p in ("dev", "test")})
         for column in ("dev_mean_ccc", "test_mean_rmse", "test_valence_mae"):
             assert scores[column] == pytest.approx(row[column], abs=2e-3)   # 1e-3 steps
 

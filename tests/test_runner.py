@@ -12,7 +12,7 @@ from scenarios import SUITE
 
 from emorec.cells import seed_label
 from emorec.errors import DataError, EmorecError
-from emorec.store import predictions, results
+from emorec.store import predictions, result_rows, results, schema
 from emorec.sweep.runner import run_suite
 from emorec.sweep.suites import load_suite
 
@@ -48,7 +48,7 @@ def test_sweep_logs_one_run_and_one_row_per_cell_then_resumes(workspace):
     by_key = first.set_index("cell_key")
     for _, run in runs.iterrows():
         row = by_key.loc[run["tags.cell_key"]]
-        assert run["tags.mlflow.runName"].endswith(seed_label(results.row_seed(row["seed"])))
+        assert run["tags.mlflow.runName"].endswith(seed_label(result_rows.row_seed(row["seed"])))
         assert run["tags.mlflow.runName"].startswith(row["model"])
         seconds = (run["end_time"] - run["start_time"]).total_seconds()
         assert seconds == pytest.approx(row["fit_seconds"], abs=0.002)
@@ -71,7 +71,7 @@ def test_same_seed_same_metrics(workspace):
     stored = results.load(results.results_path(places["results_dir"], "sewa-synth-tiny"))
     first, second = stored.iloc[:4].reset_index(), stored.iloc[4:].reset_index()
     assert list(first["cell_key"]) == list(second["cell_key"])
-    assert first[results.METRIC_COLUMNS].equals(second[results.METRIC_COLUMNS])
+    assert first[schema.METRIC_COLUMNS].equals(second[schema.METRIC_COLUMNS])
 
 
 @pytest.mark.slow
@@ -255,8 +255,8 @@ def test_older_schemas_are_read_as_the_current_one_and_rewritten_on_append(works
         old_path = tmp_path / f"v{version}.csv"
         table.to_csv(old_path, index=False)
         loaded = results.load(old_path)
-        assert list(loaded.columns) == [*results.COLUMNS, *results.METRIC_COLUMNS]
-        assert (loaded["schema_version"] == results.SCHEMA_VERSION).all()
+        assert list(loaded.columns) == [*schema.COLUMNS, *schema.METRIC_COLUMNS]
+        assert (loaded["schema_version"] == schema.SCHEMA_VERSION).all()
         assert (loaded["tuned_by"] == "").all()
         assert (loaded["dev_session_stats"] == "").all()
         assert list(loaded["variant"]) == list(current["variant"])   # from the model defaults
@@ -264,13 +264,13 @@ def test_older_schemas_are_read_as_the_current_one_and_rewritten_on_append(works
         same = ["schema_version", "dev_session_stats", "recorded_metrics"]
         assert loaded.drop(columns=same).equals(current.drop(columns=same))
         results.append(old_path, loaded.iloc[0].to_dict())
-        assert old_path.read_text().splitlines()[0] == ",".join(results.COLUMNS)
-        assert results.load(old_path).iloc[:len(table)][results.METRIC_COLUMNS].equals(
-            loaded[results.METRIC_COLUMNS])   # nothing lost in the rewrite
+        assert old_path.read_text().splitlines()[0] == ",".join(schema.COLUMNS)
+        assert results.load(old_path).iloc[:len(table)][schema.METRIC_COLUMNS].equals(
+            loaded[schema.METRIC_COLUMNS])   # nothing lost in the rewrite
         assert len(results.load(old_path)) == len(table) + 1
     newer = tmp_path / "newer.csv"
-    newer.write_text(path.read_text().replace(f"\n{results.SCHEMA_VERSION},",
-                                              f"\n{results.SCHEMA_VERSION + 1},", 1))
+    newer.write_text(path.read_text().replace(f"\n{schema.SCHEMA_VERSION},",
+                                              f"\n{schema.SCHEMA_VERSION + 1},", 1))
     with pytest.raises(DataError, match="row 2, column 'schema_version'"):
         results.load(newer)
 

@@ -13,7 +13,7 @@ from emorec.cells import SEED_FREE
 from emorec.cli import main
 from emorec.models import MODELS, Param, model
 from emorec.models.classic import PerTarget
-from emorec.store import results
+from emorec.store import result_rows, results, schema
 from emorec.sweep.runner import plan, run_suite, tuned_plan
 from emorec.sweep.suites import load_suite
 from emorec.tuning.study import StudyPlan, run_study
@@ -136,14 +136,14 @@ def test_per_seed_rows_of_an_older_schema_are_kept_and_a_seed_free_row_supersede
     old = tmp_path / "v7.csv"
     seeded.assign(schema_version=7).astype({"seed": int}).to_csv(old, index=False)
     loaded = results.load(old)   # v7: every row had a seed; kept as they are
-    assert (loaded["schema_version"] == results.SCHEMA_VERSION).all()
+    assert (loaded["schema_version"] == schema.SCHEMA_VERSION).all()
     assert list(loaded["seed"]) == [0, 1, 2]
-    assert list(results.current(loaded)["cell_key"]) == ["old0", "old1", "old2"]
+    assert list(result_rows.current(loaded)["cell_key"]) == ["old0", "old1", "old2"]
     results.append(old, chance.iloc[0].to_dict())   # the model, seed-free now, run again
-    assert list(results.current(results.load(old))["cell_key"]) == list(chance["cell_key"])
+    assert list(result_rows.current(results.load(old))["cell_key"]) == list(chance["cell_key"])
     # and back: per-seed rows written after a seed-free row supersede it
     results.append(old, chance.assign(seed=0, cell_key="old0").iloc[0].to_dict())
-    shown = results.current(results.load(old))
+    shown = result_rows.current(results.load(old))
     assert shown["seed"].notna().all() and "old0" in set(shown["cell_key"])
 
 

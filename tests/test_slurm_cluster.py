@@ -19,7 +19,7 @@ import mlflow
 import pytest
 from scenarios import emorec
 
-from emorec.store import results
+from emorec.store import results, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKING = os.environ.get("EMOREC_TRACKING_URI", "")
@@ -137,7 +137,7 @@ def test_the_quick_suite_as_a_3_task_array_gives_what_one_machine_gives(tmp_path
     merged, alone = rows(job / "results"), rows(tmp_path / "one")
     assert sorted(merged["cell_key"]) == sorted(alone["cell_key"])
     merged, alone = (t.set_index("cell_key").sort_index() for t in (merged, alone))
-    for column in [*results.STATS_COLUMNS, *results.METRIC_COLUMNS]:
+    for column in [*schema.STATS_COLUMNS, *schema.METRIC_COLUMNS]:
         assert merged[column].equals(alone[column]), column   # bit for bit
     assert (job / "board" / "sewa-synth-small.md").is_file()
 

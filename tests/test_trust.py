@@ -14,7 +14,7 @@ from scenarios import SUITE, tamper_test_sums
 from emorec import uncertainty
 from emorec.code_fingerprint import _normalised_source
 from emorec.metrics import regression_metrics
-from emorec.store import results
+from emorec.store import result_rows, results, session_sums
 from emorec.sweep.runner import run_suite
 from emorec.sweep.suites import load_suite
 
@@ -97,7 +97,7 @@ def test_session_statistics_give_back_the_pooled_metrics_and_a_reproducible_boot
     sessions = np.repeat(["a", "b", "c", "d"], [50, 80, 30, 60])
     y = rng.uniform(-0.5, 0.5, (len(sessions), 2))
     p = 0.6 * y + rng.normal(0, 0.1, y.shape)
-    stats = results.parse_session_stats(results.session_stats(y, p, sessions))
+    stats = session_sums.parse_session_stats(session_sums.session_stats(y, p, sessions))
     names = sorted(stats)
     array = np.stack([np.stack([stats[s] for s in names])])   # one seed
     everything = np.ones((1, len(names)))
@@ -121,7 +121,7 @@ def test_a_clearly_better_row_is_not_tied_and_a_noisy_copy_is():
 
     def stats_of(noise, seed):
         noisy = 0.8 * y + np.random.default_rng(seed).normal(0, noise, y.shape)
-        parsed = results.parse_session_stats(results.session_stats(y, noisy, sessions))
+        parsed = session_sums.parse_session_stats(session_sums.session_stats(y, noisy, sessions))
         return np.stack([parsed[s] for s in sorted(parsed)])
 
     good = np.stack([stats_of(0.05, seed) for seed in range(3)])
@@ -148,7 +148,7 @@ def test_a_rerun_after_a_code_change_supersedes_the_older_row_on_the_leaderboard
     rows = pd.DataFrame([{**base, "cell_key": "old", "test_mean_ccc": 0.1},
                          {**base, "cell_key": "other", "seed": 1, "test_mean_ccc": 0.3},
                          {**base, "cell_key": "new", "test_mean_ccc": 0.2}])
-    assert list(results.current(rows)["cell_key"]) == ["other", "new"]
+    assert list(result_rows.current(rows)["cell_key"]) == ["other", "new"]
 
 
 def test_a_model_fingerprint_covers_the_code_that_decides_its_numbers():

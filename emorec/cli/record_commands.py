@@ -88,7 +88,7 @@ def _store(args) -> tuple[Path, str]:
 
 def _fuse(args) -> None:
     from emorec import fuse_rows
-    from emorec.store import results
+    from emorec.store import result_rows
     from emorec.system.files import folder_lock
 
     results_dir, tracking_uri = _store(args)
@@ -99,7 +99,7 @@ def _fuse(args) -> None:
                                     tracking_uri=tracking_uri, timeout=args.tracking_timeout)
 
     for row in rows:
-        scores = results.scores(row.by_partition)
+        scores = result_rows.scores(row.by_partition)
         print(f"{fuse_rows.describe(row)}: dev CCC mean {scores['dev_mean_ccc']:.3f}, test CCC "
               f"mean {scores['test_mean_ccc']:.3f}"
               + ("" if row.cell_key in made else " (already recorded)"))
@@ -108,6 +108,7 @@ def _fuse(args) -> None:
 def _score(args) -> None:
     from emorec import derived, external
     from emorec.models import MODELS
+    from emorec.store import result_rows
     from emorec.system.files import folder_lock
 
     results_dir, tracking_uri = _store(args)
@@ -121,9 +122,7 @@ def _score(args) -> None:
                                     args.offline, context)
         made = derived.record(results_dir, context, [row], tracking_uri=tracking_uri,
                               timeout=args.tracking_timeout)
-    from emorec.store import results
-
-    scores = results.scores({p: row.by_partition[p] for p in row.by_partition})
+    scores = result_rows.scores({p: row.by_partition[p] for p in row.by_partition})
     print(f"{args.name} ({'offline' if args.offline else 'online'}, external): test CCC mean "
           f"{scores['test_mean_ccc']:.3f}, RMSE mean {scores['test_mean_rmse']:.3f}"
           + ("" if made else " (already recorded: same file, dataset and split)"))

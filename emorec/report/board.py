@@ -12,12 +12,12 @@ import pandas as pd
 
 from emorec import uncertainty
 from emorec.display import FLOOR_NAMES
-from emorec.store import results
+from emorec.store import result_rows, schema, session_sums
 from emorec.store.facts import ModelFacts
 
 # The results columns aggregated over seeds (mean and std) for every entry: every metric, so a
 # table column can show any of them.
-AGGREGATED = (*results.METRIC_COLUMNS, "fit_core_seconds")
+AGGREGATED = (*schema.METRIC_COLUMNS, "fit_core_seconds")
 GROUPS = ("online", "offline")   # ranked apart, online first
 RANKED_BY = "ccc"                # pooled test CCC, mean of the targets
 
@@ -39,9 +39,9 @@ class Board:
     def __init__(self, rows: pd.DataFrame, facts: dict[str, ModelFacts]):
         self.all_rows = rows
         self.facts = facts
-        self.rows = results.current(rows)
+        self.rows = result_rows.current(rows)
         self.entries = _aggregate(self.rows)
-        self.stats = {key: results.parse_session_stats(text) for key, text in
+        self.stats = {key: session_sums.parse_session_stats(text) for key, text in
                       zip(self.rows["cell_key"], self.rows["test_session_stats"], strict=True)}
         self.sessions = sorted({s for value in self.stats.values() if value for s in value})
         self.enough_sessions = len(self.sessions) >= uncertainty.MIN_SESSIONS

@@ -23,7 +23,7 @@ from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.site.build import write_site
 from emorec.report.thesis import thesis_section
-from emorec.store import facts, predictions, results
+from emorec.store import facts, predictions, result_rows, results
 from emorec.system.files import replace_file, writable_folder
 from emorec.vocabulary import TARGETS
 
@@ -158,7 +158,7 @@ def _draw_figures(board: Board, results_dir: Path, out_dir: Path) -> list[tuple[
     label = figures.line_label(chosen, board.model_facts(chosen["model"]))
     figures.trace(test[test["session"] == session],
                   f"{dataset}: {label} (best dev CCC), "
-                  f"{seed_label(results.row_seed(row['seed']))}", stand_in, out_dir / name,
+                  f"{seed_label(result_rows.row_seed(row['seed']))}", stand_in, out_dir / name,
                   oracle)
     links.append((f"rating vs prediction, {label}", name))
     return links

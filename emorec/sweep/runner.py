@@ -22,7 +22,7 @@ from emorec.evaluation import CellResult, evaluate_cell
 from emorec.models import MODELS, ModelSpec
 from emorec.recorder import Recorder, run_name
 from emorec.report.sweep import reuse_note, summary
-from emorec.store import predictions, results
+from emorec.store import predictions, result_rows, results
 from emorec.store.facts import dataset_facts
 from emorec.sweep import sharding
 from emorec.sweep.progress import Progress, estimated_seconds
@@ -137,7 +137,7 @@ def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
     split = dataset.split()
     check_extractor_overlap(split, dataset.manifest.extractor_train, str(dataset_path),
                             allow=allow_extractor_overlap)
-    context = results.RowContext(
+    context = result_rows.RowContext(
         suite=suite.name, dataset=dataset.name, origin=dataset.manifest.origin,
         fingerprint=dataset.manifest.fingerprint, split_hash=split.hash,
         code_version=code_version(),
@@ -169,7 +169,7 @@ def fuse_suite(suite: Suite, dataset: str, results_dir: Path, tracking_uri: str,
 
 
 def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
-                context: results.RowContext, *, jobs: int, force: bool, tracking_uri: str,
+                context: result_rows.RowContext, *, jobs: int, force: bool, tracking_uri: str,
                 results_dir: Path, shard: tuple[int, int], tuned: Tuned | None,
                 tracking_timeout: float, shard_plans: Path | None) -> pd.DataFrame:
     path = results.results_path(results_dir, dataset.name)
@@ -247,7 +247,7 @@ def _record_all(recorder: Recorder | None, todo: list[Cell], dataset_path: Path,
             recorder.close(status)
 
 
-def _note_history(recorded: pd.DataFrame, context: results.RowContext, path: Path,
+def _note_history(recorded: pd.DataFrame, context: result_rows.RowContext, path: Path,
                   tracking_uri: str, shard: tuple[int, int], cells: int) -> None:
     """Log what the results file holds besides this sweep's data, and where its runs are."""
     if shard != (1, 1):

@@ -9,7 +9,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from emorec.cells import seed_label
-from emorec.store import results
+from emorec.store import result_rows, results
 from emorec.tracking.mlflow_store import connect, sqlite_path
 
 
@@ -30,7 +30,7 @@ def broken_links(results_dir: Path, tracking_uri: str, timeout: float) -> tuple[
         for number, row in rows.iterrows():
             run_id = row["mlflow_run_id"]
             place = (f"{path} row {number + 2} ({row['model']} "
-                     f"{seed_label(results.row_seed(row['seed']))})")
+                     f"{seed_label(result_rows.row_seed(row['seed']))})")
             try:
                 run = client.get_run(run_id)
             except mlflow.exceptions.MlflowException:

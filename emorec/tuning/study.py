@@ -30,7 +30,7 @@ from emorec.errors import EmorecError
 from emorec.evaluation import evaluate_cell
 from emorec.models import MODELS
 from emorec.models.describe import search_range
-from emorec.store import results
+from emorec.store import result_rows
 from emorec.system import extras
 from emorec.system.files import writable_folder
 from emorec.system.processes import die_with_parent, gone_from_this_host, worker_id
@@ -224,7 +224,7 @@ class Objective:
         if problem:
             trial.set_user_attr("fail_reason", f": {problem}")
             raise EmorecError(f"trial {trial.number}: {problem}")
-        scores = results.scores(result.predictions)
+        scores = result_rows.scores(result.predictions)
         trial.set_user_attr("dev_metrics", scores)
         return float(scores["dev_mean_ccc"])
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emorec.report.board import Board
 from emorec.report.site import assets, data, traces
-from emorec.store import facts, predictions, results
+from emorec.store import facts, predictions, schema
 
 FOLDER = "site"
 MARKER = ".emorec-site"   # marks a site folder as emorec's own, so a rerun may replace it
@@ -21,8 +21,8 @@ GENERATOR = "emorec leaderboard"
 RUN_LINK = "{ui}/#/runs/{run_id}"   # MLflow's UI route to one run, whatever its experiment
 # The results columns of a board's rows download: what identifies each run and its metrics (not
 # the per-session sums they are computed from: the results file holds those).
-ROW_COLUMNS = [*results.IDENTITY_COLUMNS, "fit_seconds", "fit_core_seconds", "mlflow_run_id",
-               *results.METRIC_COLUMNS]
+ROW_COLUMNS = [*schema.IDENTITY_COLUMNS, "fit_seconds", "fit_core_seconds", "mlflow_run_id",
+               *schema.METRIC_COLUMNS]
 
 
 def write_site(boards: dict[str, Board], results_dir: Path, out_dir: Path) -> list[Path]:

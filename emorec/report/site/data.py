@@ -21,7 +21,7 @@ from emorec.external import EXTERNAL
 from emorec.fuse_rows import FAMILY as LATE_FUSION
 from emorec.report import prose, tables
 from emorec.report.board import GROUPS, Board
-from emorec.store import predictions, results
+from emorec.store import predictions, result_rows
 
 MARKDOWN = MarkdownIt("commonmark")
 # A card's words for a model whose rows were made, not fitted (no registration to describe it):
@@ -210,7 +210,7 @@ def _entry(entry, board: Board, key: str, ranked: Ranked | None, headline: Ranke
     floor = entry["model"] in FLOOR_NAMES
     dataset = rows["dataset"].iloc[0]
     rows = rows.sort_values("seed", na_position="first", kind="stable")
-    runs = tuple(Run(seed=seed_label(results.row_seed(row["seed"])), cell_key=row["cell_key"],
+    runs = tuple(Run(seed=seed_label(result_rows.row_seed(row["seed"])), cell_key=row["cell_key"],
                      code_fingerprint=row["code_fingerprint"], commit=row["code_version"],
                      mlflow_run_id=row["mlflow_run_id"],
                      test_ccc=format_number(row["test_mean_ccc"]),
