@@ -1,4 +1,7 @@
-"""One cell, fitted and scored: the one evaluation path of ``emorec bench`` and ``emorec tune``."""
+"""One cell fitted and its predictions kept: the one evaluation path of ``emorec bench``,
+``emorec verify`` and ``emorec tune``. Scores are not computed here: a row keeps per-session
+sums of its predictions (:mod:`emorec.store.session_sums`) and every metric derives from them
+(:mod:`emorec.metrics`)."""
 
 from __future__ import annotations
 
@@ -29,8 +32,8 @@ def evaluate_cell(dataset: Dataset, spec: ModelSpec, params: dict, seed: int | N
                   partitions: tuple[str, ...] = SCORED_PARTITIONS,
                   on_epoch: EpochCallback | None = None) -> CellResult:
     """Fit ``spec`` with ``params`` and ``seed`` (None for a seed-free cell) on train (dev for
-    early stopping or grid search) and score each of ``partitions``. ``on_epoch`` is passed to
-    the estimator's fit.
+    early stopping or grid search) and predict every frame of each of ``partitions``.
+    ``on_epoch`` is passed to the estimator's fit.
 
     Every cell computes on one CPU thread (torch and BLAS alike), so its numbers do not depend
     on how many cells run side by side: parallelism is across cells (``--jobs``), trials

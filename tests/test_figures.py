@@ -49,3 +49,10 @@ def test_a_frame_without_a_timestamp_is_left_out_and_its_own_missing_value_break
     # 9 frames, and a break where the frame without a timestamp was and in the no-face gap
     assert drawn["timestamp"].notna().all() and len(drawn) == 11
     assert drawn["valence"].isna().sum() == 2 and drawn["valence_pred"].isna().sum() == 3
+
+
+def test_every_windowed_family_is_drawn_or_named_as_at_one_window_only():
+    windowed = pd.DataFrame({"family": ["video", "video", "seq", "seq", "my_family",
+                                        "my_family", "audio"],
+                             "window": [1.0, 2.0, 1.0, 4.0, 2.0, 3.0, 2.0]})
+    assert figures.window_panels(windowed) == (["video", "seq", "my_family"], ["audio"])

@@ -23,7 +23,7 @@ from emorec.display import format_params  # noqa: E402
 from emorec.store.facts import ModelFacts  # noqa: E402
 from emorec.vocabulary import TARGETS  # noqa: E402
 
-WINDOW_FAMILIES = ("video", "audio", "fusion")
+FAMILY_ORDER = ("video", "audio", "fusion", "seq")   # panels: these first, any other after
 FRAME_REFERENCES = ("ffnn", "bayesian_ridge")
 PNG_METADATA = {"Software": None}   # byte-stable files: no version stamp
 GAP_STEPS = 1.5   # kept frames further apart than this many frame steps: the trace breaks
@@ -45,15 +45,23 @@ def window_of(row) -> float:
     return float("nan") if window is None else float(window)
 
 
+def window_panels(windowed: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The families drawn against window length (those whose rows span two windows or more,
+    :data:`FAMILY_ORDER` first) and those at one window only, which the figure names."""
+    spans = windowed.groupby("family")["window"].nunique()
+    drawn = sorted(spans[spans > 1].index,
+                   key=lambda f: (FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(spans), f))
+    return drawn, sorted(spans[spans == 1].index)
+
+
 def ccc_by_window(rows: pd.DataFrame, facts: dict[str, ModelFacts], dataset: str,
                   stand_in: bool, path: Path) -> bool:
     """Draw the figure into ``path``; False (nothing drawn) if no model has windows."""
     rows = rows.assign(window=rows.apply(window_of, axis=1) if len(rows) else [])
-    windowed = rows[rows["family"].isin(WINDOW_FAMILIES) & rows["window"].notna()
-                    & (rows["tuned_by"] == "")]   # tuned rows sit at one window only
-    if windowed.empty:
+    windowed = rows[rows["window"].notna() & (rows["tuned_by"] == "")]   # tuned rows sit at
+    families, one_window = window_panels(windowed)                       # one window only
+    if not families:
         return False
-    families = [f for f in WINDOW_FAMILIES if f in set(windowed["family"])]
     references = (rows[rows["model"].isin(FRAME_REFERENCES)]
                   .groupby("model")["test_mean_ccc"].mean().sort_index())
     figure, axes = plt.subplots(1, len(families), figsize=(max(6.4, 4.2 * len(families)), 3.8),
@@ -77,7 +85,8 @@ def ccc_by_window(rows: pd.DataFrame, facts: dict[str, ModelFacts], dataset: str
     axes[0][0].set_ylabel("test CCC (mean of V and A)")
     figure.suptitle(f"{dataset}" + (" (STAND-IN data)" if stand_in else "")
                     + ": test CCC against window length\nmean over seeds, error bars ± 1 std "
-                    "over seeds", fontsize=10)
+                    "over seeds" + (f"; at one window only, not drawn: {', '.join(one_window)}"
+                                    if one_window else ""), fontsize=10)
     _save(figure, path)
     return True
 
