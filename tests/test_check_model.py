@@ -260,8 +260,8 @@ def test_a_plugin_author_gets_one_item_per_check_an_expected_failure_xfailed(pyt
     result.assert_outcomes(passed=8, failed=2, xfailed=1, skipped=3)
     result.stdout.fnmatch_lines_random([
         "FAILED test_plugin.py::test_my_models[[]plugin_wrong_shape-predicts_every_frame[]]*",
-        "E * emorec.models.check.ModelCheckError: model 'plugin_wrong_shape': predict on train: "
-        "expected shape (389, 2) (valence, arousal for every frame); found shape (389, 1)",
+        "E * emorec.models.check_stages.ModelCheckError: model 'plugin_wrong_shape': predict on "
+        "train: expected shape (389, 2) (valence, arousal for every frame); found shape (389, 1)",
         "FAILED test_plugin.py::test_my_models[[]plugin_raises-fit_returns_itself[]]*",
         "E * model 'plugin_raises': fit: expected fit(train, dev, on_epoch=callback) to run; "
         "found RuntimeError: out of memory",
