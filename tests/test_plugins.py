@@ -26,7 +26,7 @@ def emorec(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.
 
 def test_the_docs_example_is_the_tested_one():
     page = (ROOT / "docs" / "own-model.md").read_text()
-    for name in ("my_model.py", "frame_ridge.py", "suite.toml"):
+    for name in ("my_model.py", "frame_ridge.py", "suite.toml", "test_my_model.py"):
         assert (EXAMPLE / name).read_text().strip() in page, \
             f"docs/own-model.md shows {name} as it is"
 
@@ -59,6 +59,16 @@ def test_a_plugin_model_runs_through_a_suite_onto_the_leaderboard(tmp_path, plac
                    "--tracking-uri", places["tracking_uri"],
                    "--data-dir", str(places["data_dir"]))
     assert again.returncode == 0 and "7 already in" in again.stderr
+
+
+@pytest.mark.slow
+def test_the_plugin_s_own_tests_pass_one_item_per_check():
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v",
+                          "test_my_model.py"], cwd=EXAMPLE, text=True, capture_output=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "test_my_models[face_voice_ffnn-predicts_every_frame] PASSED" in run.stdout
+    assert "15 passed" in run.stdout   # 7 checks of face_voice_ffnn, 8 of seed-free frame_ridge
 
 
 @pytest.mark.slow

@@ -45,8 +45,10 @@ def _add_models(commands) -> None:
                         help="instead of listing, check that model NAME does what emorec needs "
                              "(params validate, the factory takes its declared params and "
                              "seed, fit and predict on every frame of a tiny stand-in, the "
-                             "same numbers for the same seed); exit 1 naming the first "
-                             "failure. From Python: emorec.models.check.check_model")
+                             "same numbers for the same seed), one line each; exit 2 naming "
+                             "every failure. From Python: emorec.models.check.check_model; in "
+                             "pytest, each check an item: emorec.models.check."
+                             "parametrize_checks")
     models.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="with --check: a parameter value (JSON), e.g. --param epochs=1 "
                              "for a quick check of a net; repeat for several")
@@ -249,16 +251,22 @@ def _models(args) -> int | None:
 
 
 def _check_model(name: str, params: dict) -> int:
-    from emorec.models.check import ModelCheckError, check_model
+    """Every check, one line each; a failure's line on stderr, exit 2."""
+    from emorec.models.check import ModelChecksFailed, check_model
 
     try:
-        done = check_model(name, params)
-    except ModelCheckError as error:
-        print(f"emorec models --check: FAILED: {error}", file=sys.stderr)
-        return 1
-    print(f"model {name!r} passes emorec's checks:")
-    print("\n".join(f"  ok  {line}" for line in done))
-    return 0
+        results = check_model(name, params)
+    except ModelChecksFailed as error:
+        results = error.results
+    failed = [result for result in results if result.outcome == "FAILED"]
+    print(f"model {name!r} " + (f"fails {len(failed)} of emorec's {len(results)} checks:"
+                                if failed else "passes emorec's checks:"))
+    print("\n".join(f"  {result}" for result in results if result.outcome != "FAILED"),
+          flush=True)
+    for result in failed:
+        print(f"emorec models --check: model {name!r}: FAILED {result.check}: {result.line}",
+              file=sys.stderr)
+    return 2 if failed else 0
 
 
 def _check_worker_count(option: str, count: int) -> None:

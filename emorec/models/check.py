@@ -1,205 +1,135 @@
-"""``check_model``: what a model must do to run in emorec, checked on a tiny generated stand-in.
+"""What a model must do to run in emorec, as named checks on a tiny generated stand-in: the one
+module to import them from.
 
-A plugin author runs it on their model before a suite does (as scikit-learn's
-``check_estimator``)::
+As scikit-learn's ``parametrize_with_checks`` does for estimators, :func:`model_checks` yields
+one named check per thing a model must do (:data:`CHECKS`, described in
+:mod:`emorec.models.named_checks`), and :func:`parametrize_checks` makes each its own pytest
+item (``my_model-predicts_every_frame``), known failures marked xfail::
 
-    from emorec.models.check import check_model
-    check_model("my_model", {"epochs": 1})
+    from emorec.models.check import parametrize_checks
+    import my_model   # registers my_model with @model
 
-or ``emorec models --plugin my_model.py --check my_model --param epochs=1``. It checks that
+    @parametrize_checks([("my_model", {"epochs": 1})],
+                        expected_failed={"same_seed_same_predictions": "cuDNN kernels"})
+    def test_my_model(check):
+        check()
 
-- the spec's parameters validate: the defaults with the given overrides, and every value of its
-  grid;
-- the factory accepts exactly its declared parameters plus ``seed``, less the view parameters
-  (``window``: they choose the input view and are withheld from the factory);
-- ``fit(train, dev, on_epoch=...)`` runs and returns the estimator, which has a ``history``
-  attribute (``None``, or per-epoch ``epochs`` reported to ``on_epoch`` once each, and a
-  ``device``);
-- ``predict`` returns a finite ``(n_frames, 2)`` array for every frame of each partition;
-- two fits with the same seed predict the same numbers;
-- a model declared seed-free (``seeded=False``) predicts the same numbers with another seed.
+:func:`check_model` runs them all at once and reports every failure (``emorec models --plugin
+my_model.py --check my_model --param epochs=1``).
 
-Each failure raises :class:`ModelCheckError` naming the model and what was expected and found.
-This module is imported by no model module, so it is no part of any model's code fingerprint.
+The checks of one model share its fits (:mod:`emorec.models.check_stages`): each stage (the
+views, a fit, its predictions) runs once, when a check first needs it. A check whose stage
+failed under an earlier check is not run (:class:`CheckNotRun`; a pytest item made by
+:func:`parametrize_checks` is skipped), so each broken thing fails one check. No model module
+imports these modules, so they are no part of any model's code fingerprint.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-import numpy as np
-import torch
-from threadpoolctl import threadpool_limits
-
-from emorec.data import synth
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.models import MODELS
-from emorec.models.base import VIEW_PARAMS, ModelSpec
+from emorec.models.check_stages import CheckNotRun, ModelCheckError, stand_in
+from emorec.models.named_checks import CHECKS, Check, model_checks
 
-PARTITIONS = ("train", "dev", "test")
-
-
-class ModelCheckError(EmorecError):
-    """A model does not do what emorec needs of it."""
+__all__ = ["CHECKS", "Check", "CheckNotRun", "CheckResult", "ModelCheckError",
+           "ModelChecksFailed", "check_model", "model_checks", "parametrize_checks", "stand_in"]
 
 
-@functools.cache
-def stand_in() -> Dataset:
-    """The smallest generated stand-in with audio windows (SEWA, size tiny, seed 0)."""
-    return synth.generate("sewa", "tiny", seed=0)
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    outcome: str   # ok, FAILED, not run, xfail (failed as expected), xpass (passed, expected not)
+    line: str      # what was checked, or what failed
+
+    def __str__(self) -> str:
+        return f"{self.outcome:<9}{self.check}: {self.line}"
+
+
+class ModelChecksFailed(ModelCheckError):
+    """:func:`check_model`'s report of every failed check; ``results`` holds every check's."""
+
+    def __init__(self, model: str, results: list[CheckResult]):
+        self.results = results
+        failed = [result for result in results if result.outcome == "FAILED"]
+        super().__init__(model, f"fails {len(failed)} of {len(results)} checks:\n"
+                         + "\n".join(f"  {result}" for result in failed))
 
 
 def check_model(name: str, params: dict | None = None, *, seed: int = 0,
-                dataset: Dataset | None = None) -> list[str]:
-    """Check the registered model ``name`` with its defaults updated by ``params`` (e.g.
-    ``{"epochs": 1}`` for a quick check of a net) on ``dataset`` (default: :func:`stand_in`).
-    Returns what was checked, one line each; raises :class:`ModelCheckError` on the first
-    failure."""
-    spec = MODELS.get(name)
-    dataset = stand_in() if dataset is None else dataset
-
-    def fail(what: str, expected: str, found: str) -> None:
-        raise ModelCheckError(f"model {name!r}: {what}: expected {expected}; found {found}")
-
-    done = []
-    chosen = _check_params(spec, params or {}, fail)
-    done.append(f"params validate: defaults{_overrides(params)} and every grid value")
-    _check_factory_signature(spec, fail)
-    done.append("factory takes its declared params and seed, view params withheld")
-    threads = torch.get_num_threads()
-    try:
-        with threadpool_limits(limits=1):   # as a bench cell computes (emorec.evaluation)
-            torch.set_num_threads(1)
-            split = dataset.split()
-            try:
-                views = {part: spec.build_view(dataset, chosen, part, split)
-                         for part in PARTITIONS}
-            except Exception as error:   # noqa: BLE001 - reported, naming the model
-                fail(f"its {spec.view!r} view", "one for each partition", _describe(error))
-            first = _fit(spec, chosen, seed, views, fail)
-            done.append("fit(train, dev, on_epoch) returns the estimator; history is "
-                        + ("None" if first.history is None else
-                           f"{len(first.history.epochs)} epoch(s), each reported to on_epoch"))
-            predicted = {part: _predict(first, views[part], part, fail) for part in PARTITIONS}
-            done.append("predict: a finite (n_frames, 2) array for every frame of "
-                        + ", ".join(f"{part} ({len(views[part].frames)})" for part in PARTITIONS))
-            again = _predict(_fit(spec, chosen, seed, views, fail), views["test"], "test", fail)
-            _same(again, predicted["test"], f"two fits with seed {seed}",
-                  "the same test predictions", fail)
-            done.append(f"two fits with seed {seed} predict the same numbers")
-            if not spec.seeded:
-                other = _predict(_fit(spec, chosen, seed + 1, views, fail), views["test"],
-                                 "test", fail)
-                _same(other, predicted["test"], f"fits with seeds {seed} and {seed + 1}",
-                      "the same test predictions (it is declared seed-free, seeded=False)",
-                      fail)
-                done.append(f"fits with seeds {seed} and {seed + 1} predict the same numbers "
-                            "(seed-free)")
-    finally:
-        torch.set_num_threads(threads)
-    return done
+                dataset: Dataset | None = None,
+                expected_failed: dict[str, str] | None = None) -> list[CheckResult]:
+    """Run every check of :func:`model_checks` (``expected_failed``: check name -> why it is
+    known to fail). Returns each check's result; raises :class:`ModelChecksFailed`, naming every
+    failure one line each, if any failed."""
+    expected = _expected(expected_failed or {}, [name])
+    results = []
+    for check in model_checks(name, params, seed=seed, dataset=dataset):
+        reason = expected.get(check.id)
+        try:
+            line = check()
+        except CheckNotRun as error:
+            results.append(CheckResult(check.name, "not run", error.detail))
+        except ModelCheckError as error:
+            results.append(CheckResult(check.name, "FAILED" if reason is None else "xfail",
+                                       error.detail + ("" if reason is None else
+                                                       f" (expected: {reason})")))
+        else:
+            results.append(CheckResult(check.name, "ok" if reason is None else "xpass",
+                                       line + ("" if reason is None else
+                                               f" (expected to fail: {reason})")))
+    if any(result.outcome == "FAILED" for result in results):
+        raise ModelChecksFailed(name, results)
+    return results
 
 
-def _same(found: np.ndarray, expected: np.ndarray, what: str, wanted: str,
-          fail: Callable) -> None:
-    if not np.array_equal(found, expected, equal_nan=True):
-        gap = float(np.nanmax(np.abs(found - expected)))
-        fail(what, wanted, f"predictions that differ by up to {gap:.3g}")
+def parametrize_checks(models: Iterable[str | tuple[str, dict]], *,
+                       expected_failed: dict[str, str] | None = None, seed: int = 0,
+                       dataset: Dataset | None = None):
+    """A ``pytest.mark.parametrize`` of argument ``check`` over every check of each model (a
+    name, or a ``(name, params)`` pair), ids ``model-check``; the test calls ``check()``.
+    ``expected_failed`` maps a check name (of every model) or an id (``model-check``) to why it
+    is known to fail: that item is marked xfail. A check stopped by an earlier failure is
+    skipped."""
+    import pytest
+
+    models = [(item, {}) if isinstance(item, str) else item for item in models]
+    expected = _expected(expected_failed or {}, [name for name, _ in models])
+    cases = []
+    for name, params in models:
+        for check in model_checks(name, params, seed=seed, dataset=dataset):
+            reason = expected.get(check.id)
+            marks = () if reason is None else pytest.mark.xfail(reason=reason,
+                                                                raises=ModelCheckError)
+            cases.append(pytest.param(_SkipNotRun(check.model, check.name, check.run),
+                                      id=check.id, marks=marks))
+    return pytest.mark.parametrize("check", cases)
 
 
-def _overrides(params: dict | None) -> str:
-    return "" if not params else " with " + ", ".join(f"{k}={v!r}" for k, v in params.items())
+class _SkipNotRun(Check):
+    """A check as a pytest item: skipped where an earlier check's failure stops it."""
+
+    def __call__(self) -> str:
+        import pytest
+
+        try:
+            return super().__call__()
+        except CheckNotRun as error:
+            pytest.skip(str(error))
 
 
-def _check_params(spec: ModelSpec, params: dict, fail: Callable) -> dict:
-    try:
-        chosen = spec.params(params)
-    except EmorecError as error:
-        fail("its params", "the declared defaults and the given values to validate", str(error))
-    for param, values in spec.grid.items():
-        for value in values:
-            try:
-                spec.declared[param].check(spec.name, param, value)
-            except EmorecError as error:
-                fail(f"grid value {param}={value!r}", "a value the parameter accepts",
-                     str(error))
-    return chosen
-
-
-def _check_factory_signature(spec: ModelSpec, fail: Callable) -> None:
-    try:
-        signature = inspect.signature(spec.factory)
-    except (TypeError, ValueError):
-        return   # not introspectable (a builtin): building it below still tells
-    named = {p.name for p in signature.parameters.values()
-             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    any_keyword = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    expected = {p for p in spec.declared if p not in VIEW_PARAMS} | {"seed"}
-    shown = ", ".join(sorted(expected))
-    found = ", ".join(sorted(named)) + (", **kwargs" if any_keyword else "")
-    view_params = sorted(named & set(VIEW_PARAMS))
-    if view_params:
-        fail(f"factory {spec.factory.__name__}", f"keyword arguments {shown} (view params "
-             f"such as {', '.join(view_params)} choose the input view and are withheld from "
-             f"the factory)", found)
-    if not any_keyword and not expected <= named:
-        fail(f"factory {spec.factory.__name__}", f"keyword arguments {shown}",
-             f"{found} (missing {', '.join(sorted(expected - named))})")
-    if named - expected:
-        fail(f"factory {spec.factory.__name__}", f"keyword arguments {shown} (declare every "
-             "other parameter in @model(params=...))",
-             f"{found} (undeclared {', '.join(sorted(named - expected))})")
-
-
-def _fit(spec: ModelSpec, params: dict, seed: int, views: dict, fail: Callable):
-    try:
-        estimator = spec.build(params, seed)
-    except Exception as error:   # noqa: BLE001
-        fail("its factory", f"an estimator from seed={seed} and the declared params",
-             _describe(error))
-    reported = []
-    try:
-        returned = estimator.fit(views["train"], views["dev"],
-                                 on_epoch=lambda epoch, scores: reported.append(epoch))
-    except Exception as error:   # noqa: BLE001
-        fail("fit", "fit(train, dev, on_epoch=callback) to run", _describe(error))
-    if returned is not estimator:
-        fail("fit", "fit to return the estimator itself", f"{type(returned).__name__}")
-    if not hasattr(estimator, "history"):
-        fail("the fitted estimator", "a 'history' attribute (None for a model that does not "
-             "train in epochs)", f"none on {type(estimator).__name__}")
-    history = estimator.history
-    if history is not None:
-        for attribute in ("epochs", "device"):
-            if not hasattr(history, attribute):
-                fail("its history", "epochs (a list of per-epoch dev scores) and device",
-                     f"{type(history).__name__} without {attribute!r}")
-        if len(reported) != len(history.epochs):
-            fail("on_epoch", "one call per epoch in history.epochs "
-                 f"({len(history.epochs)})", f"{len(reported)} call(s)")
-    return estimator
-
-
-def _predict(estimator, view, partition: str, fail: Callable) -> np.ndarray:
-    expected = (len(view.frames), 2)
-    try:
-        predicted = np.asarray(estimator.predict(view), dtype=np.float64)
-    except Exception as error:   # noqa: BLE001
-        fail(f"predict on {partition}", f"a {expected} array", _describe(error))
-    if predicted.shape != expected:
-        fail(f"predict on {partition}", f"shape {expected} (valence, arousal for every frame)",
-             f"shape {predicted.shape}")
-    bad = ~np.isfinite(predicted)
-    if bad.any():
-        row = int(np.argwhere(bad)[0][0])
-        fail(f"predict on {partition}", "finite numbers",
-             f"{int(bad.sum())} NaN or infinite value(s), the first in frame {row}")
-    return predicted
-
-
-def _describe(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+def _expected(expected_failed: dict[str, str], models: list[str]) -> dict[str, str]:
+    """``expected_failed`` by check id, each key checked: a check name or ``model-check``."""
+    by_id = {}
+    for key, reason in expected_failed.items():
+        ids = ([f"{model}-{key}" for model in models] if key in CHECKS else
+               [key] if any(key == f"{model}-{check}" for model in models for check in CHECKS)
+               else None)
+        if ids is None:
+            raise EmorecError(f"expected_failed: {key!r} is not a check; expected one of "
+                              f"{', '.join(CHECKS)}, alone or as MODEL-CHECK for a model of "
+                              f"{', '.join(models)}")
+        by_id.update(dict.fromkeys(ids, reason))
+    return by_id
