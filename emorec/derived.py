@@ -30,6 +30,11 @@ class DerivedRow:
     by_partition: dict[str, pd.DataFrame]   # frames with labels and <target>_pred
     offline: bool                     # whether it reads future frames (ranked apart)
 
+    def model_facts(self) -> facts.ModelFacts:
+        """Its model's entry in ``models.json``: offline when its params say so."""
+        return facts.ModelFacts(offline_when=(("offline", True),), family=self.family,
+                                modality=self.modality, source=self.source)
+
 
 def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result_rows.RowContext,
                                                                            pd.DataFrame]:
@@ -58,11 +63,7 @@ def record(results_dir: Path, context: result_rows.RowContext, rows: list[Derive
     if not todo:
         return []
     connect(tracking_uri, timeout)
-    facts.write(results_dir, {row.model: {"family": row.family, "modality": row.modality,
-                                          "source": row.source, "columns": [],
-                                          "offline_when": [["offline", True]],
-                                          "thesis_names": []} for row in todo},
-                facts.MODELS_FILE)
+    facts.write_models(results_dir, {row.model: row.model_facts() for row in todo})
     tags = context.tags()
     kept = predictions.folder(results_dir, context.dataset)
     tracker = Tracker(tracking_uri, context.suite, tags, recorded=done, results_dir=results_dir,

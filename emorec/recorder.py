@@ -39,8 +39,7 @@ class Recorder:
         self.planned = {cell.key for cell in planned}
         self.tags = tags
         connect(tracking_uri, timeout)
-        facts.write(results_dir, {name: model_facts(MODELS.get(name)) for name in MODELS},
-                    facts.MODELS_FILE)
+        facts.write_models(results_dir, {name: model_facts(MODELS.get(name)) for name in MODELS})
         facts.write(results_dir, {context.dataset: dataset}, facts.DATASETS_FILE)
         self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded,
                                results_dir=results_dir, dataset=dataset_ref, params=params)
@@ -110,8 +109,7 @@ def cell_tags(spec: ModelSpec, cell: Cell) -> dict:
     """The tags a cell's run is filtered by (beside the sweep's: dataset, origin stand-in or
     real, results folder, suite): model, family, modality, online or offline (whether its
     params read future frames), seed-free, and the study that tuned it ("" for none)."""
-    offline = facts.ModelFacts(offline_when=tuple(
-        tuple(pair) for pair in model_facts(spec)["offline_when"])).offline(cell.params)
+    offline = model_facts(spec).offline(cell.params)
     return {"model": cell.model, "family": spec.family, "modality": spec.modality,
             "online_offline": "offline" if offline else "online",
             "seed_free": str(not spec.seeded).lower(), "tuned_by": cell.tuned_by}
