@@ -11,7 +11,7 @@ than logged twice. So a recorder is opened also when nothing is left to record
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +22,15 @@ from emorec.display import describe_variant
 from emorec.evaluation import CellResult
 from emorec.models import MODELS, ModelSpec
 from emorec.models.shown import model_facts, shown_columns
-from emorec.report.sweep import summary, variants
 from emorec.store import facts, predictions, result_rows, results
 from emorec.system.faults import checkpoint
 from emorec.tracking.mlflow_store import connect
 from emorec.tracking.run_links import missing_store
 from emorec.tracking.runs import DatasetRef, SweepSummary, Tracker
+
+# what a parent run ends with, given the keys of the rows recorded now and the number of
+# killed processes' FINISHED runs reused for them (a sweep's: emorec.report.sweep.parent_summary)
+Summary = Callable[[set[str], int], SweepSummary]
 
 
 def needed(rows_to_record: bool, tracking_uri: str) -> bool:
@@ -60,19 +63,18 @@ class Recorder:
     the dataset's (``dataset``, from :func:`emorec.store.facts.dataset_facts`). ``recorded``
     are the cell keys the results file holds, ``params`` the command's own (suite, seeds, ...)
     and ``dataset_use`` (run input context, partitions read) what its runs read of
-    ``dataset_ref``. With ``planned`` (a sweep's cells, those already in the results file too)
-    its parent run ends with a summary of their rows."""
+    ``dataset_ref``. With ``summary`` (a sweep's) its parent run ends with what that makes."""
 
     def __init__(self, context: result_rows.RowContext, results_dir: Path, *,
                  models: dict[str, facts.ModelFacts], dataset: dict | None,
                  dataset_ref: DatasetRef, tracking_uri: str, timeout: float, tags: dict,
-                 recorded: set[str], params: dict, planned: list[Cell] | None = None,
+                 recorded: set[str], params: dict, summary: Summary | None = None,
                  dataset_use: tuple[str, str] = ("training", "train, dev, test")):
         self.context = context
         self.rows = results.results_path(results_dir, context.dataset)
         self.results_dir = Path(results_dir)
         self.recorded = recorded
-        self.planned = None if planned is None else {cell.key for cell in planned}
+        self.summary = summary
         connect(tracking_uri, timeout)
         facts.write_models(results_dir, models)
         if dataset is not None:
@@ -124,31 +126,11 @@ class Recorder:
         return len(self.tracker.created)
 
     def close(self, status: str) -> None:
-        """End the parent run (if it made one) with ``status`` and, for a sweep, its
-        summary."""
-        keep = self.planned is not None and self.tracker.keeps_parent(status)
-        self.tracker.close(status, self.summary() if keep else None)
-
-    def summary(self) -> SweepSummary:
-        """The planned cells' rows as the sweep leaves them: counts of cells fitted now,
-        reused (their rows from an earlier sweep, not fitted now), unfinished (no row: the
-        sweep failed or was stopped first) and of fitted cells whose run is a killed sweep's
-        FINISHED one; the best variant on dev (seed mean) with its test CCC; one row per
-        variant."""
-        rows = results.load(self.rows)
-        rows = rows[rows["cell_key"].isin(self.planned)].drop_duplicates("cell_key",
-                                                                          keep="last")
-        table = variants(rows, describe)
-        metrics = {"cells_planned": len(self.planned),
-                   "cells_fitted": len(self.recorded_now),
-                   "cells_reused": len(set(rows["cell_key"]) - self.recorded_now),
-                   "cells_unfinished": len(self.planned - set(rows["cell_key"])),
-                   "runs_of_killed_sweeps_reused": len(self.tracker.reused)}
-        if not table.empty:
-            best = table.iloc[0]
-            metrics["best_variant_dev_mean_ccc"] = best["dev_mean_ccc"]
-            metrics["best_variant_test_mean_ccc"] = best["test_mean_ccc"]
-        return SweepSummary(metrics, table, summary(self.rows.parent, self.context.dataset))
+        """End the parent run (if it made one) with ``status`` and, given a ``summary``, what
+        that makes of the rows recorded now."""
+        keep = self.summary is not None and self.tracker.keeps_parent(status)
+        self.tracker.close(status, self.summary(self.recorded_now, len(self.tracker.reused))
+                           if keep else None)
 
 
 def registered_models() -> dict[str, facts.ModelFacts]:

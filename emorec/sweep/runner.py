@@ -8,6 +8,7 @@ import logging
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +21,9 @@ from emorec.data.views import window_slots
 from emorec.errors import EmorecError
 from emorec.evaluation import CellResult, evaluate_cell
 from emorec.models import MODELS, ModelSpec
-from emorec.recorder import Recorder, fitted, registered_models, run_name
+from emorec.recorder import Recorder, describe, fitted, registered_models, run_name
 from emorec.recorder import needed as recorder_needed
-from emorec.report.sweep import reuse_note, summary
+from emorec.report.sweep import parent_summary, reuse_note, summary
 from emorec.store import predictions, result_rows, results
 from emorec.store.facts import dataset_facts
 from emorec.sweep import sharding
@@ -205,7 +206,9 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
             dataset_ref=DatasetRef(dataset.name, context.fingerprint, dataset_path,
                                    {**facts, "split_hash": context.split_hash}),
             tracking_uri=tracking_uri, timeout=tracking_timeout, tags=tags, recorded=done,
-            planned=cells, params=sweep_params(suite, dataset, results_dir, jobs, shard, tuned))
+            params=sweep_params(suite, dataset, results_dir, jobs, shard, tuned),
+            summary=partial(parent_summary, results_dir=results_dir, dataset=dataset.name,
+                            planned={cell.key for cell in cells}, describe=describe))
         _record_all(recorder, todo, dataset_path, jobs, costs)
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
