@@ -1,13 +1,15 @@
 """Rows made from kept predictions rather than a fit: late fusion (``emorec fuse``) and
-external predictions (``emorec score``). Each is recorded like a fitted cell, in the same order
-(MLflow run left RUNNING, kept predictions, results row, run FINISHED), so a derived row is
-tracked, traceable and ranked like any other, and one already recorded is not made twice."""
+external predictions (``emorec score``). Each is recorded by the recorder that records fitted
+cells (:mod:`emorec.recorder`: the same steps in the same order, the same kill points, killed
+runs settled the same way), so a derived row is tracked, traceable and ranked like any other,
+and one already recorded is not made twice."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +17,9 @@ from emorec.cells import seed_label, seed_value
 from emorec.errors import EmorecError
 from emorec.store import facts, predictions, result_rows, results
 from emorec.system.provenance import code_version
+
+if TYPE_CHECKING:   # the recorder loads MLflow, which loads slowly: only when recording
+    from emorec.recorder import Entry
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,11 @@ class DerivedRow:
     code_fingerprint: str
     by_partition: dict[str, pd.DataFrame]   # frames with labels and <target>_pred
     offline: bool                     # whether it reads future frames (ranked apart)
+
+    def model_facts(self) -> facts.ModelFacts:
+        """Its model's entry in ``models.json``: offline when its params say so."""
+        return facts.ModelFacts(offline_when=(("offline", True),), family=self.family,
+                                modality=self.modality, source=self.source)
 
 
 def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result_rows.RowContext,
@@ -48,59 +58,45 @@ def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result
 
 def record(results_dir: Path, context: result_rows.RowContext, rows: list[DerivedRow], *,
            tracking_uri: str, timeout: float) -> list[str]:
-    """Record ``rows`` (those whose cell key has no row yet); returns the keys recorded."""
-    from emorec.tracking.mlflow_store import connect  # MLflow loads slowly: only when recording
-    from emorec.tracking.runs import DatasetRef, Tracker
-
+    """Record ``rows`` (those whose cell key has no row yet) by the one writer of rows'
+    records, :class:`emorec.recorder.Recorder`; returns the keys recorded."""
     path = results.results_path(results_dir, context.dataset)
     done = set(results.load(path)["cell_key"])
     todo = [row for row in rows if row.cell_key not in done]
-    if not todo:
+    from emorec import recorder  # loads MLflow, which is slow: only here
+    from emorec.tracking.runs import DatasetRef
+
+    if not recorder.needed(bool(todo), tracking_uri):
         return []
-    connect(tracking_uri, timeout)
-    facts.write(results_dir, {row.model: {"family": row.family, "modality": row.modality,
-                                          "source": row.source, "columns": [],
-                                          "offline_when": [["offline", True]],
-                                          "thesis_names": []} for row in todo},
-                facts.MODELS_FILE)
-    tags = context.tags()
-    kept = predictions.folder(results_dir, context.dataset)
-    tracker = Tracker(tracking_uri, context.suite, tags, recorded=done, results_dir=results_dir,
-                      dataset=DatasetRef(context.dataset, context.fingerprint, kept,
-                                         {"origin": context.origin,
-                                          "split_hash": context.split_hash,
-                                          "read": "kept predictions"}),
-                      dataset_use=("predictions", "dev, test"),
-                      params={"suite": context.suite, "dataset": context.dataset,
-                              "results_dir": Path(results_dir).resolve(),
-                              "derived_rows": len(todo)})
-    try:
-        for row in todo:
-            _record_one(results_dir, context, tracker, row, path, tags)
-    except BaseException:
-        tracker.close("KILLED")
-        raise
-    tracker.close("FINISHED")
+    writer = recorder.Recorder(
+        context, results_dir, models={row.model: row.model_facts() for row in todo}, dataset=None,
+        dataset_ref=DatasetRef(context.dataset, context.fingerprint,
+                               predictions.folder(results_dir, context.dataset),
+                               {"origin": context.origin, "split_hash": context.split_hash,
+                                "read": "kept predictions"}),
+        dataset_use=("predictions", "dev, test"), tracking_uri=tracking_uri, timeout=timeout,
+        tags=context.tags(), recorded=done,
+        params={"suite": context.suite, "dataset": context.dataset,
+                "results_dir": Path(results_dir).resolve(), "derived_rows": len(todo)})
+    writer.write_all(entry(context, row) for row in todo)
     return [row.cell_key for row in todo]
 
 
-def _record_one(results_dir: Path, context: result_rows.RowContext, tracker,
-                row: DerivedRow, path: Path, tags: dict) -> None:
+def entry(context: result_rows.RowContext, row: DerivedRow) -> Entry:
+    """The records of ``row``: nothing fitted, so no fit time."""
+    from emorec.recorder import Entry
+
     params = {**row.params, "offline": row.offline}
-    run_id = tracker.log_cell(
-        key=row.cell_key, name=f"{row.model} {seed_label(row.seed)}",
-        params={**params, "seed": seed_value(row.seed)},
-        metrics=result_rows.scores(row.by_partition), fit_started=time.time(), fit_seconds=0.0,
-        epochs=[], tags={**tags, "model": row.model, "family": row.family,
-                         "modality": row.modality, "code_fingerprint": row.code_fingerprint,
-                         "online_offline": "offline" if row.offline else "online",
-                         "seed_free": str(row.seed is None).lower(), "tuned_by": ""},
-        predictions=row.by_partition["test"])
-    predictions.write(results_dir, context.dataset, context.fingerprint, context.split_hash,
-                      row.cell_key, row.by_partition)
-    results.append(path, result_rows.row(
-        context, model=row.model, family=row.family, modality=row.modality, source=row.source,
-        params=params, variant=row.params, seed=row.seed,
-        code_fingerprint=row.code_fingerprint, cell_key=row.cell_key,
-        by_partition=row.by_partition, mlflow_run_id=run_id))
-    tracker.finish(row.cell_key, run_id)
+    return Entry(
+        row=result_rows.row(context, model=row.model, family=row.family, modality=row.modality,
+                            source=row.source, params=params, variant=row.params, seed=row.seed,
+                            code_fingerprint=row.code_fingerprint, cell_key=row.cell_key,
+                            by_partition=row.by_partition, mlflow_run_id=""),
+        by_partition=row.by_partition, run_name=f"{row.model} {seed_label(row.seed)}",
+        run_params={**params, "seed": seed_value(row.seed)},
+        metrics=result_rows.scores(row.by_partition),
+        tags={"model": row.model, "family": row.family, "modality": row.modality,
+              "code_fingerprint": row.code_fingerprint,
+              "online_offline": "offline" if row.offline else "online",
+              "seed_free": str(row.seed is None).lower(), "tuned_by": ""},
+        fit_started=time.time())

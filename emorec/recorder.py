@@ -1,117 +1,162 @@
-"""The one writer of a sweep's records: for each fitted cell, in this order, its MLflow run
-(left RUNNING), its kept predictions, its results row, then the run set FINISHED. A kill
-between any two steps (the named checkpoints) leaves a state the next sweep settles: a cell
-without a row runs again, a RUNNING run of a killed sweep is set FINISHED if its row was
-written and KILLED if not, and a FINISHED run without a row is reused rather than logged twice."""
+"""The one writer of results rows' records, a fitted cell's (``emorec bench``) and a row made
+from kept predictions alike (late fusion and external predictions, :mod:`emorec.derived`). For
+each row, in this order: its MLflow run (left RUNNING), its kept predictions, its results row,
+then the run set FINISHED, with a named kill point (:mod:`emorec.system.faults`) before the
+first step and after each. A kill at any of them leaves a state that the next recorder opened
+on the same results folder and suite settles (:class:`emorec.tracking.runs.Tracker`): a row not
+written is made again, a RUNNING run of a killed process is set FINISHED if its row was written
+and KILLED if not (its parent run KILLED), and a FINISHED run without a row is reused rather
+than logged twice. So a recorder is opened also when nothing is left to record
+(:func:`needed`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from emorec.cells import Cell, seed_label, seed_value
 from emorec.display import describe_variant
 from emorec.evaluation import CellResult
 from emorec.models import MODELS, ModelSpec
 from emorec.models.shown import model_facts, shown_columns
-from emorec.report.sweep import summary, variants
 from emorec.store import facts, predictions, result_rows, results
 from emorec.system.faults import checkpoint
 from emorec.tracking.mlflow_store import connect
+from emorec.tracking.run_links import missing_store
 from emorec.tracking.runs import DatasetRef, SweepSummary, Tracker
+
+# what a parent run ends with, given the keys of the rows recorded now and the number of
+# killed processes' FINISHED runs reused for them (a sweep's: emorec.report.sweep.parent_summary)
+Summary = Callable[[set[str], int], SweepSummary]
+
+
+def needed(rows_to_record: bool, tracking_uri: str) -> bool:
+    """Whether a command on a results folder opens its recorder: when it has rows to record,
+    and when it has none but its store exists, to settle what a process killed after writing
+    its last row left (a SQLite file that does not exist holds nothing to settle)."""
+    return rows_to_record or not missing_store(tracking_uri)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row's records: its results row (``mlflow_run_id`` filled in when it is written), its
+    kept predictions (per scored partition) and what its MLflow run carries besides the
+    recorder's tags."""
+    row: dict
+    by_partition: dict[str, pd.DataFrame]
+    run_name: str
+    run_params: dict
+    metrics: dict
+    tags: dict
+    fit_started: float
+    epochs: list[dict] = field(default_factory=list)
 
 
 class Recorder:
-    """Records the cells of one sweep of one dataset. Opening it connects to the tracking store
-    (bounded by ``timeout``: a store that does not answer stops the sweep before any fit),
-    settles what killed sweeps left, and writes the facts the leaderboard needs beside the
-    results: every registered model's and the dataset's (``dataset``, from
-    :func:`emorec.store.facts.dataset_facts`). ``planned`` are the sweep's cells (those already in
-    the results file too) and ``params`` the sweep's own (suite, seeds, ...): its parent run
-    ends with them and a summary of the planned cells' rows."""
+    """Records the rows of one command on one dataset's results (a sweep, a fusion, a score).
+    Opening it connects to the tracking store (bounded by ``timeout``: a store that does not
+    answer stops a sweep before any fit), settles what killed processes left, and writes the
+    facts the leaderboard needs beside the results: ``models`` (name -> facts) and, when given,
+    the dataset's (``dataset``, from :func:`emorec.store.facts.dataset_facts`). ``recorded``
+    are the cell keys the results file holds, ``params`` the command's own (suite, seeds, ...)
+    and ``dataset_use`` (run input context, partitions read) what its runs read of
+    ``dataset_ref``. With ``summary`` (a sweep's) its parent run ends with what that makes."""
 
-    def __init__(self, context: result_rows.RowContext, results_dir: Path, *, dataset: dict,
+    def __init__(self, context: result_rows.RowContext, results_dir: Path, *,
+                 models: dict[str, facts.ModelFacts], dataset: dict | None,
                  dataset_ref: DatasetRef, tracking_uri: str, timeout: float, tags: dict,
-                 recorded: set[str], planned: list[Cell], params: dict):
+                 recorded: set[str], params: dict, summary: Summary | None = None,
+                 dataset_use: tuple[str, str] = ("training", "train, dev, test")):
         self.context = context
         self.rows = results.results_path(results_dir, context.dataset)
         self.results_dir = Path(results_dir)
         self.recorded = recorded
-        self.planned = {cell.key for cell in planned}
-        self.tags = tags
+        self.summary = summary
         connect(tracking_uri, timeout)
-        facts.write(results_dir, {name: model_facts(MODELS.get(name)) for name in MODELS},
-                    facts.MODELS_FILE)
-        facts.write(results_dir, {context.dataset: dataset}, facts.DATASETS_FILE)
+        facts.write_models(results_dir, models)
+        if dataset is not None:
+            facts.write(results_dir, {context.dataset: dataset}, facts.DATASETS_FILE)
         self.tracker = Tracker(tracking_uri, context.suite, tags, recorded=recorded,
-                               results_dir=results_dir, dataset=dataset_ref, params=params)
+                               results_dir=results_dir, dataset=dataset_ref,
+                               dataset_use=dataset_use, params=params)
         self.recorded_now: set[str] = set()
 
     @property
     def experiment(self) -> str:
         return self.tracker.experiment
 
-    def record(self, cell: Cell, result: CellResult) -> None:
+    def write(self, entry: Entry) -> None:
+        """Record one row: run, kept predictions, results row, run FINISHED."""
         checkpoint("fitted")
-        spec = MODELS.get(cell.model)
-        device = {} if result.device is None else {"device": result.device}
+        key, context = entry.row["cell_key"], self.context
         run_id = self.tracker.log_cell(
-            key=cell.key, name=run_name(cell),
-            params={**cell.params, "seed": seed_value(cell.seed)},
-            metrics={**result_rows.scores(result.predictions), "fit_seconds": result.fit_seconds,
-                     "fit_core_seconds": result.fit_core_seconds},
-            fit_started=result.fit_started, fit_seconds=result.fit_seconds,
-            epochs=result.epochs,
-            tags={**self.tags, **device, **cell_tags(spec, cell),
-                  "code_fingerprint": spec.code_fingerprint},
-            predictions=result.predictions["test"], reuse=cell.key not in self.recorded)
+            key=key, name=entry.run_name, params=entry.run_params, metrics=entry.metrics,
+            fit_started=entry.fit_started, fit_seconds=entry.row["fit_seconds"],
+            epochs=entry.epochs, tags=entry.tags, predictions=entry.by_partition["test"],
+            reuse=key not in self.recorded)
         checkpoint("mlflow-logged")
-        context = self.context
         predictions.write(self.results_dir, context.dataset, context.fingerprint,
-                          context.split_hash, cell.key, result.predictions)
+                          context.split_hash, key, entry.by_partition)
         checkpoint("predictions-written")
-        results.append(self.rows, result_rows.build_row(self.context, cell, spec, result, run_id))
+        results.append(self.rows, {**entry.row, "mlflow_run_id": run_id})
         checkpoint("row-written")
-        self.tracker.finish(cell.key, run_id)
-        self.recorded_now.add(cell.key)
+        self.tracker.finish(key, run_id)
+        self.recorded_now.add(key)
         checkpoint("run-finished")
+
+    def write_all(self, entries: Iterable[Entry]) -> None:
+        """Record each entry as it comes, then end the parent run: FINISHED, FAILED on an
+        error, KILLED on an interrupt or a signal."""
+        status = "FAILED"
+        try:
+            for entry in entries:
+                self.write(entry)
+            status = "FINISHED"
+        except (KeyboardInterrupt, SystemExit):
+            status = "KILLED"
+            raise
+        finally:
+            self.close(status)
 
     @property
     def runs_made(self) -> int:
         return len(self.tracker.created)
 
     def close(self, status: str) -> None:
-        """End the sweep's parent run (if it made one) with ``status`` and its summary."""
-        self.tracker.close(status,
-                           self.summary() if self.tracker.keeps_parent(status) else None)
+        """End the parent run (if it made one) with ``status`` and, given a ``summary``, what
+        that makes of the rows recorded now."""
+        keep = self.summary is not None and self.tracker.keeps_parent(status)
+        self.tracker.close(status, self.summary(self.recorded_now, len(self.tracker.reused))
+                           if keep else None)
 
-    def summary(self) -> SweepSummary:
-        """The planned cells' rows as the sweep leaves them: counts of cells fitted now,
-        reused (their rows from an earlier sweep, not fitted now), unfinished (no row: the
-        sweep failed or was stopped first) and of fitted cells whose run is a killed sweep's
-        FINISHED one; the best variant on dev (seed mean) with its test CCC; one row per
-        variant."""
-        rows = results.load(self.rows)
-        rows = rows[rows["cell_key"].isin(self.planned)].drop_duplicates("cell_key",
-                                                                          keep="last")
-        table = variants(rows, describe)
-        metrics = {"cells_planned": len(self.planned),
-                   "cells_fitted": len(self.recorded_now),
-                   "cells_reused": len(set(rows["cell_key"]) - self.recorded_now),
-                   "cells_unfinished": len(self.planned - set(rows["cell_key"])),
-                   "runs_of_killed_sweeps_reused": len(self.tracker.reused)}
-        if not table.empty:
-            best = table.iloc[0]
-            metrics["best_variant_dev_mean_ccc"] = best["dev_mean_ccc"]
-            metrics["best_variant_test_mean_ccc"] = best["test_mean_ccc"]
-        return SweepSummary(metrics, table, summary(self.rows.parent, self.context.dataset))
+
+def registered_models() -> dict[str, facts.ModelFacts]:
+    """Every registered model's facts, which a sweep writes beside its results."""
+    return {name: model_facts(MODELS.get(name)) for name in MODELS}
+
+
+def fitted(context: result_rows.RowContext, cell: Cell, result: CellResult) -> Entry:
+    """The records of a fitted cell."""
+    spec = MODELS.get(cell.model)
+    device = {} if result.device is None else {"device": result.device}
+    return Entry(
+        row=result_rows.build_row(context, cell, spec, result, ""),
+        by_partition=result.predictions, run_name=run_name(cell),
+        run_params={**cell.params, "seed": seed_value(cell.seed)},
+        metrics={**result_rows.scores(result.predictions), "fit_seconds": result.fit_seconds,
+                 "fit_core_seconds": result.fit_core_seconds},
+        tags={**device, **cell_tags(spec, cell), "code_fingerprint": spec.code_fingerprint},
+        fit_started=result.fit_started, epochs=result.epochs)
 
 
 def cell_tags(spec: ModelSpec, cell: Cell) -> dict:
     """The tags a cell's run is filtered by (beside the sweep's: dataset, origin stand-in or
     real, results folder, suite): model, family, modality, online or offline (whether its
     params read future frames), seed-free, and the study that tuned it ("" for none)."""
-    offline = facts.ModelFacts(offline_when=tuple(
-        tuple(pair) for pair in model_facts(spec)["offline_when"])).offline(cell.params)
+    offline = model_facts(spec).offline(cell.params)
     return {"model": cell.model, "family": spec.family, "modality": spec.modality,
             "online_offline": "offline" if offline else "online",
             "seed_free": str(not spec.seeded).lower(), "tuned_by": cell.tuned_by}

@@ -13,12 +13,18 @@ from emorec.store import facts, results
 
 def test_model_facts_say_what_a_row_shows_and_when_it_is_offline():
     gru, seq = model_facts(MODELS.get("gru")), model_facts(MODELS.get("seq_video"))
-    assert gru["columns"] == ["window", "pooling"] and "gru_avg" in gru["thesis_names"]
-    assert seq["columns"] == [] and seq["offline_when"] == [["direction", "bidirectional"]]
-    known = facts.ModelFacts(tuple(seq["columns"]),
-                             tuple(tuple(pair) for pair in seq["offline_when"]))
-    assert known.offline({"direction": "bidirectional"})
-    assert not known.offline({"direction": "causal"})
+    assert gru.columns == ("window", "pooling") and "gru_avg" in gru.thesis_names
+    assert seq.columns == () and seq.offline_when == (("direction", "bidirectional"),)
+    assert seq.offline({"direction": "bidirectional"})
+    assert not seq.offline({"direction": "causal"})
+
+
+def test_model_facts_read_back_as_they_were_written(tmp_path):
+    written = {"gru": model_facts(MODELS.get("gru")),
+               "mine": facts.ModelFacts(offline_when=(("offline", True),), family="external",
+                                        modality="external", source="external: mine.csv")}
+    facts.write_models(tmp_path, written)
+    assert facts.load_models(tmp_path) == written
 
 
 def test_merge_keeps_the_facts_of_every_folder_the_first_one_winning(tmp_path):

@@ -3,6 +3,7 @@ written whole or not at all, one writer per results folder, and every cell ends 
 the results file and in MLflow whatever moment a sweep is killed at."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +20,7 @@ from scenarios import SUITE
 from emorec.cli import main
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.store import results
+from emorec.store import predictions, results
 from emorec.system.faults import POINTS
 
 CHEAP = SUITE.replace("{name}", "f")
@@ -272,6 +273,20 @@ def test_a_sweep_killed_at_any_point_ends_with_every_cell_exactly_once(place, po
     killed = emorec(*bench_args(place), env={"EMOREC_KILL_AT": f"{point}:3"})
     killed.communicate(timeout=300)
     assert killed.returncode == -signal.SIGKILL
+    assert sweep_statuses_after_a_rerun(place) == ["FINISHED", "KILLED"]
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_after_its_last_row_is_settled_by_a_rerun_with_nothing_to_fit(place):
+    killed = emorec(*bench_args(place), env={"EMOREC_KILL_AT": "row-written:4"})
+    killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert sweep_statuses_after_a_rerun(place) == ["KILLED"]   # no new parent: nothing logged
+
+
+def sweep_statuses_after_a_rerun(place) -> list[str]:
+    """Bench again; every cell must then have one row and one FINISHED run, linked, and no run
+    be left RUNNING. Returns the statuses of the sweeps' parent runs."""
     resumed = emorec(*bench_args(place))
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
@@ -279,15 +294,73 @@ def test_a_sweep_killed_at_any_point_ends_with_every_cell_exactly_once(place, po
     assert len(keys) == 4 and keys.is_unique
     finished = runs[runs["status"] == "FINISHED"]
     assert sorted(finished["tags.cell_key"]) == sorted(keys)   # one FINISHED run per cell
-    assert set(runs["status"]) <= {"FINISHED", "KILLED"}       # nothing left RUNNING
     rows = results.load(results.results_path(place["results_dir"], "sewa-synth-tiny"))
     linked = dict(zip(rows["cell_key"], rows["mlflow_run_id"], strict=True))
     assert all(linked[key] == run for key, run in zip(finished["tags.cell_key"],
                                                       finished["run_id"], strict=True))
     mlflow.set_tracking_uri(place["tracking_uri"])
-    sweeps = mlflow.search_runs(experiment_names=["emorec/f"],
-                                filter_string="tags.kind = 'sweep'")
-    assert sorted(sweeps["status"]) == ["FINISHED", "KILLED"]
+    every = mlflow.search_runs(experiment_names=["emorec/f"])
+    assert set(every["status"]) <= {"FINISHED", "KILLED"}     # nothing left RUNNING
+    return sorted(every.loc[every["tags.kind"] == "sweep", "status"])
+
+
+@pytest.fixture(scope="module")
+def benched(tmp_path_factory) -> Path:
+    """The cheap suite benched once (results, kept predictions, MLflow store) and an external
+    predictions file for its test frames, in one folder that each test copies."""
+    folder = tmp_path_factory.mktemp("benched")
+    place = {"suite": folder / "f.toml", "results_dir": folder / "results",
+             "data_dir": folder / "data", "tracking_uri": f"sqlite:///{folder / 'mlflow.db'}"}
+    place["suite"].write_text(CHEAP.format(epochs=2))
+    bench = emorec(*bench_args(place))
+    _, err = bench.communicate(timeout=300)
+    assert bench.returncode == 0, err
+    last = results.load(results.results_path(place["results_dir"], "sewa-synth-tiny")).iloc[-1]
+    frames = predictions.load_frames(place["results_dir"], "sewa-synth-tiny",
+                                     last["fingerprint"], last["split_hash"])
+    test = frames[frames["partition"] == "test"]
+    test[["session", "timestamp", "valence", "arousal"]].assign(
+        valence=test["valence"] * 0.5).to_csv(folder / "mine.csv", index=False)
+    return folder
+
+
+# each verb's arguments and the rows it makes; killed at its last row, whose rerun has nothing
+# left to make but what the kill left to settle
+DERIVED = {"fuse": (["fuse", "sewa-synth-tiny", "--of", "bayesian_ridge", "--of",
+                     'ffnn:{"epochs": 2, "patience": 2}'], 4),
+           "score": (["score", "mine.csv", "--dataset", "sewa-synth-tiny", "--name", "mine"], 1)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("verb", sorted(DERIVED))
+def test_rows_made_from_kept_predictions_killed_at_any_point_end_exactly_once(
+        benched, tmp_path, verb, point):
+    folder = tmp_path / "copy"
+    shutil.copytree(benched, folder)
+    before = set(results.load(results.results_path(folder / "results", "sewa-synth-tiny"))[
+        "cell_key"])
+    args, count = DERIVED[verb]
+    args = [*args, "--results-dir", str(folder / "results"),
+            "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}"]
+    killed = emorec(*args, env={"EMOREC_KILL_AT": f"{point}:{count}"}, cwd=folder)
+    killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    resumed = emorec(*args, cwd=folder)
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    rows = results.load(results.results_path(folder / "results", "sewa-synth-tiny"))
+    made = rows[~rows["cell_key"].isin(before)]
+    assert len(made) == count and made["cell_key"].is_unique
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=[f"emorec/{verb}"])
+    assert set(runs["status"]) <= {"FINISHED", "KILLED"}   # nothing left RUNNING, parents too
+    finished = runs[(runs["status"] == "FINISHED") & runs["tags.cell_key"].notna()]
+    assert dict(zip(finished["tags.cell_key"], finished["run_id"], strict=True)) == dict(
+        zip(made["cell_key"], made["mlflow_run_id"], strict=True))   # one FINISHED run each
+    assert len(finished) == count
+    assert all(predictions.load(folder / "results", "sewa-synth-tiny", key) is not None
+               for key in made["cell_key"])
 
 
 def test_a_deleted_mlflow_database_is_reported_not_crashed_on(place, capsys):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emorec.store.facts import ModelFacts
+
 SHOWN_BY_DEFAULT = ("window", "pooling")
 
 
@@ -49,12 +51,11 @@ def shown_columns(spec) -> tuple[str, ...]:
             else declared)
 
 
-def model_facts(spec) -> dict:
-    """Model ``spec``'s facts as plain data, as written beside the results."""
+def model_facts(spec) -> ModelFacts:
+    """Model ``spec``'s facts, as written beside the results."""
     shown = _DECLARED.get(spec.name, Shown())
-    return {"family": spec.family, "modality": spec.modality, "source": spec.source,
-            "description": spec.description, "columns": list(shown_columns(spec)),
-            "offline_when": [list(pair) for pair in shown.offline_when],
-            "thesis_names": list(shown.thesis_names)}
+    return ModelFacts(columns=shown_columns(spec), offline_when=shown.offline_when,
+                      thesis_names=shown.thesis_names, description=spec.description,
+                      family=spec.family, modality=spec.modality, source=spec.source)
 
 

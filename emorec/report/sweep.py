@@ -1,5 +1,5 @@
 """What a sweep prints at its end: the leaderboard's headline for the dataset, and what was
-reused and how to rerun it."""
+reused and how to rerun it; and what its MLflow parent run ends with (:func:`parent_summary`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from emorec.report import tables
 from emorec.report.board import Board
 from emorec.store import facts, results
 from emorec.system.program import emorec_command
+from emorec.tracking.runs import SweepSummary
 
 
 def summary(results_dir: Path, dataset: str) -> str:
@@ -57,6 +58,28 @@ def variants(finished: pd.DataFrame, describe: Callable[[str, dict], str]) -> pd
         test_mean_rmse=("test_mean_rmse", "mean")).reset_index()
     table["seeds"] = [str(n) if n else SEED_FREE for n in table["seeds"]]
     return table.sort_values("dev_mean_ccc", ascending=False, kind="stable")[columns]
+
+
+def parent_summary(recorded_now: set[str], reused: int, *, results_dir: Path, dataset: str,
+                   planned: set[str], describe: Callable[[str, dict], str]) -> SweepSummary:
+    """The planned cells' rows as the sweep leaves them: counts of cells fitted now
+    (``recorded_now``), reused (their rows from an earlier sweep, not fitted now), unfinished
+    (no row: the sweep failed or was stopped first) and of fitted cells whose run is a killed
+    sweep's FINISHED one (``reused``); the best variant on dev (seed mean) with its test CCC;
+    one row per variant; and the leaderboard's headline (:func:`summary`)."""
+    rows = results.load(results.results_path(results_dir, dataset))
+    rows = rows[rows["cell_key"].isin(planned)].drop_duplicates("cell_key", keep="last")
+    table = variants(rows, describe)
+    metrics = {"cells_planned": len(planned),
+               "cells_fitted": len(recorded_now),
+               "cells_reused": len(set(rows["cell_key"]) - recorded_now),
+               "cells_unfinished": len(planned - set(rows["cell_key"])),
+               "runs_of_killed_sweeps_reused": reused}
+    if not table.empty:
+        best = table.iloc[0]
+        metrics["best_variant_dev_mean_ccc"] = best["dev_mean_ccc"]
+        metrics["best_variant_test_mean_ccc"] = best["test_mean_ccc"]
+    return SweepSummary(metrics, table, summary(results_dir, dataset))
 
 
 def reuse_note(suite, reused: int, total: int, path: Path, jobs: int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from emorec.errors import DataError
@@ -24,10 +24,16 @@ DATASETS_FILE = "datasets.json"
 
 @dataclass(frozen=True)
 class ModelFacts:
+    """A model's entry in ``models.json``: a registered model's
+    (:func:`emorec.models.shown.model_facts`) or that of rows made from kept predictions (late
+    fusion, external predictions: :meth:`emorec.derived.DerivedRow.model_facts`)."""
     columns: tuple[str, ...] = ()
-    offline_when: tuple[tuple[str, object], ...] = ()
+    offline_when: tuple[tuple[str, object], ...] = ()   # (param, value): reads future frames
     thesis_names: tuple[str, ...] = ()
     description: str = ""   # the registration's first paragraph; empty for derived rows' models
+    family: str = ""
+    modality: str = ""
+    source: str = ""
 
     def shown(self, params: dict) -> dict:
         """The shown params' values (None where a row lacks one)."""
@@ -52,8 +58,14 @@ def load_models(results_dir: Path) -> dict[str, ModelFacts]:
     return {model: ModelFacts(tuple(raw.get("columns", ())),
                               tuple(tuple(pair) for pair in raw.get("offline_when", ())),
                               tuple(raw.get("thesis_names", ())),
-                              str(raw.get("description", "")))
+                              *(str(raw.get(name, "")) for name in (
+                                  "description", "family", "modality", "source")))
             for model, raw in read_raw(results_dir, MODELS_FILE).items()}
+
+
+def write_models(results_dir: Path, models: dict[str, ModelFacts]) -> None:
+    """Add or update ``models`` (name -> facts) in the folder's ``models.json``."""
+    write(results_dir, {name: asdict(facts) for name, facts in models.items()}, MODELS_FILE)
 
 
 def load_datasets(results_dir: Path) -> dict[str, dict]:

@@ -8,6 +8,7 @@ import logging
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,9 @@ from emorec.data.views import window_slots
 from emorec.errors import EmorecError
 from emorec.evaluation import CellResult, evaluate_cell
 from emorec.models import MODELS, ModelSpec
-from emorec.recorder import Recorder, run_name
-from emorec.report.sweep import reuse_note, summary
+from emorec.recorder import Recorder, describe, fitted, registered_models, run_name
+from emorec.recorder import needed as recorder_needed
+from emorec.report.sweep import parent_summary, reuse_note, summary
 from emorec.store import predictions, result_rows, results
 from emorec.store.facts import dataset_facts
 from emorec.sweep import sharding
@@ -196,17 +198,18 @@ def _run_locked(suite: Suite, dataset: Dataset, dataset_path: Path,
              dataset.name, context.origin, len(cells),
              sum(cell.seed is None for cell in cells), len(cells) - len(todo), path, len(todo),
              jobs)
-    recorder = None
-    if todo:
+    if recorder_needed(bool(todo), tracking_uri):
         tags = {**context.tags(), **(tuned.tags() if tuned is not None else {})}
         facts = dataset_facts(dataset.manifest)
         recorder = Recorder(
-            context, results_dir, dataset=facts,
+            context, results_dir, models=registered_models(), dataset=facts,
             dataset_ref=DatasetRef(dataset.name, context.fingerprint, dataset_path,
                                    {**facts, "split_hash": context.split_hash}),
             tracking_uri=tracking_uri, timeout=tracking_timeout, tags=tags, recorded=done,
-            planned=cells, params=sweep_params(suite, dataset, results_dir, jobs, shard, tuned))
-    _record_all(recorder, todo, dataset_path, jobs, costs)
+            params=sweep_params(suite, dataset, results_dir, jobs, shard, tuned),
+            summary=partial(parent_summary, results_dir=results_dir, dataset=dataset.name,
+                            planned={cell.key for cell in cells}, describe=describe))
+        _record_all(recorder, todo, dataset_path, jobs, costs)
     finished = results.load(path)
     finished = finished[finished["cell_key"].isin({cell.key for cell in cells})]
     finished = finished.drop_duplicates("cell_key", keep="last")
@@ -229,22 +232,13 @@ def sweep_params(suite: Suite, dataset: Dataset, results_dir: Path, jobs: int,
             "params_from": tuned.study if tuned is not None else ""}
 
 
-def _record_all(recorder: Recorder | None, todo: list[Cell], dataset_path: Path, jobs: int,
+def _record_all(recorder: Recorder, todo: list[Cell], dataset_path: Path, jobs: int,
                 costs: dict) -> None:
-    """Fit the cells and record each as it ends; the sweep's MLflow run ends FINISHED, or
-    KILLED on an interrupt or a signal."""
-    status = "FAILED"
+    """Fit the cells and record each as it ends; the sweep's MLflow run ends FINISHED, FAILED
+    on an error, or KILLED on an interrupt or a signal (SIGTERM included)."""
     exit_on_sigterm()
-    try:
-        for cell, result in _execute(todo, dataset_path, jobs, costs):
-            recorder.record(cell, result)
-        status = "FINISHED"
-    except (KeyboardInterrupt, SystemExit):
-        status = "KILLED"
-        raise
-    finally:
-        if recorder is not None:
-            recorder.close(status)
+    recorder.write_all(fitted(recorder.context, cell, result)
+                       for cell, result in _execute(todo, dataset_path, jobs, costs))
 
 
 def _note_history(recorded: pd.DataFrame, context: result_rows.RowContext, path: Path,
