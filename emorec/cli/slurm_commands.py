@@ -166,7 +166,7 @@ def _tune_storage(args) -> str:
     from emorec.cli.run_commands import _parse_params
     from emorec.models import MODELS
     from emorec.tuning.space import require_search_space
-    from emorec.tuning.study import open_storage
+    from emorec.tuning.storage import open_storage
 
     missing = [name for name in ("trials", "study", "storage") if getattr(args, name) is None]
     if missing:
@@ -267,7 +267,7 @@ def _status(folder: Path, suite_file: Path) -> int:
 
 def _tune_status(tune: dict) -> int:
     """A study's state is its storage's: trials by state, against the trials asked for."""
-    from emorec.tuning.study import load_existing_study
+    from emorec.tuning.storage import load_existing_study
 
     try:
         study = load_existing_study(tune["study"], tune["storage"], "emorec slurm --status")
