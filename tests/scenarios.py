@@ -16,7 +16,9 @@ from optuna.trial import TrialState
 
 from emorec.store import results
 from emorec.sweep.suites import load_suite
-from emorec.tuning.study import FINISHED, StudyPlan, open_storage, run_study
+from emorec.tuning.plan import FINISHED, StudyPlan
+from emorec.tuning.storage import open_storage
+from emorec.tuning.study import run_study
 
 TRIAL_PARAMS = {"epochs": 3, "patience": 3, "epoch_samples": None}
 

@@ -16,7 +16,8 @@ from emorec.models.classic import PerTarget
 from emorec.store import result_rows, results, schema
 from emorec.sweep.runner import plan, run_suite, tuned_plan
 from emorec.sweep.suites import load_suite
-from emorec.tuning.study import StudyPlan, run_study
+from emorec.tuning.plan import StudyPlan
+from emorec.tuning.study import run_study
 from emorec.tuning.tuned import Tuned
 
 SEED_FREE_MODELS = ("svr", "bayesian_ridge", "chance", "session_mean", "oracle")

@@ -14,15 +14,11 @@ from emorec.cells import canonical_params
 from emorec.errors import EmorecError
 from emorec.models import MODELS
 from emorec.system.processes import alive, worker_id
+from emorec.tuning.objective import Objective, SurplusTrial
+from emorec.tuning.plan import FINISHED, StudyPlan
 from emorec.tuning.space import suggest
-from emorec.tuning.study import (
-    FINISHED,
-    Objective,
-    StudyPlan,
-    SurplusTrial,
-    create_study,
-    run_study,
-)
+from emorec.tuning.storage import create_study
+from emorec.tuning.study import run_study
 from emorec.tuning.tuned import tuned_params
 
 
@@ -116,7 +112,7 @@ def test_nets_report_every_epoch_for_pruning_and_each_trial_prints_a_line(
 def test_a_saturated_or_constant_net_fails_its_trial(predictions, problem):
     import pandas as pd
 
-    from emorec.tuning.study import saturated
+    from emorec.tuning.objective import saturated
 
     assert saturated(pd.DataFrame(predictions)).startswith(problem) if problem else \
         saturated(pd.DataFrame(predictions)) == ""

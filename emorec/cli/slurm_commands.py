@@ -116,16 +116,17 @@ def _slurm(args) -> int | None:
     if args.shards is None:
         raise EmorecError("emorec slurm: give --shards N (or --status)")
     job = _job(args, suite, folder)
-    from emorec.sweep import slurm
+    from emorec.sweep.slurm.job_folder import prepare
+    from emorec.sweep.slurm.submit import submit
 
-    scripts = slurm.prepare(job)
+    scripts = prepare(job)
     print(f"emorec slurm: wrote {', '.join(str(s) for s in scripts)}")
     if not args.submit:
         print("submit with the same command and --submit"
               + (" (or sbatch them: the merge job with --dependency=afterany:<array job id>)"
                  if len(scripts) > 1 else " (or sbatch it)"))
         return None
-    ids = slurm.submit(folder, scripts)
+    ids = submit(folder, scripts)
     what = ["array job " + ids[0]] + (["merge job " + ids[1]] if len(ids) > 1 else [])
     print(f"emorec slurm: submitted {' and '.join(what)}; state: {emorec_command()} slurm "
           f"{args.suite} --status --job-dir {folder}")
@@ -133,22 +134,21 @@ def _slurm(args) -> int | None:
 
 
 def _job(args, suite, folder: Path):
-    from emorec.sweep import slurm
+    from emorec.sweep.slurm.job import Resources, SlurmJob, Tune, check_tracking
     from emorec.tracking.mlflow_store import DEFAULT_TRACKING_URI, connect
 
     _check_numbers(args)
     tracking_uri = args.tracking_uri or DEFAULT_TRACKING_URI
-    slurm.check_tracking(tracking_uri, args.allow_sqlite)
+    check_tracking(tracking_uri, args.allow_sqlite)
     connect(tracking_uri, args.tracking_timeout)   # every task would stop on it otherwise
     tune = None
     if args.tune:
         storage = _tune_storage(args)
 
-        tune = slurm.Tune(args.tune, args.trials, args.study, storage, args.seed,
-                          tuple(args.param))
+        tune = Tune(args.tune, args.trials, args.study, storage, args.seed, tuple(args.param))
     elif any((args.trials is not None, args.study, args.storage, args.param)):
         raise EmorecError("--trials, --study, --storage and --param are only used with --tune")
-    return slurm.SlurmJob(
+    return SlurmJob(
         folder=folder, suite_file=args.suite.resolve(), shards=args.shards,
         results_dir=(args.results_dir or folder / "results").resolve(),
         board_dir=(args.board_dir or folder / "board").resolve(),
@@ -156,8 +156,8 @@ def _job(args, suite, folder: Path):
         data_dir=args.data_dir.resolve(), costs_from=args.costs_from.resolve(),
         plugins=tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin),
         tune=tune,
-        resources=slurm.Resources(args.cpus_per_task, args.mem, args.time, args.partition,
-                                  args.gpus, args.parallel, tuple(args.sbatch)))
+        resources=Resources(args.cpus_per_task, args.mem, args.time, args.partition, args.gpus,
+                            args.parallel, tuple(args.sbatch)))
 
 
 def _tune_storage(args) -> str:
@@ -166,7 +166,7 @@ def _tune_storage(args) -> str:
     from emorec.cli.run_commands import _parse_params
     from emorec.models import MODELS
     from emorec.tuning.space import require_search_space
-    from emorec.tuning.study import open_storage
+    from emorec.tuning.storage import open_storage
 
     missing = [name for name in ("trials", "study", "storage") if getattr(args, name) is None]
     if missing:
@@ -204,9 +204,9 @@ def _check_numbers(args) -> None:
 
 def _job_of(folder: Path, suite_file: Path) -> dict:
     """The job folder's ``job.json``, refused when it is another suite's."""
-    from emorec.sweep import slurm
+    from emorec.sweep.slurm.job import load_job
 
-    job = slurm.load_job(folder)
+    job = load_job(folder)
     if Path(job["suite_file"]) != suite_file.resolve():
         raise EmorecError(f"{folder}: the job folder of {job['suite_file']}, not {suite_file} "
                           "(give --job-dir for this suite's folder)")
@@ -217,7 +217,7 @@ def _merge(folder: Path, suite_file: Path) -> int:
     """The merge job: says what it merged from which shards, then what is missing, or the
     late fusion and the pages it rendered."""
     from emorec import plugins
-    from emorec.sweep import slurm
+    from emorec.sweep.slurm.shards import merge_shards
 
     job = _job_of(folder, suite_file)
     if job.get("tune"):
@@ -226,7 +226,7 @@ def _merge(folder: Path, suite_file: Path) -> int:
     plugins.load_installed()
     for name in job["plugins"]:
         plugins.load(name)
-    merged = slurm.merge_shards(folder)
+    merged = merge_shards(folder)
     read = ", ".join(f"{dataset}: {kept} cells there now"
                      for dataset, (_, kept) in merged.items()) or "no rows yet"
     print(f"merge job: the rows of the {job['shards']} shards in {folder / 'shards'} merged "
@@ -235,19 +235,38 @@ def _merge(folder: Path, suite_file: Path) -> int:
         print("merge job: late fusion and the leaderboard wait until every cell has its row")
         return 1
     board = Path(job["board_dir"])
-    pages = slurm.fuse_and_render(folder)
+    pages = _fuse_and_render(job)
     print(f"merge job: leaderboard rendered to {board} "
           f"({', '.join(str(page.relative_to(board)) for page in pages)})")
     return 0
 
 
+def _fuse_and_render(job: dict) -> list[Path]:
+    """The merge job's last step, once every cell has its row: the suite's late-fusion rows
+    from the kept predictions (no cell is fitted), then the leaderboard. Returns its pages."""
+    from emorec.data.dataset import Dataset
+    from emorec.report.pages import render_all
+    from emorec.sweep.runner import fuse_suite
+    from emorec.sweep.suites import load_suite
+    from emorec.system.files import folder_lock
+
+    suite = load_suite(job["suite_file"])
+    out = Path(job["results_dir"])
+    with folder_lock(out, "emorec slurm --merge"):
+        for one in suite.each_dataset():
+            if one.fusions:
+                dataset = Dataset.load(one.dataset_path(Path(job["data_dir"])))
+                fuse_suite(one, dataset.name, out, job["tracking_uri"], job["tracking_timeout"])
+    return render_all(out, Path(job["board_dir"]))
+
+
 def _status(folder: Path, suite_file: Path) -> int:
-    from emorec.sweep import slurm
+    from emorec.sweep.slurm.shards import status
 
     job = _job_of(folder, suite_file)
     if job.get("tune"):
         return _tune_status(job["tune"])
-    shards, merged = slurm.status(folder)
+    shards, merged = status(folder)
     print(f"emorec slurm {job['suite_file']} ({folder}): {job['shards']} shards")
     for state in shards:
         print(f"  {state.dataset} shard {state.index}/{job['shards']}: {state.done}/"
@@ -267,7 +286,7 @@ def _status(folder: Path, suite_file: Path) -> int:
 
 def _tune_status(tune: dict) -> int:
     """A study's state is its storage's: trials by state, against the trials asked for."""
-    from emorec.tuning.study import load_existing_study
+    from emorec.tuning.storage import load_existing_study
 
     try:
         study = load_existing_study(tune["study"], tune["storage"], "emorec slurm --status")

@@ -1,7 +1,8 @@
 """Result files -> markdown leaderboards, figures and factor-study pages, byte-stable.
 
 - :mod:`.board`: one dataset's current rows grouped into entries, with bootstrap draws;
-- :mod:`.tables`: the leaderboard tables, from declared columns;
+- :mod:`.columns`: the columns of an entry's row, declared, and the cells they show;
+- :mod:`.tables`: the leaderboard tables, made of those columns;
 - :mod:`.prose`: the fixed text of a page (how to read it, guards, reproduction table);
 - :mod:`.figures`: the PNG figures; :mod:`.factor_study`: pages across a generator factor;
 - :mod:`.thesis`: the thesis's reported tables, loaded once;

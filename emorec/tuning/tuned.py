@@ -35,7 +35,8 @@ def tuned_params(study_name: str, storage: str) -> Tuned:
     """The best complete trial of a study, with the full params it ran with."""
     from optuna.trial import TrialState
 
-    from emorec.tuning.study import FINISHED, count, load_existing_study
+    from emorec.tuning.plan import FINISHED, count
+    from emorec.tuning.storage import load_existing_study
 
     study = load_existing_study(study_name, storage, "--params-from")
     if not count(study, (TrialState.COMPLETE,)):

@@ -1,5 +1,5 @@
 """What a board's HTML page shows, taken from its :class:`~emorec.report.board.Board` with the
-markdown's own cell functions (:mod:`emorec.report.tables`, :mod:`emorec.display`), so
+markdown's own cell functions (:mod:`emorec.report.columns`, :mod:`emorec.display`), so
 the page and ``<dataset>.md`` cannot disagree: its entries (every untuned variant, the tuned
 rows, the reference rows) and its headline, each with its test CCC, interval and ranks, and a
 card per model with its variants and their runs."""
@@ -19,7 +19,7 @@ from emorec.cells import seed_label
 from emorec.display import FLOOR_NAMES, format_number, format_params
 from emorec.external import EXTERNAL
 from emorec.fuse_rows import FAMILY as LATE_FUSION
-from emorec.report import prose, tables
+from emorec.report import columns, prose
 from emorec.report.board import GROUPS, Board
 from emorec.store import predictions, result_rows
 
@@ -197,7 +197,7 @@ def _entries(board: Board, results_dir: Path) -> tuple[Entry, ...]:
 def _ranks(board: Board, entries: pd.DataFrame) -> dict[str, Ranked]:
     out = {}
     for label, rank in board.ranks(entries).items():
-        cells = tables.rank_cells(rank, board) or [str(rank.position), "", ""]
+        cells = columns.rank_cells(rank, board) or [str(rank.position), "", ""]
         out[label] = Ranked(cells[0], rank.position, cells[1], cells[2])
     return out
 
@@ -216,12 +216,12 @@ def _entry(entry, board: Board, key: str, ranked: Ranked | None, headline: Ranke
                      test_ccc=format_number(row["test_mean_ccc"]),
                      kept=predictions.cell_path(results_dir, dataset, row["cell_key"]).is_file())
                  for _, row in rows.iterrows())
-    seeds = tables.seeds_cell(entry)
+    seeds = columns.seeds_cell(entry)
     return Entry(
         id=key, label=entry["label"], model=entry["model"],
-        name=FLOOR_NAMES[entry["model"]] if floor else tables.model_cell(entry, board),
+        name=FLOOR_NAMES[entry["model"]] if floor else columns.model_cell(entry, board),
         group=entry["group"], family=entry["family"], modality=rows["modality"].iloc[-1],
-        variant=tables.chosen_variant(entry, board),
+        variant=columns.chosen_variant(entry, board),
         params=format_params(entry["variant"]),
         params_json=json.dumps(json.loads(entry["params"]), indent=1, sort_keys=True),
         seeds=seeds, seeds_order=int(entry["seeds"]), tuned_by=entry["tuned_by"],
@@ -237,7 +237,7 @@ def _entry(entry, board: Board, key: str, ranked: Ranked | None, headline: Ranke
         test_rmse_value=float(entry["test_mean_rmse_mean"]),
         ccc_valence=_mean_std(entry, "test_valence_ccc"),
         ccc_arousal=_mean_std(entry, "test_arousal_ccc"),
-        fit=tables.fit_cell(entry), fit_value=float(entry["fit_core_seconds_mean"]),
+        fit=columns.fit_cell(entry), fit_value=float(entry["fit_core_seconds_mean"]),
         ranked=ranked, headline=headline, runs=runs)
 
 
