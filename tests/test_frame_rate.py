@@ -16,9 +16,10 @@ from helpers import DIM, ROOT, afew_va_clips, embeddings_csv
 
 from emorec.cli import main
 from emorec.data import synth, views
-from emorec.data.dataset import Dataset, Manifest, fingerprint
+from emorec.data.dataset import Dataset, fingerprint
 from emorec.data.frame_rate import at_frame_rate, frame_rate_folder
 from emorec.data.label_align import align
+from emorec.data.manifest import Manifest
 from emorec.data.validation import embedding_columns
 from emorec.errors import EmorecError
 from emorec.models import MODELS

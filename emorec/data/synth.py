@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from emorec.data.dataset import ORACLE_COLUMNS, Dataset, Manifest
+from emorec.data.dataset import ORACLE_COLUMNS, Dataset
 from emorec.data.frame_rate import RATE_SUFFIX
+from emorec.data.manifest import Manifest
 from emorec.data.validation import audio_columns, embedding_columns
 from emorec.errors import EmorecError
 from emorec.vocabulary import TARGETS

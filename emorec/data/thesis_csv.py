@@ -31,8 +31,9 @@ import pandas as pd
 
 from emorec.data import extractor
 from emorec.data.csv_files import CSV_FIRST_ROW, column_names, file_paths, read_csv, write_csv
-from emorec.data.dataset import Dataset, Manifest, format_seconds, positive_number
+from emorec.data.dataset import Dataset, format_seconds
 from emorec.data.frame_times import frame_times, report_frame_rates
+from emorec.data.manifest import Manifest, positive_number
 from emorec.data.splits import extractor_overlap, read_extractor_train, read_split_file
 from emorec.data.validation import (
     AUDIO_PREFIX,

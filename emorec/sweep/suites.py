@@ -35,8 +35,8 @@ from pathlib import Path
 from emorec import plugins
 from emorec.cells import MAX_SEED, canonical_params
 from emorec.data import synth
-from emorec.data.dataset import positive_number
 from emorec.data.frame_rate import frame_rate_folder, frame_step
+from emorec.data.manifest import positive_number
 from emorec.data.resolve import existing_dataset, resolve_dataset
 from emorec.errors import EmorecError
 from emorec.models import MODELS
