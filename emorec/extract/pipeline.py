@@ -27,7 +27,7 @@ from tqdm import tqdm
 from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.data.label_align import align
 from emorec.data.manifest import Manifest
-from emorec.data.thesis_csv import extractor_sessions
+from emorec.data.splits import extractor_sessions
 from emorec.data.validation import audio_columns, embedding_columns
 from emorec.errors import DataError, EmorecError
 from emorec.extract import cache, egemaps, faces, labels, layouts, media
