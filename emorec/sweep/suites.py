@@ -34,7 +34,7 @@ from pathlib import Path
 
 from emorec import plugins
 from emorec.cells import MAX_SEED, canonical_params
-from emorec.data import synth
+from emorec.data import synth_factors, synth_spec
 from emorec.data.frame_rate import frame_rate_folder, frame_step
 from emorec.data.manifest import positive_number
 from emorec.data.resolve import existing_dataset, resolve_dataset
@@ -305,14 +305,14 @@ def _dataset(dataset, fail) -> tuple[Path | tuple[Path, ...] | None, dict, tuple
                                       f"{seed!r}")
     if fps is not None:
         try:
-            frame_step(synth.SPECS[stand_in["kind"]].fps, fps)
+            frame_step(synth_spec.SPECS[stand_in["kind"]].fps, fps)
         except EmorecError as error:
             fail("dataset.fps", f"the {stand_in['kind']} stand-in: {error}")
     factors = stand_in.get("set", {})
     if not isinstance(factors, dict):
         fail("dataset.stand_in.set", f"expected a table of generator factors, found {factors!r}")
     try:
-        synth.with_factors(synth.SPECS[stand_in["kind"]], factors)
+        synth_factors.with_factors(synth_spec.SPECS[stand_in["kind"]], factors)
     except EmorecError as error:
         fail("dataset.stand_in.set", str(error))
     vary = stand_in.pop("vary", {})
@@ -329,7 +329,7 @@ def _dataset(dataset, fail) -> tuple[Path | tuple[Path, ...] | None, dict, tuple
             fail(f"dataset.stand_in.vary.{name}", f"a value is listed twice: {values!r}")
         for value in values:
             try:
-                synth.with_factors(synth.SPECS[stand_in["kind"]], {name: value})
+                synth_factors.with_factors(synth_spec.SPECS[stand_in["kind"]], {name: value})
             except EmorecError as error:
                 fail(f"dataset.stand_in.vary.{name}", str(error))
     return ((Path(real) if real else None), stand_in,
