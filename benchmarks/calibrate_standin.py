@@ -22,7 +22,7 @@ from sklearn.linear_model import BayesianRidge
 from tabulate import tabulate
 
 from emorec import metrics
-from emorec.data import synth, views
+from emorec.data import synth, synth_factors, synth_spec, views
 
 
 def ridge_per_target(train_x, train_y, test_x) -> np.ndarray:
@@ -37,11 +37,11 @@ def mean_pooled_window(dataset, partition: str, seconds: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", default="sewa", choices=sorted(synth.SPECS))
-    parser.add_argument("--size", default="full", choices=list(synth.SIZES))
+    parser.add_argument("--kind", default="sewa", choices=sorted(synth_spec.SPECS))
+    parser.add_argument("--size", default="full", choices=list(synth_spec.SIZES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="FACTOR=VALUE",
-                        help=f"a generator factor ({', '.join(synth.FACTORS)}); repeatable")
+                        help=f"a generator factor ({', '.join(synth_factors.FACTORS)}); repeatable")
     args = parser.parse_args()
     factors = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec.data.dataset import Dataset, Manifest
+from emorec.data.dataset import Dataset
+from emorec.data.manifest import Manifest
 from emorec.data.validation import audio_columns, embedding_columns
 
 ROOT = Path(__file__).resolve().parent.parent   # the checkout (tests run in another folder)

@@ -10,9 +10,11 @@ import pytest
 from helpers import frame_table
 
 from emorec.cli import main
-from emorec.data.dataset import Dataset, Manifest
+from emorec.data.dataset import Dataset
 from emorec.data.info import describe
-from emorec.data.thesis_csv import export_thesis_csv, import_thesis_csv
+from emorec.data.manifest import Manifest
+from emorec.data.thesis_csv import import_thesis_csv
+from emorec.data.thesis_export import export_thesis_csv
 from emorec.errors import DataError
 
 MANIFEST = Manifest(name="t", origin="real", fps=5.0, embedding_dim=256, audio_dim=768,

@@ -198,7 +198,7 @@ def test_quoted_defaults_are_the_registered_ones():
 def test_the_stand_in_factor_table_lists_every_generator_number_with_its_value_and_source():
     from dataclasses import fields
 
-    from emorec.data.synth import SEWA
+    from emorec.data.synth_spec import SEWA
 
     text = (ROOT / "docs" / "stand-ins.md").read_text()
     table = text.split("## The SEWA stand-in: every factor")[1].split("\n\n")[2]

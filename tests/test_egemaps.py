@@ -16,7 +16,7 @@ import pytest
 
 from emorec.cli import main
 from emorec.data.validation import audio_columns
-from emorec.extract.embed import window_starts
+from emorec.extract.voice_model import window_starts
 
 pytest.importorskip("av")
 opensmile = pytest.importorskip("opensmile")

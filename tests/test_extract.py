@@ -15,8 +15,9 @@ from emorec.cli import main
 from emorec.data.label_align import align
 from emorec.errors import DataError
 from emorec.extract import faces, labels, layouts, media
-from emorec.extract.embed import _load, window_starts
-from emorec.extract.pipeline import gap_count
+from emorec.extract.model_loading import load_model
+from emorec.extract.tables import gap_count
+from emorec.extract.voice_model import window_starts
 
 pytest.importorskip("av")
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -148,9 +149,9 @@ def test_sewa_annotation_files_any_separator_and_case(tmp_path):
 def test_model_folder_without_weights_is_named(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(DataError, match="without weights"):
-        _load(str(tmp_path), "face", lambda ref: None)
+        load_model(str(tmp_path), "face", lambda ref: None)
     with pytest.raises(DataError, match="not found"):
-        _load(str(tmp_path / "missing" / "deep"), "face", lambda ref: None)
+        load_model(str(tmp_path / "missing" / "deep"), "face", lambda ref: None)
 
 
 def run_cli(capsys, *argv) -> tuple[int, str]:
@@ -255,24 +256,24 @@ def test_windows_of_sound_that_starts_late_lie_on_the_pictures_grid():
 
 def test_ratings_beyond_the_recording_are_refused_or_counted(caplog):
     from emorec.extract.layouts import Recording
-    from emorec.extract.pipeline import _check_rating_times
+    from emorec.extract.ratings import check_rating_times
 
     recording = Recording("r1", video=None)
     probes = {"r1": {"span": 10.0}}
     seconds = pd.DataFrame({"session": "r1", "time": np.arange(0, 10.0, 0.5)})
     files = {"r1": "labels/r1.csv"}
-    _check_rating_times(seconds, [recording], probes, files)
+    check_rating_times(seconds, [recording], probes, files)
     with pytest.raises(DataError, match="labels/r1.csv.*milliseconds"):
-        _check_rating_times(seconds.assign(time=seconds["time"] * 1000), [recording], probes,
-                            files)
+        check_rating_times(seconds.assign(time=seconds["time"] * 1000), [recording], probes,
+                           files)
     late = pd.concat([seconds, pd.DataFrame({"session": ["r1"], "time": [30.0]})])
     with caplog.at_level("WARNING"):
-        _check_rating_times(late, [recording], probes, files)
+        check_rating_times(late, [recording], probes, files)
     assert "1 ratings of r1 lie more than 2 s outside its 10.0 s" in caplog.text
 
 
 def test_a_constant_embedding_is_told_from_faces_that_differ():
-    from emorec.extract.pipeline import _constant
+    from emorec.extract.tables import _constant
 
     same = np.tile(np.float32([0.5, -2.0, 3.0]), (4, 1))
     assert _constant(same) and not _constant(same[:1])
@@ -286,7 +287,7 @@ def test_a_processors_size_is_read_from_dicts_and_size_dicts():
 
     from transformers.image_processing_utils import SizeDict
 
-    from emorec.extract.embed import input_size
+    from emorec.extract.face_model import input_size
 
     config = SimpleNamespace(image_size=518)
     assert input_size(SimpleNamespace(size=SizeDict(height=240, width=240)), config) == [240, 240]
@@ -300,19 +301,20 @@ def test_a_processors_size_is_read_from_dicts_and_size_dicts():
 def test_sewa_ratings_are_divided_by_the_label_scale_once_and_a_bad_one_names_its_file(
         tmp_path):
     from emorec.extract.layouts import Recording
-    from emorec.extract.pipeline import Settings, _ratings
+    from emorec.extract.ratings import read_ratings
+    from emorec.extract.settings import Settings
 
     (tmp_path / "labels").mkdir()
     for name, valence in (("a", 4.0), ("b", -6.0)):
         (tmp_path / "labels" / f"{name}.csv").write_text(
             f"timestamp,valence,arousal\n0,{valence},2\n1,{valence},2\n")
     recordings = [Recording(n, video=tmp_path / f"{n}.mp4") for n in ("a", "b")]
-    raw, info, files = _ratings(tmp_path, recordings,
-                                Settings(layout="sewa", label_scale=10.0))
+    raw, info, files = read_ratings(tmp_path, recordings,
+                                    Settings(layout="sewa", label_scale=10.0))
     assert raw["valence"].tolist() == [0.4, 0.4, -0.6, -0.6] and info["scale"] == 10.0
     assert files["b"].endswith("labels/b.csv")
     with pytest.raises(DataError, match=r"labels/b\.csv.*out of range"):
-        _ratings(tmp_path, recordings, Settings(layout="sewa", label_scale=5.0))
+        read_ratings(tmp_path, recordings, Settings(layout="sewa", label_scale=5.0))
     with pytest.raises(DataError, match=r"c\.mp4: recording without labels"):
-        _ratings(tmp_path, [*recordings, Recording("c", video=tmp_path / "c.mp4")],
-                 Settings(layout="sewa"))
+        read_ratings(tmp_path, [*recordings, Recording("c", video=tmp_path / "c.mp4")],
+                     Settings(layout="sewa"))

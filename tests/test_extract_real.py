@@ -116,7 +116,7 @@ def test_late_sound_is_windowed_on_the_pictures_clock(extracted, corpus, models)
     """Each window row of the mkv holds the sound heard at its picture time: the model's output
     for the signal at start - 1.5 s."""
     from emorec.extract import media
-    from emorec.extract.embed import VoiceModel
+    from emorec.extract.voice_model import VoiceModel
 
     dataset = Dataset.load(extracted)
     table = dataset.audio[2.0]
@@ -305,7 +305,7 @@ def test_any_image_model_gets_its_processors_size_and_one_vector_per_face(kind, 
     import torch
     from transformers import AutoImageProcessor
 
-    from emorec.extract.embed import FaceModel
+    from emorec.extract.face_model import FaceModel
 
     folder = image_model(tmp_path / kind, kind)
     face = FaceModel(str(folder), "cpu", batch_size=4)
@@ -374,7 +374,7 @@ def test_speech_models_of_the_wav2vec2_family_and_emotion_checkpoints_load(kind,
     audeering's) loads as its encoder; HuBERT and WavLM load as wav2vec2 does."""
     import transformers as tf
 
-    from emorec.extract.embed import VoiceModel
+    from emorec.extract.voice_model import VoiceModel
 
     small = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                  intermediate_size=32, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,

@@ -22,7 +22,7 @@ import pytest
 from emorec.cli import main
 from emorec.data.dataset import Dataset
 from emorec.data.label_align import with_label_delay
-from emorec.extract.embed import window_starts
+from emorec.extract.voice_model import window_starts
 from emorec.store.results import load
 
 pytestmark = [pytest.mark.slow,

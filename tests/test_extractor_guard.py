@@ -11,7 +11,8 @@ from emorec.cli import main
 from emorec.data.dataset import Dataset
 from emorec.data.info import describe, render
 from emorec.data.splits import check_extractor_overlap, make_split
-from emorec.data.thesis_csv import export_thesis_csv, import_thesis_csv
+from emorec.data.thesis_csv import import_thesis_csv
+from emorec.data.thesis_export import export_thesis_csv
 from emorec.errors import DataError
 
 SESSIONS = tuple(f"SEW11{n:02d}" for n in range(1, 9))

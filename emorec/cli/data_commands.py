@@ -233,7 +233,7 @@ def _import(args) -> None:
 
 def _export(args) -> None:
     from emorec.data.dataset import Dataset
-    from emorec.data.thesis_csv import export_thesis_csv
+    from emorec.data.thesis_export import export_thesis_csv
 
     for path in export_thesis_csv(Dataset.load(args.dataset), args.out):
         log.info("wrote %s", path)

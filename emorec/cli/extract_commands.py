@@ -16,9 +16,10 @@ log = logging.getLogger("emorec")
 
 def add_parsers(commands) -> None:
     from emorec.extract.egemaps import AUDIO_FEATURES
-    from emorec.extract.embed import AUDIO_PASSES, DEFAULT_AUDIO_MODEL, DEFAULT_FACE_MODEL
+    from emorec.extract.face_model import DEFAULT_FACE_MODEL
     from emorec.extract.faces import DETECTORS
     from emorec.extract.layouts import LAYOUTS
+    from emorec.extract.voice_model import AUDIO_PASSES, DEFAULT_AUDIO_MODEL
 
     ex = commands.add_parser(
         "extract", help="turn recordings into a dataset folder (faces and speech embedded)",
@@ -189,7 +190,7 @@ def _audio(args) -> dict:
     """The audio settings: the speech model's options only with its embeddings, eGeMAPS only
     with sound and with its own pass; EmorecError in one line otherwise."""
     from emorec.extract.egemaps import audio_pass, check_windows
-    from emorec.extract.embed import DEFAULT_AUDIO_MODEL
+    from emorec.extract.voice_model import DEFAULT_AUDIO_MODEL
 
     features = args.audio_features
     if features != "embedding":
@@ -210,7 +211,8 @@ def _audio(args) -> dict:
 def _extract(args) -> None:
     for module in ("av", "cv2", "transformers"):
         extras.require(module, "emorec extract")
-    from emorec.extract.pipeline import Settings, extract
+    from emorec.extract.pipeline import extract
+    from emorec.extract.settings import Settings
 
     settings = Settings(
         layout=args.layout, fps=args.fps, detector=args.detector, bridge=args.bridge,

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emorec.data.dataset import MANIFEST_FILE, Manifest
+from emorec.data.dataset import MANIFEST_FILE
+from emorec.data.manifest import Manifest
 from emorec.data.resolve import existing_dataset
 from emorec.errors import EmorecError
 

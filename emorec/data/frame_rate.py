@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec.data.dataset import MANIFEST_FILE, Dataset, Manifest
+from emorec.data.dataset import MANIFEST_FILE, Dataset
+from emorec.data.manifest import Manifest
 from emorec.data.views import TIME_EPS, microseconds
 from emorec.errors import DataError, EmorecError
 

@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-from emorec.data import synth
+from emorec.data import synth, synth_factors, synth_spec
 from emorec.data.dataset import MANIFEST_FILE, Dataset
 from emorec.errors import EmorecError
 from emorec.system.program import emorec_command
@@ -28,8 +28,8 @@ def stand_in_folder(stand_in: dict, data_dir: Path) -> Path:
     """Where the stand-in described by a suite's ``stand_in`` table is kept."""
     kind, size = stand_in["kind"], stand_in.get("size", "full")
     seed = int(stand_in.get("seed", 0))
-    _, changed = synth.with_factors(synth.SPECS[kind], stand_in.get("set", {}))
-    return Path(data_dir) / f"{kind}-synth-{size}-seed{seed}{synth.factor_suffix(changed)}"
+    _, changed = synth_factors.with_factors(synth_spec.SPECS[kind], stand_in.get("set", {}))
+    return Path(data_dir) / f"{kind}-synth-{size}-seed{seed}{synth_factors.factor_suffix(changed)}"
 
 
 def existing_dataset(real: Path | None, source: str) -> Path:

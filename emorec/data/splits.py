@@ -111,6 +111,24 @@ def read_extractor_train(path: str | Path) -> list[str]:
     return sorted(set(sessions))
 
 
+def extractor_sessions(path: str | Path, sessions) -> tuple[str, ...]:
+    """The listed sessions that are in the dataset; the others are named in a warning."""
+    listed = read_extractor_train(path)
+    known = set(sessions)
+    inside = tuple(s for s in listed if s in known)
+    if not inside:
+        raise DataError(path, "none of its sessions is in the dataset", column="session",
+                        expected=f"session ids as the dataset names them, e.g. "
+                                 f"{sorted(known)[0]!r}", found=preview(listed))
+    outside = [s for s in listed if s not in known]
+    if outside:
+        log.warning("%s: %d of %d listed sessions are not in this dataset (another dataset's?): "
+                    "%s", path, len(outside), len(listed), preview(outside))
+    log.info("%s: the feature extractor was trained on %d of the dataset's %d sessions",
+             path, len(inside), len(known))
+    return inside
+
+
 def extractor_overlap(split: Split, extractor_train) -> list[str]:
     """The split's test sessions that the feature extractor was trained on."""
     return sorted(set(split.sessions("test")) & set(extractor_train))

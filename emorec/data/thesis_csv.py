@@ -1,27 +1,20 @@
-"""Import and export the thesis / feature-extractor CSV layout.
+"""Import the thesis / feature-extractor CSV layout into a dataset.
 
 Video CSV: ``path, embedding_0..embedding_{D-1}``, the label columns ``valence, arousal`` (or a
 labels file, or AFEW-VA's JSON annotations, joined by file name) and, for SEWA, ``timestamp``.
 Audio CSVs, one per window length: ``filename, [start, end], x_0..x_{K-1}``. Optional split
 CSV: ``session,partition``. Frame times: :mod:`emorec.data.frame_times`; the extractor's own
-layouts: :mod:`emorec.data.extractor`.
+layouts: :mod:`emorec.data.extractor`; session ids from file names:
+:mod:`emorec.data.session_ids`; the export, and the ``emorec.json`` sidecar it writes and an
+import reads back: :mod:`emorec.data.thesis_export`.
 
-The session id comes from an explicit ``session`` column when there is one, else from the
-``path`` (video) or ``filename`` (audio) with a regular expression whose first group is the id.
-The default takes the file name up to its first ``_``, as the extractor names files
-(``SEW1103_11_2.png`` and ``SEW1103.wav`` both give ``SEW1103``). Labels are divided by the label
-scale (AFEW-VA: 10). Stand-ins' oracle columns (``valence_oracle``, ``arousal_oracle``; not part
-of the thesis layout) are written in the model's scale, as stored. Rows in error messages are
-CSV line numbers.
-
-``export_thesis_csv`` writes the same layout plus a ``session`` column and an ``emorec.json``
-sidecar (name, origin, fps, label scale, extractor training sessions), so export -> import gives
-back the same dataset, and a stand-in stays labelled a stand-in.
+Labels are divided by the label scale (AFEW-VA: 10). Stand-ins' oracle columns
+(``valence_oracle``, ``arousal_oracle``; not part of the thesis layout) are kept in the model's
+scale, as stored. Rows in error messages are CSV line numbers.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -30,10 +23,13 @@ import numpy as np
 import pandas as pd
 
 from emorec.data import extractor
-from emorec.data.csv_files import CSV_FIRST_ROW, column_names, file_paths, read_csv, write_csv
-from emorec.data.dataset import Dataset, Manifest, format_seconds, positive_number
+from emorec.data.csv_files import CSV_FIRST_ROW, column_names, read_csv
+from emorec.data.dataset import Dataset, format_seconds
 from emorec.data.frame_times import frame_times, report_frame_rates
-from emorec.data.splits import extractor_overlap, read_extractor_train, read_split_file
+from emorec.data.manifest import Manifest, positive_number
+from emorec.data.session_ids import DEFAULT_SESSION_REGEX, compile_session_regex, session_ids
+from emorec.data.splits import extractor_overlap, extractor_sessions, read_split_file
+from emorec.data.thesis_export import SIDECAR, read_sidecar
 from emorec.data.validation import (
     AUDIO_PREFIX,
     EMBEDDING_PREFIX,
@@ -43,13 +39,9 @@ from emorec.data.validation import (
     preview,
 )
 from emorec.errors import DataError
-from emorec.system.files import read_json, replace_folder
-from emorec.vocabulary import ORIGINS, TARGETS
+from emorec.vocabulary import TARGETS
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SESSION_REGEX = r"([^/_.]+)[^/]*$"   # on file names with / as the separator
-SIDECAR = "emorec.json"
 
 
 def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path] | None = None,
@@ -72,30 +64,16 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
     for the leakage guard. ``strict``: a session with a frame rate of its own is an error.
     """
     video_csv = Path(video_csv)
-    sidecar = _read_sidecar(video_csv.parent / SIDECAR)
+    sidecar = read_sidecar(video_csv.parent / SIDECAR)
     afew_va = afew_va_annotations is not None
     if afew_va and labels is not None:
         raise DataError("--labels", "two sources of labels",
                         expected="--labels or --afew-va-annotations, not both")
     name = name or sidecar.get("name") or video_csv.parent.name or video_csv.stem
-    label_scale = _first_given(label_scale, sidecar.get("label_scale"),
-                               extractor.AFEW_VA_LABEL_SCALE if afew_va else None, 1.0)
-    if not positive_number(label_scale):
-        raise DataError("--label-scale", "bad label scale", expected="a finite number > 0",
-                        found=repr(label_scale))
-    fps = _first_given(fps, sidecar.get("fps"), extractor.AFEW_VA_FPS if afew_va else None)
-    if fps is not None and not positive_number(fps):
-        raise DataError("--fps", "bad frame rate", expected="a finite number > 0",
-                        found=repr(fps))
-    pattern = _compile_session_regex(_first_given(
-        session_regex, extractor.AFEW_VA_SESSION_REGEX if afew_va else None,
-        DEFAULT_SESSION_REGEX))
-    if afew_va:
-        log.info("AFEW-VA annotations: labels / %g, sessions are the clip folders, frames at "
-                 "%g fps (--label-scale, --session-regex, --fps to change)", label_scale, fps)
+    label_scale, fps, pattern = _settings(sidecar, afew_va, label_scale, fps, session_regex)
 
     raw_video = _with_labels(read_csv(video_csv), video_csv, labels, afew_va_annotations)
-    sessions = _sessions(raw_video, video_csv, "path", pattern)
+    sessions = session_ids(raw_video, video_csv, "path", pattern)
     times = frame_times(raw_video, sessions, time_from=time_from, fps=fps,
                         source=str(video_csv), first_row=CSV_FIRST_ROW)
     video = _video_table(raw_video, video_csv, sessions, times.seconds, label_scale)
@@ -125,6 +103,28 @@ def import_thesis_csv(video_csv: str | Path, audio_csvs: dict[float, str | Path]
         dataset = dataset.with_split(split_table, str(split_csv))
     _warn_extractor_overlap(dataset, video_csv)
     return dataset
+
+
+def _settings(sidecar: dict, afew_va: bool, label_scale: float | None, fps: float | None,
+              session_regex: str | None) -> tuple[float, float | None, re.Pattern]:
+    """The label scale, frame rate and session pattern: as given, else the export sidecar's,
+    else AFEW-VA's when its annotations are read, else the defaults; each checked."""
+    label_scale = _first_given(label_scale, sidecar.get("label_scale"),
+                               extractor.AFEW_VA_LABEL_SCALE if afew_va else None, 1.0)
+    if not positive_number(label_scale):
+        raise DataError("--label-scale", "bad label scale", expected="a finite number > 0",
+                        found=repr(label_scale))
+    fps = _first_given(fps, sidecar.get("fps"), extractor.AFEW_VA_FPS if afew_va else None)
+    if fps is not None and not positive_number(fps):
+        raise DataError("--fps", "bad frame rate", expected="a finite number > 0",
+                        found=repr(fps))
+    pattern = compile_session_regex(_first_given(
+        session_regex, extractor.AFEW_VA_SESSION_REGEX if afew_va else None,
+        DEFAULT_SESSION_REGEX))
+    if afew_va:
+        log.info("AFEW-VA annotations: labels / %g, sessions are the clip folders, frames at "
+                 "%g fps (--label-scale, --session-regex, --fps to change)", label_scale, fps)
+    return label_scale, fps, pattern
 
 
 def _with_labels(raw_video: pd.DataFrame, video_csv: Path, labels: str | Path | None,
@@ -180,7 +180,7 @@ def _video_table(raw: pd.DataFrame, path: Path, sessions: np.ndarray, seconds: n
 def _audio_table(path: Path, length: float, pattern: re.Pattern, windows: pd.DataFrame | None,
                  windows_source: str, audio_dim: int) -> pd.DataFrame:
     raw = read_csv(path)
-    sessions = _sessions(raw, path, "filename", pattern)
+    sessions = session_ids(raw, path, "filename", pattern)
     start, end = extractor.window_times(raw, path, length, windows, windows_source)
     table = pd.DataFrame({"session": sessions, "start": start.to_numpy(), "end": end.to_numpy()})
     if "filename" in raw.columns:
@@ -191,109 +191,6 @@ def _audio_table(path: Path, length: float, pattern: re.Pattern, windows: pd.Dat
     _log_ignored(raw, path, {"session", "start", "end", "filename", *vectors, *labels})
     return check_audio_table(table, str(path), audio_dim=audio_dim, length=length,
                              first_row=CSV_FIRST_ROW)
-
-
-def extractor_sessions(path: str | Path, sessions) -> tuple[str, ...]:
-    """The listed sessions that are in the dataset; the others are named in a warning."""
-    listed = read_extractor_train(path)
-    known = set(sessions)
-    inside = tuple(s for s in listed if s in known)
-    if not inside:
-        raise DataError(path, "none of its sessions is in the dataset", column="session",
-                        expected=f"session ids as the dataset names them, e.g. "
-                                 f"{sorted(known)[0]!r}", found=preview(listed))
-    outside = [s for s in listed if s not in known]
-    if outside:
-        log.warning("%s: %d of %d listed sessions are not in this dataset (another dataset's?): "
-                    "%s", path, len(outside), len(listed), preview(outside))
-    log.info("%s: the feature extractor was trained on %d of the dataset's %d sessions",
-             path, len(inside), len(known))
-    return inside
-
-
-def export_thesis_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
-    """Write ``video.csv``, ``audio_<L>s.csv``, ``split.csv`` (if any) and ``emorec.json`` into
-    ``out_dir``, whole or not at all. A non-empty folder is replaced only if an export made it
-    (it holds ``emorec.json``): a user's own files are never overwritten."""
-    out_dir = Path(out_dir)
-    names = []
-
-    def write(folder: Path) -> None:
-        scale = dataset.manifest.label_scale
-        video = dataset.video.copy()
-        for column in TARGETS:
-            video[column] = _unscale(video[column].to_numpy(), scale)
-        names.append(write_csv(video, folder / "video.csv").name)
-        for length, table in dataset.audio.items():
-            names.append(write_csv(table, folder / f"audio_{format_seconds(length)}s.csv").name)
-        if dataset.split_table is not None:
-            names.append(write_csv(dataset.split_table, folder / "split.csv").name)
-        manifest = dataset.manifest
-        sidecar = {"name": manifest.name, "origin": manifest.origin, "fps": manifest.fps,
-                   "label_scale": manifest.label_scale,
-                   "extractor_train": list(manifest.extractor_train), "source": manifest.source}
-        (folder / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
-        names.append(SIDECAR)
-
-    replace_folder(out_dir, write, keep_if=SIDECAR)
-    return [out_dir / name for name in names]
-
-
-def _unscale(values: np.ndarray, scale: float) -> np.ndarray:
-    """Labels times ``scale``, rounded where that divides back to the exact stored label
-    (AFEW-VA's integers come back as integers, not 3.0000000000000004)."""
-    if scale == 1.0:
-        return values
-    scaled = values * scale
-    rounded = np.round(scaled, 9)
-    exact = rounded / scale == values
-    lossy = int((~exact & (scaled / scale != values)).sum())
-    if lossy:
-        log.warning("%d labels do not survive x%g then /%g exactly (off by one ulp)",
-                    lossy, scale, scale)
-    return np.where(exact, rounded, scaled)
-
-
-def _sessions(raw: pd.DataFrame, path: Path, name_column: str,
-              pattern: re.Pattern) -> np.ndarray:
-    if "session" in raw.columns:
-        return raw["session"].astype(str).to_numpy()
-    if name_column not in raw.columns:
-        raise DataError(path, "missing column", column=name_column,
-                        expected=f"'{name_column}' (or 'session') to take the session id from")
-    names = file_paths(raw[name_column])
-    sessions = names.str.extract(pattern, expand=True).iloc[:, 0]
-    bad = np.flatnonzero(sessions.isna().to_numpy())
-    if bad.size:
-        raise DataError(path, "cannot take a session id from the file name", column=name_column,
-                        row=int(bad[0]) + CSV_FIRST_ROW,
-                        expected=f"a match of --session-regex {pattern.pattern!r} with a "
-                                 "non-empty first group",
-                        found=repr(raw[name_column].iloc[bad[0]]))
-    folders = names.str.replace(r"[^/]*$", "", regex=True)
-    spread = pd.DataFrame({"session": sessions, "folder": folders}).groupby("session")[
-        "folder"].nunique()
-    if (spread > 1).any():
-        session = spread[spread > 1].index[0]
-        examples = folders[sessions == session].unique()[:2]
-        raise DataError(path, f"session id {session!r} comes from files in {spread[session]} "
-                        "folders, so the file names do not name the session (frames of "
-                        "different videos would be mixed)", column=name_column,
-                        expected="one folder per session, or a --session-regex that takes the "
-                                 "id from the folder, e.g. '([^/]+)/[^/]+$'",
-                        found=", ".join(map(repr, examples)))
-    return sessions.to_numpy(str)
-
-
-def _compile_session_regex(text: str) -> re.Pattern:
-    try:
-        pattern = re.compile(text)
-    except re.error as error:
-        raise DataError("--session-regex", f"not a valid regular expression ({error})") from None
-    if pattern.groups < 1:
-        raise DataError("--session-regex", "needs a capture group for the session id",
-                        found=text)
-    return pattern
 
 
 def _log_ignored(raw: pd.DataFrame, path: Path, used: set) -> None:
@@ -308,31 +205,3 @@ def _first_given(*values):
     return next((value for value in values if value is not None), None)
 
 
-SIDECAR_FIELDS = ("name", "origin", "fps", "label_scale", "extractor_train", "source")
-
-
-def _read_sidecar(path: Path) -> dict:
-    """The export sidecar; its values are checked with the manifest they go into."""
-    if not path.is_file():
-        return {}
-    sidecar = read_json(path, "an emorec export sidecar")
-    if not isinstance(sidecar, dict):
-        raise DataError(path, "not an emorec export sidecar", expected="a JSON object",
-                        found=type(sidecar).__name__)
-    unknown = sorted(set(sidecar) - set(SIDECAR_FIELDS))
-    if unknown:
-        raise DataError(path, "unknown fields", expected=", ".join(SIDECAR_FIELDS),
-                        found=", ".join(unknown))
-    if "origin" in sidecar and sidecar["origin"] not in ORIGINS:
-        raise DataError(path, "bad origin", column="origin", expected=" or ".join(ORIGINS),
-                        found=repr(sidecar["origin"]))
-    for name in ("fps", "label_scale"):
-        value = sidecar.get(name)
-        if value is not None and not positive_number(value):
-            raise DataError(path, f"bad {name}", column=name, expected="a finite number > 0",
-                            found=repr(value))
-    trained_on = sidecar.get("extractor_train", [])
-    if not isinstance(trained_on, list) or not all(isinstance(s, str) for s in trained_on):
-        raise DataError(path, "bad extractor_train", column="extractor_train",
-                        expected="a list of session ids", found=repr(trained_on)[:80])
-    return sidecar

@@ -1,6 +1,6 @@
 """eGeMAPS acoustic features (openSMILE's eGeMAPSv02, as AVEC 2018/2019 and the MuSe baselines
 ship them) per audio window, behind the same interface as the speech model
-(:class:`emorec.extract.embed.VoiceModel`: ``rate``, ``dim``, ``provenance``, ``pooling``,
+(:class:`emorec.extract.voice_model.VoiceModel`: ``rate``, ``dim``, ``provenance``, ``pooling``,
 ``per_window`` or ``frames`` + ``pool``), so that extraction's window loop serves both.
 
 - ``egemaps``: the 88 functionals of each window, openSMILE run on the window's samples alone
@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from emorec.errors import EmorecError
-from emorec.extract.embed import VoiceModel, _sha256, window_slices
+from emorec.extract.model_loading import sha256_file
+from emorec.extract.voice_model import VoiceModel, window_slices
 from emorec.system import extras
 
 AUDIO_FEATURES = ("embedding", "egemaps", "egemaps-lld")
@@ -132,9 +133,9 @@ def smile_provenance(smile) -> dict:
     config = Path(smile.config_path).resolve()
     library = sorted(Path(opensmile.__file__).parent.glob("core/bin/*/*SMILEapi*"))
     return {"opensmile": opensmile.__version__,
-            "library_sha256": {p.name: _sha256(p) for p in library},
+            "library_sha256": {p.name: sha256_file(p) for p in library},
             "config": config.relative_to(root).as_posix(),
-            "config_sha256": {p.relative_to(root).as_posix(): _sha256(p)
+            "config_sha256": {p.relative_to(root).as_posix(): sha256_file(p)
                               for p in _config_files(config)}}
 
 
