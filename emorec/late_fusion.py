@@ -1,6 +1,6 @@
 """Late fusion of kept predictions: the mean of chosen rows' predictions, or a linear blend of
 them fitted on dev (MuSe's late fusion). This module decides a fused row's numbers and is its
-code fingerprint; :mod:`emorec.fuse_rows` plans and records the rows.
+code fingerprint; :mod:`emorec.record.fuse_rows` plans and records the rows.
 
 A blend's weights (one per component and an intercept, per target) are least squares on the dev
 frames; its test predictions use the weights fitted on all of dev, and its dev predictions are

@@ -16,17 +16,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import fuse_rows
 from emorec.cells import Cell, cell_key, seed_label
 from emorec.data.dataset import Dataset
 from emorec.display import describe_variant
 from emorec.errors import EmorecError
-from emorec.external import EXTERNAL
 from emorec.models import MODELS
-from emorec.recorder import describe
+from emorec.record import fuse_rows
+from emorec.record.external import EXTERNAL
+from emorec.record.recorder import describe
 from emorec.store import result_rows, results, schema
-from emorec.sweep.runner import plan, run_cell
+from emorec.sweep.planning import plan
 from emorec.sweep.suites import Suite
+from emorec.sweep.workers import run_cell
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ def test_a_list_of_seed_free_models_is_the_registrys(page, pattern):
 
 def test_the_lag_study_is_described_as_its_suite_runs():
     from emorec.models import MODELS
-    from emorec.sweep.runner import cell_seeds
+    from emorec.sweep.planning import cell_seeds
     from emorec.sweep.suites import load_suite
 
     numbers = {"three": 3, "five": 5, "eight": 8}

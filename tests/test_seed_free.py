@@ -14,7 +14,8 @@ from emorec.cli import main
 from emorec.models import MODELS, Param, model
 from emorec.models.classic import PerTarget
 from emorec.store import result_rows, results, schema
-from emorec.sweep.runner import plan, run_suite, tuned_plan
+from emorec.sweep.planning import plan, tuned_plan
+from emorec.sweep.runner import run_suite
 from emorec.sweep.suites import load_suite
 from emorec.tuning.plan import StudyPlan
 from emorec.tuning.study import run_study

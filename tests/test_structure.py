@@ -1,13 +1,114 @@
-"""The package's layering: what each layer may import, and no import cycles."""
+"""The package's layering: the code map in docs/development.md names every module and its
+floor, no import climbs a floor, only the CLI, the runner and verify import report/, and no
+import cycles."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).parent.parent / "emorec"
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "emorec"
+REPORT_IMPORTERS = ("emorec.cli", "emorec.sweep.runner", "emorec.verify", "emorec.report")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def every_import() -> dict[str, set[str]]:
+    """emorec module -> the emorec modules it imports anywhere in it (lazy imports too)."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                named = [f"{node.module}.{alias.name}" for alias in node.names]
+                found |= {n for n in named if n in modules} or {node.module}
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def code_map() -> list[tuple[int, list[str], str]]:
+    """The rows of the code map in docs/development.md: floor, room paths, modules' text."""
+    text = (ROOT / "docs" / "development.md").read_text()
+    section = text.split("## Code map", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].isdigit():
+            rows.append((int(cells[0]), re.findall(r"`([^`]+)`", cells[1]), cells[2]))
+    return rows
+
+
+def mapped_floors() -> dict[str, int]:
+    """Every module the code map names -> its floor (a room's modules are named by their path
+    inside the room, in backticks)."""
+    floors = {}
+    for floor, rooms, text in code_map():
+        for room in rooms:
+            if room.endswith("/"):
+                for named in re.findall(r"`([\w/]+\.py)`", text):
+                    floors[room + named] = floor
+                floors[room + "__init__.py"] = floor
+            else:
+                floors[room] = floor
+    return floors
+
+
+# A module's source is in its models' code fingerprint, module name included: splitting it
+# re-keys every row of those models, so it waits for the one rerun that re-keys them all.
+FINGERPRINTED_OVER_SIZE = {"emorec/models/training.py"}
+MAX_LINES = 320
+
+
+def test_no_module_is_longer_than_320_lines():
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+             for path in PACKAGE.rglob("*.py")}
+    over = {path: n for path, n in sizes.items() if n > MAX_LINES}
+    assert set(over) <= FINGERPRINTED_OVER_SIZE, f"modules over {MAX_LINES} lines: {over}"
+    assert all(sizes[path] > MAX_LINES for path in FINGERPRINTED_OVER_SIZE), \
+        "a listed module is short enough now: take it off FINGERPRINTED_OVER_SIZE"
+
+
+def test_the_code_map_names_every_module_and_nothing_that_does_not_exist():
+    floors = mapped_floors()
+    modules = {str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")}
+    assert len(code_map()) >= 10
+    unnamed = sorted(m for m in modules - set(floors) if not m.endswith("__init__.py"))
+    assert not unnamed, f"modules missing from docs/development.md's code map: {unnamed}"
+    missing = sorted(m for m in floors if not (ROOT / m).exists() and "__init__" not in m)
+    assert not missing, f"the code map names modules that do not exist: {missing}"
+
+
+def test_no_import_climbs_a_floor_and_only_the_cli_runner_and_verify_import_report():
+    floors = {module_name(ROOT / path): floor for path, floor in mapped_floors().items()}
+    floors["emorec"] = 0
+    climbing, into_report = [], []
+    for module, imported in every_import().items():
+        for target in sorted(imported):
+            if floors[target] > floors[module]:
+                climbing.append(f"{module} (floor {floors[module]}) -> {target} "
+                                f"(floor {floors[target]})")
+            if target.startswith("emorec.report") and not module.startswith(REPORT_IMPORTERS):
+                into_report.append(f"{module} -> {target}")
+    assert not climbing, "imports that climb a floor:\n" + "\n".join(climbing)
+    assert not into_report, "report/ imported from below:\n" + "\n".join(into_report)
+
+
+def test_the_checks_find_what_they_look_for():
+    """The parsers above read what they must: a known lazy import and a known room module."""
+    assert "emorec.report.pages" in every_import()["emorec.cli.results_commands"]
+    floors = mapped_floors()
+    assert floors["emorec/store/schema.py"] == floors["emorec/store/results.py"]
+    assert floors["emorec/cli/run_commands.py"] > floors["emorec/report/pages.py"]
 
 
 def module_imports() -> dict[str, set[str]]:

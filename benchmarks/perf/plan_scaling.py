@@ -16,8 +16,8 @@ from pathlib import Path
 from emorec.data.dataset import Dataset
 from emorec.store import results
 from emorec.sweep import sharding
+from emorec.sweep.planning import check_needs, plan
 from emorec.sweep.progress import estimated_seconds
-from emorec.sweep.runner import check_needs, plan
 from emorec.sweep.suites import load_suite
 from emorec.system.provenance import code_version
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from emorec.data.dataset import Dataset
 from emorec.store import results
 from emorec.sweep import sharding
+from emorec.sweep.planning import plan
 from emorec.sweep.progress import estimated_seconds
-from emorec.sweep.runner import plan
 from emorec.sweep.suites import load_suite
 from emorec.system.provenance import code_version
 

@@ -31,7 +31,7 @@ import pandas as pd
 from emorec.cells import canonical_params
 from emorec.data.resolve import stand_in_folder
 from emorec.models import MODELS
-from emorec.sweep.runner import cell_seeds
+from emorec.sweep.planning import cell_seeds
 from emorec.sweep.suites import load_suite
 from emorec.system.provenance import code_version
 

@@ -1,6 +1,7 @@
 """`emorec ...` command line. User errors print one clear line and exit 2, never a traceback.
-The verbs live in :mod:`~emorec.cli.run_commands` (models, bench, tune, merge-results, verify,
-results, leaderboard), :mod:`~emorec.cli.record_commands` (fuse, score),
+The verbs live in :mod:`~emorec.cli.model_commands` (models), :mod:`~emorec.cli.run_commands`
+(bench, tune), :mod:`~emorec.cli.results_commands` (merge-results, results, verify,
+leaderboard), :mod:`~emorec.cli.record_commands` (fuse, score),
 :mod:`~emorec.cli.slurm_commands` (slurm) and :mod:`~emorec.cli.data_commands` (data ...); each
 module adds its parsers and handlers, and imports what a verb needs only when it runs, so
 ``emorec --help`` stays fast. Every verb's parser is a :class:`CommandParser`: its help shows
@@ -19,7 +20,9 @@ from emorec import __version__
 from emorec.cli import (
     data_commands,
     extract_commands,
+    model_commands,
     record_commands,
+    results_commands,
     run_commands,
     slurm_commands,
 )
@@ -112,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     commands = parser.add_subparsers(title="verbs", dest="command", required=True,
                                      metavar="VERB", help="what to do")
+    model_commands.add_parsers(commands)
     run_commands.add_parsers(commands)
+    results_commands.add_parsers(commands)
     record_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
     extract_commands.add_parsers(commands)

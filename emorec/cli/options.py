@@ -3,20 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
 from emorec.cells import MAX_SEED
+from emorec.errors import EmorecError
 
 
-def add_store_options(parser) -> None:
+def add_store_options(parser, *, before: str = "") -> None:
     """Where results are kept and the MLflow store that tracks them."""
+    add_results_dir(parser)
+    add_tracking_options(parser, before=before)
+
+
+def add_results_dir(parser) -> None:
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="folder of result files (default: leaderboard/results)")
+
+
+def add_tracking_options(parser, *, before: str = "") -> None:
+    """--tracking-uri and --tracking-timeout; ``before``: what the timeout stops short of."""
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow store (default: sqlite:///mlflow.db)")
     parser.add_argument("--tracking-timeout", type=SECONDS, default=10.0, metavar="SECONDS",
-                        help="stop if the tracking store does not answer within this time")
+                        help=f"stop{f', before {before},' if before else ''} if the tracking "
+                             "store does not answer within this time (later requests are "
+                             "bounded by it too)")
+
+
+def add_data_dir(parser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=Path("data"),
+                        help="where generated stand-ins are kept")
+
+
+def add_plugin_option(parser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="register the models of a plugin: a .py file or an importable "
+                             "module (repeat for several); installed packages' emorec.models "
+                             "entry points load without it (docs/own-model.md)")
+
+
+def load_plugins(args) -> None:
+    """The plugins installed as entry points and those named by --plugin."""
+    from emorec import plugins
+
+    plugins.load_installed()
+    for name in args.plugin:
+        plugins.load(name)
+
+
+def parse_params(items: list[str]) -> dict:
+    """--param NAME=VALUE options: each value read as JSON, else kept as text."""
+    fixed = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise EmorecError(f"--param expects NAME=VALUE, found {item!r}")
+        try:
+            fixed[name] = json.loads(value)
+        except ValueError:
+            fixed[name] = value
+    return fixed
 
 
 def number(kind: type, *, low: float | None = None, high: float | None = None,

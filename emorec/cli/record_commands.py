@@ -87,7 +87,7 @@ def _store(args) -> tuple[Path, str]:
 
 
 def _fuse(args) -> None:
-    from emorec import fuse_rows
+    from emorec.record import fuse_rows
     from emorec.store import result_rows
     from emorec.system.files import folder_lock
 
@@ -106,8 +106,8 @@ def _fuse(args) -> None:
 
 
 def _score(args) -> None:
-    from emorec import derived, external
     from emorec.models import MODELS
+    from emorec.record import derived, external
     from emorec.store import result_rows
     from emorec.system.files import folder_lock
 

@@ -163,7 +163,7 @@ def _job(args, suite, folder: Path):
 def _tune_storage(args) -> str:
     """The shared study storage of ``--tune``, checked as every task would: the model tunable,
     its fixed params valid, the storage reachable. Journal files by absolute path."""
-    from emorec.cli.run_commands import _parse_params
+    from emorec.cli.options import parse_params
     from emorec.models import MODELS
     from emorec.tuning.space import require_search_space
     from emorec.tuning.storage import open_storage
@@ -173,7 +173,7 @@ def _tune_storage(args) -> str:
         raise EmorecError(f"emorec slurm --tune needs --{', --'.join(missing)}")
     spec = MODELS.get(args.tune)
     require_search_space(spec)
-    spec.params(_parse_params(args.param))
+    spec.params(parse_params(args.param))
     if args.storage.startswith("sqlite") and not args.allow_sqlite:
         raise EmorecError(
             f"emorec slurm: --storage {args.storage}: a SQLite study storage is one file that "

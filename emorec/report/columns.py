@@ -21,9 +21,9 @@ import pandas as pd
 from emorec import uncertainty
 from emorec.cells import SEED_FREE
 from emorec.display import describe_variant, format_number, format_params, format_shown
-from emorec.external import EXTERNAL
-from emorec.fuse_rows import FAMILY as LATE_FUSION
 from emorec.metrics import METRICS, Metric, higher_is_better
+from emorec.record.external import EXTERNAL
+from emorec.record.fuse_rows import FAMILY as LATE_FUSION
 from emorec.report.board import Board, Rank
 from emorec.vocabulary import TARGETS
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import fuse_rows, metrics
+from emorec import metrics
 from emorec.cells import seed_label
 from emorec.errors import EmorecError
-from emorec.external import EXTERNAL
+from emorec.record import fuse_rows
+from emorec.record.external import EXTERNAL
 from emorec.report import factor_study, figures, findings, prose, tables
 from emorec.report.board import Board
 from emorec.report.site.build import write_site

@@ -26,7 +26,7 @@ DATASETS_FILE = "datasets.json"
 class ModelFacts:
     """A model's entry in ``models.json``: a registered model's
     (:func:`emorec.models.shown.model_facts`) or that of rows made from kept predictions (late
-    fusion, external predictions: :meth:`emorec.derived.DerivedRow.model_facts`)."""
+    fusion, external predictions: :meth:`emorec.record.derived.DerivedRow.model_facts`)."""
     columns: tuple[str, ...] = ()
     offline_when: tuple[tuple[str, object], ...] = ()   # (param, value): reads future frames
     thesis_names: tuple[str, ...] = ()

@@ -1,36 +1,31 @@
 """A suite's sweep: suite -> cells -> evaluated in worker processes -> recorded by the main
-process alone (:mod:`emorec.recorder`); cells already in the results file are skipped."""
+process alone (:mod:`emorec.record.recorder`); cells already in the results file are skipped."""
 
 from __future__ import annotations
 
 import json
 import logging
-import signal
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from emorec import plugins
-from emorec.cells import Cell, cell_key
+from emorec.cells import Cell
 from emorec.data.dataset import Dataset
 from emorec.data.splits import check_extractor_overlap, guard_state
-from emorec.data.views import window_slots
 from emorec.errors import EmorecError
-from emorec.evaluation import CellResult, evaluate_cell
-from emorec.models import MODELS, ModelSpec
-from emorec.recorder import Recorder, describe, fitted, registered_models, run_name
-from emorec.recorder import needed as recorder_needed
+from emorec.record.recorder import Recorder, describe, fitted, registered_models
+from emorec.record.recorder import needed as recorder_needed
 from emorec.report.sweep import parent_summary, reuse_note, summary
 from emorec.store import predictions, result_rows, results
 from emorec.store.facts import dataset_facts
 from emorec.sweep import sharding
-from emorec.sweep.progress import Progress, estimated_seconds
+from emorec.sweep.planning import check_needs, plan_name, sweep_cells
+from emorec.sweep.progress import estimated_seconds
 from emorec.sweep.suites import Suite
+from emorec.sweep.workers import execute
 from emorec.system.files import folder_lock
-from emorec.system.processes import die_with_parent, exit_on_sigterm
+from emorec.system.processes import exit_on_sigterm
 from emorec.system.provenance import code_version
 from emorec.tracking.mlflow_store import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -43,82 +38,6 @@ from emorec.tracking.runs import DatasetRef, suite_experiment
 from emorec.tuning.tuned import Tuned
 
 log = logging.getLogger(__name__)
-
-
-def plan(suite: Suite, dataset: Dataset) -> list[Cell]:
-    """Every experiment of the suite on each of its seeds: one cell per seed, or one cell with
-    seed None for a seed-free model (its fit does not depend on the seed)."""
-    split_hash = dataset.split().hash
-    cells = []
-    for experiment in suite.experiments:
-        spec = MODELS.get(experiment.model)
-        if spec.stand_in_only and not dataset.manifest.is_stand_in:
-            log.info("skipping %s: it needs a stand-in dataset", spec.name)
-            continue
-        for seed in cell_seeds(spec, suite.seeds):
-            key = cell_key(dataset.manifest.fingerprint, split_hash, spec.name,
-                                   experiment.params, seed, spec.code_fingerprint)
-            cells.append(Cell(spec.name, experiment.params, seed, key))
-    return cells
-
-
-def cell_seeds(spec: ModelSpec, seeds: tuple[int, ...]) -> tuple[int | None, ...]:
-    """The seeds model ``spec`` runs on: the suite's, or None alone for a seed-free model."""
-    return seeds if spec.seeded else (None,)
-
-
-def tuned_plan(suite: Suite, dataset: Dataset, tuned: Tuned) -> list[Cell]:
-    """The study's model with its best params, on the suite's seeds (one seed-free cell for a
-    seed-free model). Refused on data other than the data the study tuned on: the params were
-    chosen on that dataset's dev sessions."""
-    split_hash = dataset.split().hash
-    if (tuned.fingerprint, tuned.split_hash) != (dataset.manifest.fingerprint, split_hash):
-        raise EmorecError(
-            f"--params-from {tuned.study}: the study tuned on dataset fingerprint "
-            f"{tuned.fingerprint} split {tuned.split_hash}, but suite {suite.name} runs on "
-            f"{dataset.name} (fingerprint {dataset.manifest.fingerprint}, split {split_hash})")
-    spec = MODELS.get(tuned.model)
-    params = spec.params(tuned.params)
-    return [Cell(tuned.model, params, seed,
-                 cell_key(dataset.manifest.fingerprint, split_hash, tuned.model, params,
-                                  seed, spec.code_fingerprint, tuned.study),
-                 tuned.study, tuned.finished)
-            for seed in cell_seeds(spec, suite.seeds)]
-
-
-def sweep_cells(suite: Suite, dataset: Dataset, tuned: Tuned | None) -> list[Cell]:
-    """The cells a sweep runs: the suite's plan, or with ``tuned`` its tuned model's cells."""
-    return tuned_plan(suite, dataset, tuned) if tuned else plan(suite, dataset)
-
-
-def check_needs(cells: list[Cell], dataset: Dataset) -> None:
-    """Every cell's input must exist in the dataset (its audio windows, a video window that
-    is a whole number of frames at the dataset's frame rate) before the first fit: one error
-    naming each missing need and the cells that need it."""
-    problems: dict[str, list[Cell]] = {}
-    for cell in cells:
-        view, window = MODELS.get(cell.model).view, cell.params.get("window")
-        if window is None:
-            continue
-        if view in ("video_window", "fused"):
-            try:
-                window_slots(dataset.manifest.fps, window)
-            except EmorecError as error:
-                problems.setdefault(str(error), []).append(cell)
-        if view in ("audio_window", "frame_audio", "fused") and float(window) not in dataset.audio:
-            known = ", ".join(f"{w:g}" for w in dataset.audio) or "none"
-            problems.setdefault(f"dataset {dataset.name!r} has no {window:g} s audio windows "
-                                f"(it has: {known})", []).append(cell)
-    if problems:
-        raise EmorecError("; ".join(
-            f"{problem}, which {len(found)} cell(s) need ({run_name(found[0])}"
-            f"{', ...' if len(found) > 1 else ''})" for problem, found in problems.items())
-            + "; nothing was fitted")
-
-
-def plan_name(suite: Suite, tuned: Tuned | None) -> str:
-    """The name a sweep's shard plan is kept under: the suite's, and the study's if tuned."""
-    return suite.name if tuned is None else f"{suite.name}-tuned-{tuned.study}"
 
 
 def run_suite(suite: Suite, *, jobs: int = 1, force: bool = False,
@@ -160,7 +79,7 @@ def fuse_suite(suite: Suite, dataset: str, results_dir: Path, tracking_uri: str,
                tracking_timeout: float) -> None:
     """Make the suite's ``[[fuse]]`` rows from the kept predictions of its cells (those not
     made before); a sharded run leaves them to the run that has every cell."""
-    from emorec import fuse_rows
+    from emorec.record import fuse_rows
 
     rows, made = fuse_rows.fuse(
         results_dir, dataset, suite.name,
@@ -238,7 +157,7 @@ def _record_all(recorder: Recorder, todo: list[Cell], dataset_path: Path, jobs: 
     on an error, or KILLED on an interrupt or a signal (SIGTERM included)."""
     exit_on_sigterm()
     recorder.write_all(fitted(recorder.context, cell, result)
-                       for cell, result in _execute(todo, dataset_path, jobs, costs))
+                       for cell, result in execute(todo, dataset_path, jobs, costs))
 
 
 def _note_history(recorded: pd.DataFrame, context: result_rows.RowContext, path: Path,
@@ -263,81 +182,3 @@ def mlflow_link(runs: int, suite: str, tracking_uri: str, experiment: str) -> st
     """The sweep's closing line: where its runs are and how to open them."""
     return (f"MLflow: {runs} new runs in experiment {suite_experiment(suite)} of "
             f"{tracking_uri}; {how_to_open(tracking_uri)}{runs_url(tracking_uri, experiment)}")
-
-
-def _execute(cells: list[Cell], dataset_path: Path, jobs: int, costs: dict):
-    """Evaluate the cells, at most ``jobs`` at a time; yields (cell, result) as each ends."""
-    if not cells:
-        return
-    progress = Progress(cells, costs, run_name)
-    try:
-        if jobs <= 1:
-            dataset = Dataset.load(dataset_path)
-            for cell in cells:
-                progress.started(cell)
-                yield cell, run_cell(dataset, cell)
-                progress.finished(cell)
-            return
-        jobs = min(jobs, len(cells))   # never more workers than cells to fit
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                   initargs=(str(dataset_path), plugins.loaded()))
-        try:
-            waiting, running = list(reversed(cells)), {}
-            while waiting or running:
-                while waiting and len(running) < jobs:
-                    cell = waiting.pop()
-                    running[pool.submit(_worker_run, cell)] = cell
-                    progress.started(cell)
-                ended, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in ended:
-                    cell = running.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        raise EmorecError(_worker_died([cell, *running.values()])) from None
-                    yield cell, result
-                    progress.finished(cell)
-        finally:
-            _stop(pool)
-    finally:
-        progress.close()
-
-
-def _worker_died(cells: list[Cell]) -> str:
-    return (f"a worker process died while fitting {'; '.join(run_name(c) for c in cells)} "
-            "(killed from outside: by the out-of-memory killer if memory ran short); every "
-            "cell that finished is kept: run the same command again to fit the rest (with "
-            "fewer --jobs if memory ran short)")
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down without waiting for cells still being fitted (their workers are
-    killed: on an error or a signal nothing of theirs would be kept)."""
-    workers = list((pool._processes or {}).values())   # the executor offers no terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for worker in workers:
-        if worker.is_alive():
-            worker.kill()
-    for worker in workers:
-        worker.join(timeout=5)
-
-
-_WORKER_DATASET: Dataset | None = None
-
-
-def _worker_init(dataset_path: str, plugin_names: tuple[str, ...]) -> None:
-    global _WORKER_DATASET
-    die_with_parent()
-    for name in plugin_names:   # already there in a forked worker; needed in a spawned one
-        plugins.load(name)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_DATASET = Dataset.load(dataset_path)
-
-
-def _worker_run(cell: Cell):
-    return run_cell(_WORKER_DATASET, cell)
-
-
-def run_cell(dataset: Dataset, cell: Cell) -> CellResult:
-    """Fit and score one cell (in a worker process, or in this one with one job)."""
-    return evaluate_cell(dataset, MODELS.get(cell.model), cell.params, cell.seed)

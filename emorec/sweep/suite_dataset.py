@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from emorec.cells import MAX_SEED
-from emorec.data import synth
-from emorec.data.dataset import positive_number
+from emorec.data import synth_factors, synth_spec
 from emorec.data.frame_rate import frame_step
+from emorec.data.manifest import positive_number
 from emorec.errors import EmorecError
 from emorec.sweep.suite_keys import whole_number
 from emorec.vocabulary import STAND_IN_KINDS, STAND_IN_SIZES
@@ -118,7 +118,7 @@ def _stand_in_frame_rate(stand_in: dict, fps: float | None, fail) -> None:
     """The stand-in's own frame rate must be a whole multiple of ``fps``."""
     if fps is not None:
         try:
-            frame_step(synth.SPECS[stand_in["kind"]].fps, fps)
+            frame_step(synth_spec.SPECS[stand_in["kind"]].fps, fps)
         except EmorecError as error:
             fail("dataset.fps", f"the {stand_in['kind']} stand-in: {error}")
 
@@ -129,7 +129,7 @@ def _factors(stand_in: dict, fail) -> dict:
     if not isinstance(factors, dict):
         fail("dataset.stand_in.set", f"expected a table of generator factors, found {factors!r}")
     try:
-        synth.with_factors(synth.SPECS[stand_in["kind"]], factors)
+        synth_factors.with_factors(synth_spec.SPECS[stand_in["kind"]], factors)
     except EmorecError as error:
         fail("dataset.stand_in.set", str(error))
     return factors
@@ -152,7 +152,7 @@ def _vary(stand_in: dict, factors: dict, real, fail) -> tuple[tuple[str, tuple],
             fail(f"dataset.stand_in.vary.{name}", f"a value is listed twice: {values!r}")
         for value in values:
             try:
-                synth.with_factors(synth.SPECS[stand_in["kind"]], {name: value})
+                synth_factors.with_factors(synth_spec.SPECS[stand_in["kind"]], {name: value})
             except EmorecError as error:
                 fail(f"dataset.stand_in.vary.{name}", str(error))
     return tuple((name, tuple(values)) for name, values in sorted(vary.items()))

@@ -17,7 +17,6 @@ from emorec.tuning.plan import StudyPlan
 from emorec.tuning.space import require_search_space
 from emorec.tuning.storage import create_study, open_study
 from emorec.tuning.study_runs import log_study, study_run
-from emorec.tuning.study_runs import study_links as study_links  # emorec tune's, re-exported
 from emorec.tuning.workers import run_workers
 
 

@@ -17,8 +17,8 @@ from markdown_it import MarkdownIt
 from emorec import uncertainty
 from emorec.cells import seed_label
 from emorec.display import FLOOR_NAMES, format_number, format_params
-from emorec.external import EXTERNAL
-from emorec.fuse_rows import FAMILY as LATE_FUSION
+from emorec.record.external import EXTERNAL
+from emorec.record.fuse_rows import FAMILY as LATE_FUSION
 from emorec.report import columns, prose
 from emorec.report.board import GROUPS, Board
 from emorec.store import predictions, result_rows

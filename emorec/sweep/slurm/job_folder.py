@@ -65,7 +65,7 @@ def _check_same_job(before: dict, job: SlurmJob) -> None:
 
 def _write_plan(job: SlurmJob, suite: Suite, dataset: Dataset) -> int:
     """The shard plan of ``suite`` on ``dataset`` (kept if written before); its cell count."""
-    from emorec.sweep.runner import plan
+    from emorec.sweep.planning import plan
 
     path = sharding.plan_file(job.plans, suite.name, dataset.name)
     cells = plan(suite, dataset)

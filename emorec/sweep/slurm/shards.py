@@ -38,7 +38,7 @@ class ShardState:
 def status(folder: Path) -> tuple[list[ShardState], dict[str, tuple[int, int]]]:
     """Per shard (and dataset): cells with a row in its folder / cells of its plan; and per
     dataset, cells of the suite in the merged folder / all."""
-    from emorec.sweep.runner import plan
+    from emorec.sweep.planning import plan
 
     job = load_job(folder)
     folder = Path(folder)

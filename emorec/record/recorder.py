@@ -1,13 +1,12 @@
-"""The one writer of results rows' records, a fitted cell's (``emorec bench``) and a row made
-from kept predictions alike (late fusion and external predictions, :mod:`emorec.derived`). For
+"""The one writer of results rows' records, a fitted cell's (``emorec bench``) and a row made from
+kept predictions alike (late fusion and external predictions, :mod:`emorec.record.derived`). For
 each row, in this order: its MLflow run (left RUNNING), its kept predictions, its results row,
 then the run set FINISHED, with a named kill point (:mod:`emorec.system.faults`) before the
-first step and after each. A kill at any of them leaves a state that the next recorder opened
-on the same results folder and suite settles (:class:`emorec.tracking.runs.Tracker`): a row not
+first step and after each. A kill at any of them leaves a state that the next recorder opened on
+the same results folder and suite settles (:class:`emorec.tracking.runs.Tracker`): a row not
 written is made again, a RUNNING run of a killed process is set FINISHED if its row was written
 and KILLED if not (its parent run KILLED), and a FINISHED run without a row is reused rather
-than logged twice. So a recorder is opened also when nothing is left to record
-(:func:`needed`)."""
+than logged twice. So a recorder is opened also when nothing is left to record (:func:`needed`)."""
 
 from __future__ import annotations
 

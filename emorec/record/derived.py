@@ -1,6 +1,6 @@
 """Rows made from kept predictions rather than a fit: late fusion (``emorec fuse``) and
 external predictions (``emorec score``). Each is recorded by the recorder that records fitted
-cells (:mod:`emorec.recorder`: the same steps in the same order, the same kill points, killed
+cells (:mod:`emorec.record.recorder`: the same steps in the same order, the same kill points, killed
 runs settled the same way), so a derived row is tracked, traceable and ranked like any other,
 and one already recorded is not made twice."""
 
@@ -19,7 +19,7 @@ from emorec.store import facts, predictions, result_rows, results
 from emorec.system.provenance import code_version
 
 if TYPE_CHECKING:   # the recorder loads MLflow, which loads slowly: only when recording
-    from emorec.recorder import Entry
+    from emorec.record.recorder import Entry
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result
 def record(results_dir: Path, context: result_rows.RowContext, rows: list[DerivedRow], *,
            tracking_uri: str, timeout: float) -> list[str]:
     """Record ``rows`` (those whose cell key has no row yet) by the one writer of rows'
-    records, :class:`emorec.recorder.Recorder`; returns the keys recorded."""
+    records, :class:`emorec.record.recorder.Recorder`; returns the keys recorded."""
     path = results.results_path(results_dir, context.dataset)
     done = set(results.load(path)["cell_key"])
     todo = [row for row in rows if row.cell_key not in done]
-    from emorec import recorder  # loads MLflow, which is slow: only here
+    from emorec.record import recorder
     from emorec.tracking.runs import DatasetRef
 
     if not recorder.needed(bool(todo), tracking_uri):
@@ -84,7 +84,7 @@ def record(results_dir: Path, context: result_rows.RowContext, rows: list[Derive
 
 def entry(context: result_rows.RowContext, row: DerivedRow) -> Entry:
     """The records of ``row``: nothing fitted, so no fit time."""
-    from emorec.recorder import Entry
+    from emorec.record.recorder import Entry
 
     params = {**row.params, "offline": row.offline}
     return Entry(

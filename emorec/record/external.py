@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emorec import derived
 from emorec.errors import DataError, EmorecError
+from emorec.record import derived
 from emorec.store import predictions
 from emorec.vocabulary import SCORED_PARTITIONS, TARGETS
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from emorec import derived, late_fusion
+from emorec import late_fusion
 from emorec.cells import canonical_params, seed_label
 from emorec.code_fingerprint import model_fingerprint
 from emorec.display import format_value
 from emorec.errors import EmorecError
+from emorec.record import derived
 from emorec.store import facts, predictions
 
 MODEL = "late_fusion"
