@@ -157,7 +157,7 @@ VERIFY_TOLERANCE ?= 1e-5
 verify: install
 	@set -e; for suite in $(SUITES); do \
 		case " $(REFIT_SUITES) " in *" $$suite "*) refit=1 ;; *) refit=0 ;; esac; \
-		echo "$(BIN)/emorec verify benchmarks/$$suite.toml --per-family $$refit"; \
+		echo "$(BIN)/emorec verify benchmarks/$$suite.toml --per-family $$refit --tolerance $(VERIFY_TOLERANCE)"; \
 		$(BIN)/emorec verify benchmarks/$$suite.toml --per-family $$refit \
 			--tolerance $(VERIFY_TOLERANCE); \
 	done

@@ -162,7 +162,8 @@ def sweep_in_two_shards(tracking_uri: str, suite: Path, results_dirs: tuple[Path
     for shard in shards:
         _, stderr = shard.communicate(timeout=600)
         assert shard.returncode == 0, stderr
-    merge = subprocess.run(emorec("merge-results", *map(str, results_dirs), "--out", str(merged)),
+    merge = subprocess.run(emorec("merge-results", *map(str, results_dirs),
+                                  "--results-dir", str(merged)),
                            cwd=cwd, capture_output=True, text=True)
     assert merge.returncode == 0, merge.stderr
     table = results.load_all(merged)

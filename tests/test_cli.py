@@ -45,7 +45,8 @@ def test_bad_audio_argument_is_a_user_error(tmp_path, capsys):
 def test_bad_shard_and_missing_merge_folder_are_user_errors(tmp_path, capsys):
     assert main(["bench", str(ROOT / "benchmarks/quick.toml"), "--shard", "3/2"]) == 2
     assert "--shard must be i/n" in capsys.readouterr().err
-    assert main(["merge-results", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]) == 2
+    assert main(["merge-results", str(tmp_path / "nope"),
+                 "--results-dir", str(tmp_path / "m")]) == 2
     assert "not a results folder" in capsys.readouterr().err
 
 

@@ -34,8 +34,8 @@ def _add_merge_results(commands) -> None:
                     "per cell, the first one seen (the output folder's own files count "
                     "first).")
     merge.add_argument("sources", type=Path, nargs="+", help="results folders to merge")
-    merge.add_argument("--out", type=Path, default=None,
-                       help="merged folder (default: leaderboard/results)")
+    merge.add_argument("--results-dir", type=Path, default=None,
+                       help="the merged results folder (default: leaderboard/results)")
     merge.set_defaults(handler=_merge_results)
 
 
@@ -101,7 +101,7 @@ def _merge_results(args) -> None:
     for source in args.sources:
         if not source.is_dir():
             raise EmorecError(f"{source}: not a results folder")
-    out = args.out or results.RESULTS_DIR
+    out = args.results_dir or results.RESULTS_DIR
     with folder_lock(out, "emorec merge-results"):
         merged = results.merge(args.sources, out)
     for dataset, (read, kept) in merged.items():

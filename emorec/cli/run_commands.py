@@ -86,7 +86,7 @@ def _add_tune(commands) -> None:
     tune.add_argument("--trials", type=at_least(1), required=True,
                       help="finished trials the study ends with, all workers and machines "
                            "together; a rerun tops the study up to this")
-    tune.add_argument("--timeout", type=SECONDS, default=None,
+    tune.add_argument("--timeout", type=SECONDS, default=None, metavar="SECONDS",
                       help="seconds after which a worker starts no new trial (default: none)")
     tune.add_argument("--study", required=True, help="study name (resumed if it exists)")
     tune.add_argument("--storage", default=None,

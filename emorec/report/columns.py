@@ -45,6 +45,13 @@ class Column:
     part: str = SCORES        # ROW or one of PARTS
     optional: bool = False    # left out of a table where every row's cell is empty
 
+    def __post_init__(self):
+        drawn = {f"test_mean_{name}" for name in uncertainty.INTERVAL_METRICS}
+        if self.kind == "interval" and self.metric not in drawn:
+            raise ValueError(f"column {self.header!r}: an interval column shows one of "
+                             f"{sorted(drawn)} (the metrics the bootstrap draws, "
+                             f"uncertainty.INTERVAL_METRICS), not {self.metric!r}")
+
 
 def _shown(name: str) -> Callable[[pd.Series, Board], str]:
     def cell(entry, board: Board) -> str:
