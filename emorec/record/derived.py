@@ -50,9 +50,9 @@ def current_context(results_dir: Path, dataset: str, suite: str) -> tuple[result
                           f"dataset {dataset!r} (run emorec bench first)")
     last = rows.iloc[-1]
     context = result_rows.RowContext(suite=suite, dataset=dataset, origin=last["origin"],
-                                 fingerprint=last["fingerprint"], split_hash=last["split_hash"],
-                                 code_version=code_version(),
-                                 extractor_guard=last["extractor_guard"])
+                                     fingerprint=last["fingerprint"],
+                                     split_hash=last["split_hash"], code_version=code_version(),
+                                     extractor_guard=last["extractor_guard"])
     return context, result_rows.current(rows)
 
 
@@ -84,7 +84,7 @@ def record(results_dir: Path, context: result_rows.RowContext, rows: list[Derive
 
 def entry(context: result_rows.RowContext, row: DerivedRow) -> Entry:
     """The records of ``row``: nothing fitted, so no fit time."""
-    from emorec.record.recorder import Entry
+    from emorec.record.recorder import Entry, row_tags
 
     params = {**row.params, "offline": row.offline}
     return Entry(
@@ -95,8 +95,7 @@ def entry(context: result_rows.RowContext, row: DerivedRow) -> Entry:
         by_partition=row.by_partition, run_name=f"{row.model} {seed_label(row.seed)}",
         run_params={**params, "seed": seed_value(row.seed)},
         metrics=result_rows.scores(row.by_partition),
-        tags={"model": row.model, "family": row.family, "modality": row.modality,
-              "code_fingerprint": row.code_fingerprint,
-              "online_offline": "offline" if row.offline else "online",
-              "seed_free": str(row.seed is None).lower(), "tuned_by": ""},
+        tags={**row_tags(row.model, row.family, row.modality, offline=row.offline,
+                         seed_free=row.seed is None),
+              "code_fingerprint": row.code_fingerprint},
         fit_started=time.time())

@@ -152,13 +152,20 @@ def fitted(context: result_rows.RowContext, cell: Cell, result: CellResult) -> E
 
 
 def cell_tags(spec: ModelSpec, cell: Cell) -> dict:
-    """The tags a cell's run is filtered by (beside the sweep's: dataset, origin stand-in or
-    real, results folder, suite): model, family, modality, online or offline (whether its
-    params read future frames), seed-free, and the study that tuned it ("" for none)."""
-    offline = model_facts(spec).offline(cell.params)
-    return {"model": cell.model, "family": spec.family, "modality": spec.modality,
+    """A fitted cell's :func:`row_tags`: offline when its params read future frames."""
+    return row_tags(cell.model, spec.family, spec.modality,
+                    offline=model_facts(spec).offline(cell.params), seed_free=not spec.seeded,
+                    tuned_by=cell.tuned_by)
+
+
+def row_tags(model: str, family: str, modality: str, *, offline: bool, seed_free: bool,
+             tuned_by: str = "") -> dict:
+    """The tags a row's run is filtered by (beside the command's: dataset, origin stand-in or
+    real, results folder, suite): model, family, modality, online or offline, seed-free, and
+    the study that tuned it ("" for none)."""
+    return {"model": model, "family": family, "modality": modality,
             "online_offline": "offline" if offline else "online",
-            "seed_free": str(not spec.seeded).lower(), "tuned_by": cell.tuned_by}
+            "seed_free": str(seed_free).lower(), "tuned_by": tuned_by}
 
 
 def run_name(cell: Cell) -> str:
