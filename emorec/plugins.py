@@ -31,7 +31,7 @@ from pathlib import Path
 
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.models.base import VIEW_PARAMS
+from emorec.models.inputs import VIEW_PARAMS
 
 ENTRY_POINT_GROUP = "emorec.models"
 _LOADED: dict[str, str] = {}     # what was named -> the source its models got

@@ -20,7 +20,7 @@ from emorec.models.check import (
     model_checks,
     parametrize_checks,
 )
-from emorec.models.reference import TrainingMean
+from emorec.models.zoo.reference import TrainingMean
 
 pytest_plugins = ["pytester"]
 
@@ -63,7 +63,7 @@ def test_a_tree_declared_seed_free_fails_its_predictions_depend_on_the_seed(regi
     which breaks ties between equally good splits differently on the stand-in."""
     from sklearn.tree import DecisionTreeRegressor
 
-    from emorec.models.classic import PerTarget
+    from emorec.models.zoo.classic import PerTarget
 
     @register("check_tree_seed_free", family="classic", modality="video", view="frame",
               seeded=False)
@@ -314,7 +314,7 @@ PLUGIN_TESTS = '''
     """A plugin author's tests: each emorec check of their models a pytest item."""
     from emorec.models import model
     from emorec.models.check import parametrize_checks
-    from emorec.models.reference import TrainingMean
+    from emorec.models.zoo.reference import TrainingMean
 
 
     class WrongShapeNoSelf(TrainingMean):

@@ -7,12 +7,11 @@ import pytest
 
 from emorec.errors import DataError
 from emorec.models import MODELS
-from emorec.models.shown import model_facts
 from emorec.store import facts, results
 
 
 def test_model_facts_say_what_a_row_shows_and_when_it_is_offline():
-    gru, seq = model_facts(MODELS.get("gru")), model_facts(MODELS.get("seq_video"))
+    gru, seq = MODELS.get("gru").facts(), MODELS.get("seq_video").facts()
     assert gru.columns == ("window", "pooling") and "gru_avg" in gru.thesis_names
     assert seq.columns == () and seq.offline_when == (("direction", "bidirectional"),)
     assert seq.offline({"direction": "bidirectional"})
@@ -20,7 +19,7 @@ def test_model_facts_say_what_a_row_shows_and_when_it_is_offline():
 
 
 def test_model_facts_read_back_as_they_were_written(tmp_path):
-    written = {"gru": model_facts(MODELS.get("gru")),
+    written = {"gru": MODELS.get("gru").facts(),
                "mine": facts.ModelFacts(offline_when=(("offline", True),), family="external",
                                         modality="external", source="external: mine.csv")}
     facts.write_models(tmp_path, written)

@@ -7,6 +7,7 @@ from helpers import ROOT
 
 from emorec.models import MODELS, nets, training
 from emorec.models.gru import GRUWindowNet, valid_first
+from emorec.models.inputs import VIEWS, Gather, fit_standardisation, input_dims
 from emorec.sweep.suites import load_suite
 
 NETS = sorted(name for name, spec in MODELS.view().items()
@@ -52,7 +53,7 @@ def test_shapes_for_every_window_length(tiny_sewa, name, extra, window, slots):
     spec = MODELS.get(name)
     params = spec.params({"window": window, **extra})
     view = spec.build_view(tiny_sewa, params, "dev")
-    inputs = nets.net_inputs(view, nets.fit_standardisation(view))
+    inputs = _inputs(spec, view)
     video = inputs[0]
     assert video.rows.shape == (len(view.frames), slots)
     if spec.view == "fused":
@@ -70,7 +71,7 @@ def test_masked_slots_have_no_effect_on_the_output(tiny_sewa, name, extra):
     spec = MODELS.get(name)
     params = spec.params({"window": 2.0, **extra})
     view = spec.build_view(tiny_sewa, params, "test")
-    inputs = nets.net_inputs(view, nets.fit_standardisation(view))
+    inputs = _inputs(spec, view)
     net = _net(spec, params, view).eval()
     rows = np.arange(len(view.frames))
     clean = _tensors(inputs, rows)
@@ -96,7 +97,7 @@ def test_extra_masked_slots_change_nothing(tiny_sewa, name, extra, mode):
     spec = MODELS.get(name)
     params = spec.params({"window": 2.0, **extra})
     view = spec.build_view(tiny_sewa, params, "test")
-    inputs = _tensors(nets.net_inputs(view, nets.fit_standardisation(view)),
+    inputs = _tensors(_inputs(spec, view),
                       np.arange(len(view.frames)))
     net = _net(spec, {**params, "dropout": 0.0}, view)
     net.train(mode == "train")
@@ -210,13 +211,18 @@ def test_bad_training_settings_and_divergence_are_clear_errors(tiny_sewa):
 
 def _net(spec, params, view):
     estimator = spec.build(params, 0)
-    return estimator.make_net(nets.input_dims(view), **estimator.net_params)
+    return estimator.make_net(input_dims(VIEWS[spec.view], view), **estimator.net_params)
+
+
+def _inputs(spec, view) -> tuple:
+    kind = VIEWS[spec.view]
+    return kind.net_inputs(view, fit_standardisation(kind, view))
 
 
 def _tensors(inputs, rows):
     out = []
     for x in inputs:
-        if isinstance(x, nets.training.Gather):
+        if isinstance(x, Gather):
             out.append(torch.as_tensor(x.source)[torch.as_tensor(x.rows[rows])])
         else:
             out.append(torch.as_tensor(x[rows]))

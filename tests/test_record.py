@@ -92,7 +92,7 @@ def cell_keys(source_root: Path, cwd: Path) -> dict:
 
 def test_a_changed_help_text_or_tuning_range_changes_no_cell_key_and_code_does(tmp_path):
     source = scratch_copy(tmp_path)
-    nets = source / "emorec" / "models" / "nets.py"
+    nets = source / "emorec" / "models" / "net_params.py"
     original = nets.read_text()
     before = cell_keys(source, tmp_path)
     described = original.replace('help="most passes over the training data"',

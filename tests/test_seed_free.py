@@ -12,7 +12,7 @@ from scenarios import SUITE, tamper_test_sums, trial_runs
 from emorec.cells import SEED_FREE
 from emorec.cli import main
 from emorec.models import MODELS, Param, model
-from emorec.models.classic import PerTarget
+from emorec.models.zoo.classic import PerTarget
 from emorec.store import result_rows, results, schema
 from emorec.sweep.planning import plan, tuned_plan
 from emorec.sweep.runner import run_suite

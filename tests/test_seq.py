@@ -8,7 +8,9 @@ import torch
 
 from emorec.data import views
 from emorec.evaluation import evaluate_cell
-from emorec.models import MODELS, nets, training
+from emorec.models import MODELS, losses, training
+from emorec.models.inputs import training_labels
+from emorec.models.net_params import TRAINING_TARGETS
 from emorec.models.seq import segments, whole_sessions
 
 
@@ -34,8 +36,8 @@ def test_whole_sessions_put_every_frame_back_in_order():
 def test_ccc_loss_is_zero_for_a_perfect_fit_and_skips_padding():
     target = torch.tensor([[[0.1, 0.2], [0.3, -0.1], [float("nan"), float("nan")]]])
     prediction = torch.tensor([[[0.1, 0.2], [0.3, -0.1], [9.0, 9.0]]])
-    assert float(training.ccc_loss(prediction, target)) == pytest.approx(0.0, abs=1e-6)
-    assert float(training.rmse_loss(prediction, target)) == pytest.approx(0.0, abs=1e-5)
+    assert float(losses.ccc_loss(prediction, target)) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.rmse_loss(prediction, target)) == pytest.approx(0.0, abs=1e-5)
 
 
 @pytest.mark.parametrize("name", ["seq_video", "seq_audio", "seq_fusion"])
@@ -79,17 +81,17 @@ def test_window_mean_target_is_the_mean_label_of_the_frames_in_the_window(tiny_s
     view = views.video_window_view(tiny_sewa, "train", 2.0)
     labels = tiny_sewa.video[["valence", "arousal"]].to_numpy()
     expected = np.stack([labels[row[row >= 0]].mean(axis=0) for row in view.rows[:50]])
-    assert np.allclose(nets.training_labels(view, "window_mean")[:50], expected)
-    assert nets.training_labels(view, "frame") is view.frames.labels
+    assert np.allclose(training_labels(view, "window_mean")[:50], expected)
+    assert training_labels(view, "frame") is view.frames.labels
     fused = views.fused_view(tiny_sewa, "train", 2.0)
-    assert np.allclose(nets.training_labels(fused, "window_mean"),
-                       nets.training_labels(view, "window_mean"))
+    assert np.allclose(training_labels(fused, "window_mean"),
+                       training_labels(view, "window_mean"))
 
 
 def test_the_target_changes_what_a_window_model_learns_not_what_it_is_scored_on(tiny_sewa):
     spec = MODELS.get("gru")
     results = {target: evaluate_cell(tiny_sewa, spec, spec.params(
-        {"epochs": 2, "window": 2.0, "target": target}), 0) for target in nets.TRAINING_TARGETS}
+        {"epochs": 2, "window": 2.0, "target": target}), 0) for target in TRAINING_TARGETS}
     frame, mean = results["frame"], results["window_mean"]
     assert frame.predictions["test"][["valence", "arousal"]].equals(
         mean.predictions["test"][["valence", "arousal"]])
@@ -100,13 +102,13 @@ def test_segment_ccc_scores_each_segment_on_its_own_frames():
     nan = float("nan")
     target = torch.tensor([[[0.1, 0.2], [0.3, -0.1], [nan, nan]],
                            [[0.5, 0.4], [0.7, 0.0], [0.6, 0.1]]])
-    assert float(training.segment_ccc_loss(target.nan_to_num(9.0), target)) == pytest.approx(
+    assert float(losses.segment_ccc_loss(target.nan_to_num(9.0), target)) == pytest.approx(
         0.0, abs=1e-6)
     # Each segment predicted by its own mean: every segment's CCC is 0, whatever the pooled
     # CCC over the batch (which rewards the level difference between the segments).
     means = torch.stack([target[0, :2].mean(0), target[1].mean(0)])[:, None].expand(-1, 3, -1)
-    assert float(training.segment_ccc_loss(means, target)) == pytest.approx(1.0, abs=1e-6)
-    assert float(training.ccc_loss(means, target)) < 0.5
+    assert float(losses.segment_ccc_loss(means, target)) == pytest.approx(1.0, abs=1e-6)
+    assert float(losses.ccc_loss(means, target)) < 0.5
 
 
 def _scripted_epochs(monkeypatch, ccc: list[float], rmse: list[float]) -> None:

@@ -63,9 +63,6 @@ def mapped_floors() -> dict[str, int]:
     return floors
 
 
-# A module's source is in its models' code fingerprint, module name included: splitting it
-# re-keys every row of those models, so it waits for the one rerun that re-keys them all.
-FINGERPRINTED_OVER_SIZE = {"emorec/models/training.py"}
 MAX_LINES = 320
 
 
@@ -73,9 +70,7 @@ def test_no_module_is_longer_than_320_lines():
     sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
              for path in PACKAGE.rglob("*.py")}
     over = {path: n for path, n in sizes.items() if n > MAX_LINES}
-    assert set(over) <= FINGERPRINTED_OVER_SIZE, f"modules over {MAX_LINES} lines: {over}"
-    assert all(sizes[path] > MAX_LINES for path in FINGERPRINTED_OVER_SIZE), \
-        "a listed module is short enough now: take it off FINGERPRINTED_OVER_SIZE"
+    assert not over, f"modules over {MAX_LINES} lines: {over}"
 
 
 def test_the_code_map_names_every_module_and_nothing_that_does_not_exist():

@@ -1,6 +1,7 @@
 """Numbers that cannot go stale silently, and their uncertainty: code fingerprints in cell keys,
 emorec verify, per-session statistics and the session bootstrap."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from scenarios import SUITE, tamper_test_sums
 
 from emorec import uncertainty
-from emorec.code_fingerprint import _normalised_source
+from emorec.code_fingerprint import _digest
 from emorec.metrics import regression_metrics
 from emorec.store import result_rows, results, session_sums
 from emorec.sweep.runner import run_suite
@@ -48,7 +49,7 @@ def test_editing_a_model_default_in_a_scratch_copy_makes_verify_fail_naming_the_
     clean = emorec_from(copy, *args, cwd=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
-    ffnn = copy / "emorec" / "models" / "ffnn.py"
+    ffnn = copy / "emorec" / "models" / "zoo" / "ffnn.py"
     source = ffnn.read_text()
     assert source.count("hidden_param(128)") >= 1
     ffnn.write_text(source.replace("hidden_param(128)", "hidden_param(64)", 1))
@@ -70,8 +71,8 @@ def test_comments_and_docstrings_do_not_change_the_fingerprint_code_does(tmp_pat
     prints = []
     for text in texts:
         module.write_text(text)
-        _normalised_source.cache_clear()
-        prints.append(_normalised_source("scratch_model"))
+        _digest.cache_clear()
+        prints.append(_digest("scratch_model", None))
     assert prints[0] == prints[1] != prints[2]
 
 
@@ -154,7 +155,54 @@ def test_a_rerun_after_a_code_change_supersedes_the_older_row_on_the_leaderboard
 def test_a_model_fingerprint_covers_the_code_that_decides_its_numbers():
     from emorec.code_fingerprint import EVALUATION_MODULE, _closure
 
-    covered = _closure("emorec.models.gru") | _closure(EVALUATION_MODULE)
-    assert covered == {"emorec.data.views", "emorec.evaluation",
-                       "emorec.models.base", "emorec.models.gru", "emorec.models.nets",
+    covered = _closure("emorec.models.zoo.gru", "gru") | _closure(EVALUATION_MODULE, None)
+    assert covered == {"emorec.data.views", "emorec.evaluation", "emorec.models.base",
+                       "emorec.models.zoo.gru", "emorec.models.gru", "emorec.models.inputs",
+                       "emorec.models.losses", "emorec.models.net_params", "emorec.models.nets",
                        "emorec.models.params", "emorec.models.training", "emorec.vocabulary"}
+
+
+FINGERPRINTS = ("import json, emorec.models as m; "
+                "print(json.dumps({n: m.MODELS.get(n).code_fingerprint for n in m.MODELS}))")
+
+
+def fingerprints_of(package_parent: Path) -> dict[str, str]:
+    """Every registered model's code fingerprint, computed by the emorec under
+    ``package_parent``."""
+    done = subprocess.run([sys.executable, "-c", FINGERPRINTS], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(package_parent), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_moving_a_module_or_declaring_a_neighbour_model_changes_no_key(tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(PACKAGE, copy / "emorec", ignore=shutil.ignore_patterns("__pycache__"))
+    models = copy / "emorec" / "models"
+    before = fingerprints_of(copy)
+    # the losses move into a module of another name, every import of them following
+    (models / "losses.py").rename(models / "objectives.py")
+    training = models / "training.py"
+    training.write_text(training.read_text().replace("emorec.models.losses",
+                                                     "emorec.models.objectives"))
+    # a new model declared in classic.py beside four others, and a description rewritten
+    classic = models / "zoo" / "classic.py"
+    classic.write_text(classic.read_text().replace(
+        '"""Bayesian Ridge regression (scikit-learn defaults), one per target.',
+        '"""Bayesian ridge, one per target, as scikit-learn sets it up.') + (
+        '\n\n@model("ridge_scratch", family="classic", modality="video", view="frame",\n'
+        '       seeded=False, thesis_names=("ridge",))\n'
+        'def ridge_scratch(seed: int) -> PerTarget:\n'
+        '    """Ridge regression."""\n'
+        '    from sklearn.linear_model import Ridge\n\n'
+        '    return PerTarget(Ridge)\n'))
+    after = fingerprints_of(copy)
+    assert after.pop("ridge_scratch") not in before.values()
+    assert after == before
+
+    # what decides a number does re-key, and only the models it decides
+    (models / "zoo" / "ffnn.py").write_text((models / "zoo" / "ffnn.py").read_text().replace(
+        "hidden_param(128)", "hidden_param(96)"))
+    edited = fingerprints_of(copy)
+    changed = {name for name in before if edited[name] != before[name]}
+    assert changed == {"ffnn", "audio_ffnn"}

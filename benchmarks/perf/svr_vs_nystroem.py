@@ -19,7 +19,7 @@ from tabulate import tabulate
 
 from emorec import metrics
 from emorec.data import synth, views
-from emorec.models.classic import NystroemSVR
+from emorec.models.zoo.classic import NystroemSVR
 
 
 def main() -> None:

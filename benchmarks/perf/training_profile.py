@@ -28,6 +28,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from emorec.data.dataset import Dataset
 from emorec.data.resolve import resolve_dataset
 from emorec.models import MODELS, training
+from emorec.models.inputs import Gather
+from emorec.models.losses import LOSSES
 from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -113,15 +115,15 @@ def _flops_per_step(net, inputs: tuple, labels: np.ndarray, config) -> int:
     batch = torch.arange(min(config.batch_size, inputs.length), device=device)
     labels = torch.as_tensor(labels, dtype=torch.float32, device=device)
     net.train()
-    return step_flops(net, inputs.batch(batch), labels[batch], training.LOSSES[config.loss])
+    return step_flops(net, inputs.batch(batch), labels[batch], LOSSES[config.loss])
 
 
 def _shape(net, inputs: tuple, config) -> dict:
     """The batch shape the plain reference copies."""
     x = inputs[0]
-    rows = x.rows if isinstance(x, training.Gather) else x
+    rows = x.rows if isinstance(x, Gather) else x
     steps = rows.shape[1] if rows.ndim == 2 else 1
-    width = x.source.shape[1] if isinstance(x, training.Gather) else x.shape[1]
+    width = x.source.shape[1] if isinstance(x, Gather) else x.shape[1]
     sequence = hasattr(net, "rnn")
     hidden = (net.rnn.hidden_size if sequence else
               net.gru.hidden_size if hasattr(net, "gru") else 64)

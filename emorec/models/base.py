@@ -2,8 +2,8 @@
 
 Every model is a factory registered with :func:`model`; it takes its declared parameters
 (:class:`~emorec.models.params.Param`) as keyword arguments plus ``seed`` and returns an
-:class:`Estimator`. The view it reads is built from the spec's ``view`` kind (:data:`VIEWS`), so
-no caller ever special-cases a family.
+:class:`Estimator`. The view it reads is built from the record of its ``view``
+(:data:`~emorec.models.inputs.VIEWS`), so no caller ever special-cases a family.
 
 A model whose fit does not depend on the seed (a deterministic fit: a closed form, a grid search
 on a fixed split, a constant) is registered with ``seeded=False``: a suite then plans one cell
@@ -20,12 +20,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from emorec.code_fingerprint import model_fingerprint
-from emorec.data import views
 from emorec.data.dataset import Dataset
 from emorec.data.splits import Split
 from emorec.errors import EmorecError
+from emorec.models.inputs import VIEW_PARAMS, VIEWS, View
 from emorec.models.params import Param
 from emorec.registry import Registry
+from emorec.store.facts import ModelFacts
+
+# The params a leaderboard row shows in columns of their own, of those a model declares, when
+# its registration names none.
+SHOWN_BY_DEFAULT = ("window", "pooling")
 
 # (epoch, dev scores) after each epoch of an iterative model; it may raise to stop training
 # (a tuner's pruning does).
@@ -49,22 +54,6 @@ class Estimator(Protocol):
     def predict(self, view: Any) -> np.ndarray: ...
 
 
-# View kind -> how to build it for a partition from the model's params.
-VIEWS: dict[str, Callable[..., Any]] = {
-    "frame": lambda dataset, partition, split, params: views.frame_view(
-        dataset, partition, split),
-    "video_window": lambda dataset, partition, split, params: views.video_window_view(
-        dataset, partition, params["window"], split),
-    "audio_window": lambda dataset, partition, split, params: views.audio_window_view(
-        dataset, partition, params["window"], split),
-    "fused": lambda dataset, partition, split, params: views.fused_view(
-        dataset, partition, params["window"], split=split),
-    "frame_audio": lambda dataset, partition, split, params: views.frame_audio_view(
-        dataset, partition, params["window"], split),
-}
-VIEW_PARAMS = ("window",)   # parameters that choose the input view, not the estimator
-
-
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -75,6 +64,9 @@ class ModelSpec:
     declared: Mapping[str, Param] = field(default_factory=dict)
     grid: dict = field(default_factory=dict)    # the thesis's grid (suites may override)
     description: str = ""
+    columns: tuple[str, ...] = ()   # params shown in leaderboard columns of their own
+    offline_when: tuple[tuple[str, object], ...] = ()   # (param, value): reads future frames
+    thesis_names: tuple[str, ...] = ()   # the thesis's names for this model, if it ran it
     stand_in_only: bool = False
     source: str = "emorec"      # where the model comes from: emorec, or a plugin
     seeded: bool = True         # False: the fit does not depend on the seed (seed-free)
@@ -106,7 +98,13 @@ class ModelSpec:
     @property
     def code_fingerprint(self) -> str:
         """Of the code that decides this model's numbers (:mod:`emorec.code_fingerprint`)."""
-        return model_fingerprint(self.factory.__module__)
+        return model_fingerprint(self.factory.__module__, self.name)
+
+    def facts(self) -> ModelFacts:
+        """What this model's rows show, as written beside the results (``models.json``)."""
+        return ModelFacts(columns=self.columns, offline_when=self.offline_when,
+                          thesis_names=self.thesis_names, description=self.description,
+                          family=self.family, modality=self.modality, source=self.source)
 
     def build(self, params: dict, seed: int | None) -> Estimator:
         """The estimator for ``params``; seed ``None`` (a seed-free cell) builds it with 0."""
@@ -116,18 +114,35 @@ class ModelSpec:
     def build_view(self, dataset: Dataset, params: dict, partition: str,
                 split: Split | None = None):
         """The input this model reads for ``partition``."""
-        return VIEWS[self.view](dataset, partition, split, params)
+        return VIEWS[self.view].build(dataset, partition, split, params)
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
 
 
+def view_of(model_name: str) -> View:
+    """The record of the view registered model ``model_name`` reads."""
+    return VIEWS[MODELS.get(model_name).view]
+
+
 def model(name: str, *, family: str, modality: str, view: str,
           params: Mapping[str, Param] | None = None, grid: dict | None = None,
-          stand_in_only: bool = False, seeded: bool = True) -> Callable:
-    """Register the decorated factory as model ``name`` with its metadata. Its description is
-    the first paragraph of the factory's docstring. ``seeded=False`` declares that its fit does
-    not depend on the seed: it is fitted once per dataset and params, not once per seed."""
+          stand_in_only: bool = False, seeded: bool = True, description: str | None = None,
+          columns: tuple[str, ...] | None = None,
+          offline_when: tuple[tuple[str, object], ...] = (),
+          thesis_names: tuple[str, ...] = ()) -> Callable:
+    """Register the decorated factory as model ``name`` with its metadata, in one declaration.
+
+    ``family`` groups rows (one refit per family in ``emorec verify``, a panel per family in the
+    window figure); ``view`` names the input (:data:`~emorec.models.inputs.VIEWS`); ``params``
+    declares every parameter; ``seeded=False`` declares that its fit does not depend on the
+    seed (fitted once per dataset and params, not once per seed). Describing it, deciding no
+    number and so outside its code fingerprint: ``grid`` (the thesis's grid, which suites may
+    override), ``description`` (default: the first paragraph of the factory's docstring),
+    ``columns`` (the params its leaderboard rows show in columns of their own; default: those of
+    ``window`` and ``pooling`` it declares), ``offline_when`` ((param, value) pairs that make it
+    read future frames: an offline row) and ``thesis_names`` (what the thesis's tables call it).
+    """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
     declared = dict(params or {})
@@ -136,12 +151,20 @@ def model(name: str, *, family: str, modality: str, view: str,
     unknown = sorted(set(grid or {}) - set(declared))
     if unknown:
         raise ValueError(f"model {name!r}: grid names undeclared parameters {unknown}")
+    shown = (tuple(p for p in SHOWN_BY_DEFAULT if p in declared) if columns is None
+             else tuple(columns))
+    unknown = sorted({*shown, *(p for p, _ in offline_when)} - set(declared))
+    if unknown:
+        raise ValueError(f"model {name!r}: columns or offline_when name undeclared parameters "
+                         f"{unknown}")
 
     def make(factory: Callable) -> ModelSpec:
         return ModelSpec(name=name, family=family, modality=modality, view=view, factory=factory,
                          declared=declared, grid=dict(grid or {}),
-                         description=first_paragraph(factory.__doc__),
-                         stand_in_only=stand_in_only, seeded=seeded)
+                         description=first_paragraph(description or factory.__doc__),
+                         columns=shown, offline_when=tuple(map(tuple, offline_when)),
+                         thesis_names=tuple(thesis_names), stand_in_only=stand_in_only,
+                         seeded=seeded)
 
     return MODELS.register(name, make)
 

@@ -1,25 +1,6 @@
-"""Audio-visual fusion models (thesis section 4.5, Figures 4.3 and A.1-A.5, Tables A.3/A.4).
+"""The nets of the audio-visual fusion models (:mod:`emorec.models.zoo.fusion`, where their
+shared choices are described)."""
 
-All read the fused view: the face embeddings of the 1-4 s window ending at the frame (T slots)
-and the wav2vec2 windows of the same length that end inside it (S slots), both masked. All end
-in a dense + tanh head, so outputs lie in [-1, 1].
-
-Choices where the thesis is vague (shared by every fusion model):
-
-- Both modalities are projected to ``d_model`` (default 64). The thesis projects audio to the
-  video dimension (256); a 64-wide model keeps the 24 fusion cells x 3 seeds inside the CPU
-  budget of ``make bench-sewa``. ``d_model`` is a parameter.
-- Transformer blocks are post-norm (attention, add & norm, position-wise feed-forward of width
-  ``2 * d_model``, add & norm), ``heads`` heads, dropout ``dropout``. Self-attention blocks are
-  :class:`torch.nn.TransformerEncoderLayer`.
-- Positional encoding is sinusoidal over a slot's distance from the window's end (the frame
-  itself is position 0, the slot before it 1, ...), added to each modality separately, so
-  extra masked slots at a window's start change nothing; in the concatenated sequence of
-  fusion 2 a learned modality embedding tells video from audio.
-- Masked slots never act as keys (key padding masks) and are left out of every pooling.
-  Windows without any audio (silence, missing audio) still need something to attend to, so
-  every cross-attention over audio also sees one learned "no audio" token.
-"""
 
 from __future__ import annotations
 
@@ -28,26 +9,8 @@ import math
 import torch
 from torch import nn
 
-from emorec.models.base import model
-from emorec.models.gru import KERNEL, CausalConv
-from emorec.models.nets import (
-    TARGET,
-    WINDOW,
-    WINDOW_SECONDS,
-    WINDOW_TRAINING_PARAMS,
-    Head,
-    NetRegressor,
-    dropout_param,
-    hidden_param,
-    masked_mean,
-)
-from emorec.models.params import Param
-
-ATTENTION_PARAMS = {"window": WINDOW, "target": TARGET,
-                    "d_model": Param("choice", 64, choices=(32, 64, 128), tune=True,
-                                     help="width of both modalities' projections"),
-                    "heads": Param("choice", 4, choices=(2, 4), tune=True),
-                    "dropout": dropout_param(0.1), **WINDOW_TRAINING_PARAMS}
+from emorec.models.gru import CausalConv
+from emorec.models.nets import Head, masked_mean
 
 
 def positional_encoding(steps: int, width: int, device) -> torch.Tensor:
@@ -211,32 +174,3 @@ class Fusion4(nn.Module):
         else:
             x = self.second(x, a, audio_mask)
         return self.head(self.dense(masked_mean(x, video_mask)))
-
-
-def _register(name: str, description: str, make_net, params: dict):
-    def factory(seed: int, **values) -> NetRegressor:
-        return NetRegressor(name, make_net, seed, **values)
-
-    factory.__doc__ = description
-    model(name, family="fusion", modality="audio-visual", view="fused", params=params,
-          grid={"window": WINDOW_SECONDS})(factory)
-
-
-_register("fusion1", "Fusion 1: pooled video + pooled audio, concat, dense (Fig. 4.3).",
-          lambda dims, hidden, dropout: Fusion1(dims, hidden, dropout),
-          {"window": WINDOW, "target": TARGET, "hidden": hidden_param(128),
-           "dropout": dropout_param(0.2), **WINDOW_TRAINING_PARAMS})
-_register("fusion2", "Fusion 2: audio projected, concat with video, 2 self-attention blocks, "
-          "AVG pool (Fig. A.1).",
-          lambda dims, **p: Fusion2(dims, **p), ATTENTION_PARAMS)
-_register("fusion3", "Fusion 3: cross-attention video<-padded audio, then self-attention "
-          "(Fig. A.2).",
-          lambda dims, **p: Fusion3(dims, **p), ATTENTION_PARAMS)
-FUSION4_PARAMS = {**ATTENTION_PARAMS, "kernel": KERNEL}
-for _variant, _second, _figure in (("v1", "self-attention", "A.3"),
-                                   ("v2", "cross-attention on video", "A.4"),
-                                   ("v3", "cross-attention on audio", "A.5")):
-    _register(f"fusion4_{_variant}",
-              f"Fusion 4 {_variant}: Conv1D video, cross-attention video<-audio, then "
-              f"{_second} (Fig. {_figure}).",
-              lambda dims, _v=_variant, **p: Fusion4(dims, variant=_v, **p), FUSION4_PARAMS)

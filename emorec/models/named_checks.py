@@ -29,7 +29,6 @@ import numpy as np
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.models import MODELS
-from emorec.models.base import VIEW_PARAMS
 from emorec.models.check_stages import (
     PARTITIONS,
     CheckNotRun,
@@ -37,6 +36,7 @@ from emorec.models.check_stages import (
     Subject,
     describe,
 )
+from emorec.models.inputs import VIEW_PARAMS
 
 
 @dataclass(frozen=True)

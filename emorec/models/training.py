@@ -9,8 +9,10 @@ deterministic algorithms on; CUDA when present (``device="auto"``). Every epoch'
 dev metrics are kept in :class:`TrainingHistory`, which the runner logs to MLflow as step
 metrics.
 
-Inputs are a tuple of plain arrays (indexed per batch) and :class:`Gather` inputs (row indices
-into an embedding matrix, gathered per batch), so a window view never has to be materialised.
+Inputs are a tuple of plain arrays (indexed per batch) and
+:class:`~emorec.models.inputs.Gather` inputs (row indices into an embedding matrix, gathered per
+batch), so a window view never has to be materialised. The losses are
+:mod:`emorec.models.losses`'.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ import torch
 from torch import nn
 
 from emorec.errors import EmorecError
+from emorec.models.inputs import Gather
+from emorec.models.losses import LOSSES
+from emorec.models.net_params import MONITORS
 from emorec.vocabulary import TARGETS
 
 
 @dataclass
 class TrainingConfig:
-    """The loop's settings; a net's declared params (``nets.TRAINING_PARAMS``) check them."""
+    """The loop's settings; a net's declared params (``net_params.TRAINING_PARAMS``) check
+    them."""
 
     epochs: int = 50
     batch_size: int = 256
@@ -52,18 +58,6 @@ class TrainingConfig:
 
 # The settings a net's params may give the loop (the seed comes from the cell).
 CONFIG_KEYS = frozenset(f.name for f in fields(TrainingConfig)) - {"seed"}
-
-
-@dataclass(frozen=True)
-class Gather:
-    """``source[rows]`` without building it: rows (n, ...) int64 with -1 meaning the trailing
-    zero row of ``source`` (N + 1, D)."""
-
-    rows: np.ndarray
-    source: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
 
 @dataclass
@@ -96,60 +90,6 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _labelled(prediction: torch.Tensor, target: torch.Tensor
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(m, 2) predictions and labels of the labelled frames. A sequence model's outputs
-    (batch, steps, 2) have NaN labels in their padding, which is left out; one output per
-    sample (batch, 2) is taken as it is, so a NaN label there makes training diverge loudly."""
-    if target.dim() == 2:
-        return prediction, target
-    prediction, target = prediction.reshape(-1, 2), target.reshape(-1, 2)
-    keep = ~torch.isnan(target[:, 0])
-    return prediction[keep], target[keep]
-
-
-def rmse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over targets of each target's RMSE (the thesis's loss)."""
-    prediction, target = _labelled(prediction, target)
-    return torch.sqrt(((prediction - target) ** 2).mean(dim=0) + 1e-12).mean()
-
-
-def ccc_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """1 - mean over targets of the batch's concordance correlation (the AVEC/MuSe loss)."""
-    prediction, target = _labelled(prediction, target)
-    mean_p, mean_t = prediction.mean(dim=0), target.mean(dim=0)
-    var_p, var_t = prediction.var(dim=0, unbiased=False), target.var(dim=0, unbiased=False)
-    cov = ((prediction - mean_p) * (target - mean_t)).mean(dim=0)
-    ccc = 2 * cov / (var_p + var_t + (mean_p - mean_t) ** 2 + 1e-8)
-    return 1 - ccc.mean()
-
-
-def segment_ccc_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """1 - mean over segments and targets of each training segment's concordance correlation
-    (the AVEC/MuSe baselines' loss). Outputs (batch, steps, 2) with NaN labels in padding: one
-    CCC per segment over its labelled steps. One output per sample (batch, 2): the batch is
-    the segment, as :func:`ccc_loss`."""
-    if target.dim() == 2:
-        return ccc_loss(prediction, target)
-    labelled = ~torch.isnan(target[..., :1])                     # (batch, steps, 1)
-    weight = labelled.to(prediction.dtype)
-    count = weight.sum(dim=1).clamp(min=1)                       # (batch, 1)
-    target = torch.where(labelled, target, torch.zeros_like(target))
-    mean_p = (prediction * weight).sum(dim=1) / count            # (batch, 2)
-    mean_t = target.sum(dim=1) / count
-    centred_p = (prediction - mean_p[:, None]) * weight
-    centred_t = (target - mean_t[:, None]) * weight
-    var_p = (centred_p ** 2).sum(dim=1) / count
-    var_t = (centred_t ** 2).sum(dim=1) / count
-    cov = (centred_p * centred_t).sum(dim=1) / count
-    ccc = 2 * cov / (var_p + var_t + (mean_p - mean_t) ** 2 + 1e-8)
-    return 1 - ccc.mean()
-
-
-LOSSES = {"rmse": rmse_loss, "ccc": ccc_loss, "segment_ccc": segment_ccc_loss}
-# The dev score that picks the best epoch: (epoch metric, whether higher is better).
-MONITORS = {"dev_rmse": ("dev_mean_rmse", False), "dev_ccc": ("dev_mean_ccc", True)}
-SCHEDULES = ("none", "plateau")
 PLATEAU_FACTOR, PLATEAU_MIN_LR = 0.5, 1e-5   # the MuSe baselines' ReduceLROnPlateau settings
 
 

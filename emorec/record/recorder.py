@@ -20,7 +20,6 @@ from emorec.cells import Cell, seed_label, seed_value
 from emorec.display import describe_variant
 from emorec.evaluation import CellResult
 from emorec.models import MODELS, ModelSpec
-from emorec.models.shown import model_facts, shown_columns
 from emorec.store import facts, predictions, result_rows, results
 from emorec.system.faults import checkpoint
 from emorec.tracking.mlflow_store import connect
@@ -134,7 +133,7 @@ class Recorder:
 
 def registered_models() -> dict[str, facts.ModelFacts]:
     """Every registered model's facts, which a sweep writes beside its results."""
-    return {name: model_facts(MODELS.get(name)) for name in MODELS}
+    return {name: MODELS.get(name).facts() for name in MODELS}
 
 
 def fitted(context: result_rows.RowContext, cell: Cell, result: CellResult) -> Entry:
@@ -154,7 +153,7 @@ def fitted(context: result_rows.RowContext, cell: Cell, result: CellResult) -> E
 def cell_tags(spec: ModelSpec, cell: Cell) -> dict:
     """A fitted cell's :func:`row_tags`: offline when its params read future frames."""
     return row_tags(cell.model, spec.family, spec.modality,
-                    offline=model_facts(spec).offline(cell.params), seed_free=not spec.seeded,
+                    offline=spec.facts().offline(cell.params), seed_free=not spec.seeded,
                     tuned_by=cell.tuned_by)
 
 
@@ -180,4 +179,4 @@ def describe(model: str, params: dict) -> str:
     differ from its defaults."""
     spec = MODELS.get(model)
     return describe_variant(model, spec.changed(params),
-                            {name: params.get(name) for name in shown_columns(spec)})
+                            {name: params.get(name) for name in spec.columns})

@@ -25,7 +25,7 @@ DATASETS_FILE = "datasets.json"
 @dataclass(frozen=True)
 class ModelFacts:
     """A model's entry in ``models.json``: a registered model's
-    (:func:`emorec.models.shown.model_facts`) or that of rows made from kept predictions (late
+    (:meth:`emorec.models.base.ModelSpec.facts`) or that of rows made from kept predictions (late
     fusion, external predictions: :meth:`emorec.record.derived.DerivedRow.model_facts`)."""
     columns: tuple[str, ...] = ()
     offline_when: tuple[tuple[str, object], ...] = ()   # (param, value): reads future frames

@@ -11,6 +11,7 @@ from emorec.data.dataset import Dataset
 from emorec.data.views import window_slots
 from emorec.errors import EmorecError
 from emorec.models import MODELS, ModelSpec
+from emorec.models.base import view_of
 from emorec.record.recorder import run_name
 from emorec.sweep.suites import Suite
 from emorec.tuning.tuned import Tuned
@@ -70,15 +71,15 @@ def check_needs(cells: list[Cell], dataset: Dataset) -> None:
     naming each missing need and the cells that need it."""
     problems: dict[str, list[Cell]] = {}
     for cell in cells:
-        view, window = MODELS.get(cell.model).view, cell.params.get("window")
+        view, window = view_of(cell.model), cell.params.get("window")
         if window is None:
             continue
-        if view in ("video_window", "fused"):
+        if view.video_window:
             try:
                 window_slots(dataset.manifest.fps, window)
             except EmorecError as error:
                 problems.setdefault(str(error), []).append(cell)
-        if view in ("audio_window", "frame_audio", "fused") and float(window) not in dataset.audio:
+        if view.audio_window and float(window) not in dataset.audio:
             known = ", ".join(f"{w:g}" for w in dataset.audio) or "none"
             problems.setdefault(f"dataset {dataset.name!r} has no {window:g} s audio windows "
                                 f"(it has: {known})", []).append(cell)

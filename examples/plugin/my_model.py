@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from emorec.models import Param, model
-from emorec.models.nets import TRAINING_PARAMS, Head, NetRegressor
+from emorec.models.net_params import TRAINING_PARAMS
+from emorec.models.nets import Head, NetRegressor
 
 
 class FaceVoiceNet(nn.Module):

@@ -86,6 +86,7 @@ class NystroemSVR(RegressorMixin, BaseEstimator):
 
 
 @model("svr", family="classic", modality="video", view="frame", seeded=False,
+       thesis_names=("svr",),
        params={"max_train_frames": Param("int", 5000, low=1, optional=True,
                                          help="training frames, taken evenly (null: all)"),
                "max_dev_frames": Param("int", 1250, low=1, optional=True,
@@ -111,7 +112,8 @@ def svr_nystroem(seed: int, n_components: int) -> PerTarget:
                      search={"C": SVR_GRID["C"]})
 
 
-@model("bayesian_ridge", family="classic", modality="video", view="frame", seeded=False)
+@model("bayesian_ridge", family="classic", modality="video", view="frame", seeded=False,
+       thesis_names=("bayesian_ridge",))
 def bayesian_ridge(seed: int) -> PerTarget:
     """Bayesian Ridge regression (scikit-learn defaults), one per target.
 
@@ -122,7 +124,7 @@ def bayesian_ridge(seed: int) -> PerTarget:
 @model("decision_tree", family="classic", modality="video", view="frame",
        params={"max_depth": Param("int", None, low=1, optional=True, tune=(2, 30),
                                   help="null: no limit")},
-       grid={"max_depth": [None, 10]})
+       grid={"max_depth": [None, 10]}, thesis_names=("decision_tree",))
 def decision_tree(seed: int, max_depth: int | None) -> PerTarget:
     """Decision tree regression, its random_state set to the cell's seed.
 
