@@ -1,9 +1,12 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.models import MODELS
+from emorec.models import MODELS, model
 from emorec.registry import Registry, UnknownNameError
 
 
@@ -36,6 +39,28 @@ def test_metadata_is_data():
     assert spec.grid["window"] == [1.0, 2.0, 3.0, 4.0]
     assert "hidden" in spec.tunable and spec.description
     assert spec.declared["hidden"].tune == (32, 512)
+
+
+def test_listing_the_models_imports_no_torch():
+    """The zoo's declarations import their nets only when a factory is called."""
+    listed = subprocess.run(
+        [sys.executable, "-c", "import sys; from emorec.cli import main; main(['models']); "
+                               "print('torch imported:', 'torch' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert "seq_video" in listed.stdout and "torch imported: False" in listed.stdout
+
+
+def test_what_a_row_shows_is_declared_with_the_model_and_checked():
+    with pytest.raises(ValueError, match=r"undeclared parameters \['pooling'\]"):
+        model("scratch_shown", family="ffnn", modality="video", view="frame",
+              columns=("pooling",))(lambda seed: None)
+    with pytest.raises(ValueError, match=r"undeclared parameters \['direction'\]"):
+        model("scratch_offline", family="ffnn", modality="video", view="frame",
+              offline_when=(("direction", "bidirectional"),))(lambda seed: None)
+    assert "scratch_shown" not in MODELS and "scratch_offline" not in MODELS
+    spec = MODELS.get("gru")
+    assert spec.columns == ("window", "pooling")    # the default: those of window and pooling
+    assert MODELS.get("seq_video").offline_when == (("direction", "bidirectional"),)
 
 
 def test_params_are_checked_and_normalised_in_one_place():
