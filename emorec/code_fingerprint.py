@@ -9,12 +9,14 @@ left out (so moving or renaming a module changes no key), and the installed vers
 scipy, scikit-learn, pandas and torch. The module digests are sorted before they are hashed
 together, so neither module names nor paths enter.
 
-One model's fingerprint leaves out the other models declared beside it: every ``@model``
-factory of another name (unless some kept code refers to it) and, of its own ``@model(...)``,
-the keywords that describe it without deciding a number (``grid``, ``description``,
-``columns``, ``offline_when``, ``thesis_names``); of a ``Param(...)``, its help text and tuning
-range. So a model's metadata sits in its declaration, and adding a model beside it, or editing
-its description, re-keys nothing.
+One model's fingerprint leaves out what its module holds for other models: of the module that
+declares it, only its factory, what the factory refers to (helpers, constants, imports,
+directly or not) and the statements that bind no name are kept, so another model's factory,
+imports and constants are not; of its own ``@model(...)``, the keywords that describe it
+without deciding a number (``grid``, ``description``, ``columns``, ``offline_when``,
+``thesis_names``) are left out, as a ``Param(...)``'s help text and tuning range. So a model's
+metadata sits in its declaration, and adding a model beside it, with imports of its own, or
+editing its description re-keys nothing.
 
 Changed code therefore means a new cell key, a rerun, and committed rows that no longer match
 (``emorec verify`` names them); it cannot leave a stale row that looks fresh. A plugin model's
@@ -104,9 +106,7 @@ def _digest(module: str, keep: str | None) -> str:
     tree = _tree(module, keep)
     own = {"emorec", module.split(".")[0]}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _called(node) in DESCRIBING:
-            node.keywords = [k for k in node.keywords if k.arg not in DESCRIBING[_called(node)]]
-        elif isinstance(node, ast.ImportFrom) and (node.level or (
+        if isinstance(node, ast.ImportFrom) and (node.level or (
                 node.module and node.module.split(".")[0] in own)):
             node.module, node.level = None, 0
         elif isinstance(node, ast.Import):
@@ -122,18 +122,61 @@ def _digest(module: str, keep: str | None) -> str:
 
 
 def _tree(module: str, keep: str | None) -> ast.Module:
-    """``module`` parsed, less the models other than ``keep`` declared in it: each top-level
-    function registered with ``@model(name, ...)`` for another name, unless the rest of the
-    module refers to it."""
+    """``module`` parsed, less what does not decide model ``keep``'s numbers. In the module that
+    declares ``keep``: its factory, the statements that bind no name (they run for every
+    model), and every top-level definition, assignment or import the kept code refers to,
+    directly or not: another model's factory, its imports and constants are left out unless
+    the kept code uses them. In any other module: all but the functions registered with
+    ``@model(name, ...)`` that the rest of the module does not refer to."""
     tree = ast.parse(_path(module).read_text())
-    others = [node for node in tree.body if _declared_model(node) not in (None, keep)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in DESCRIBING:
+            node.keywords = [k for k in node.keywords if k.arg not in DESCRIBING[_called(node)]]
+    declared = {node: _declared_model(node) for node in tree.body}
+    if keep is not None and keep in declared.values():
+        kept = [node for node in tree.body if declared[node] == keep or not _bound(node)]
+        while True:
+            used = _names_used(kept)
+            more = [node for node in tree.body if node not in kept and _bound(node) & used]
+            if not more:
+                break
+            kept += more
+        for node in kept:
+            if isinstance(node, ast.Import | ast.ImportFrom) and _bound(node):
+                node.names = [alias for alias in node.names if _bound_by(alias, node) in used]
+        tree.body = [node for node in tree.body if node in kept]
+        return tree
+    others = [node for node in tree.body if declared[node] not in (None, keep)]
     if others:
-        rest = [node for node in tree.body if node not in others]
-        used = {node.id if isinstance(node, ast.Name) else node.attr
-                for part in rest for node in ast.walk(part)
-                if isinstance(node, ast.Name | ast.Attribute)}
+        used = _names_used(node for node in tree.body if node not in others)
         tree.body = [node for node in tree.body if node not in others or node.name in used]
     return tree
+
+
+def _names_used(nodes) -> set[str]:
+    return {found.id for node in nodes for found in ast.walk(node) if isinstance(found, ast.Name)}
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds: a definition's, an assignment's or an import's
+    (none for anything else, which therefore always runs: a ``from __future__`` import, a
+    loop, a call)."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {found.id for target in targets for found in ast.walk(target)
+                if isinstance(found, ast.Name) and isinstance(found.ctx, ast.Store)}
+    if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom)
+                                        and node.module != "__future__"):
+        return {_bound_by(alias, node) for alias in node.names}
+    return set()
+
+
+def _bound_by(alias: ast.alias, statement: ast.Import | ast.ImportFrom) -> str:
+    if alias.asname:
+        return alias.asname
+    return alias.name.split(".")[0] if isinstance(statement, ast.Import) else alias.name
 
 
 def _declared_model(node: ast.stmt) -> str | None:

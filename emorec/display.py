@@ -41,11 +41,19 @@ def format_window(window) -> str:
     return "" if window is None or window != window else f"{float(window):g} s"
 
 
+# Shown params whose values read without their name (``2 s``, ``avg``); any other is written
+# ``name=value``.
+NAMELESS_SHOWN = ("window", "pooling")
+
+
 def format_shown(name: str, value) -> str:
-    """A shown param's value as its column writes it: a window in seconds, else as written."""
+    """A shown param's value as its column writes it: a window in seconds, a pooling as
+    written, any other param as ``name=value``."""
     if name == "window":
         return format_window(value)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    return str(value) if name in NAMELESS_SHOWN else f"{name}={format_value(value)}"
 
 
 def describe_variant(model: str, variant: dict | str, shown: dict | None = None) -> str:

@@ -61,12 +61,17 @@ def test_models_json_holds_every_model_with_its_defaults_and_search_space(capsys
         params = record["params"]
         assert {p: params[p]["default"] for p in params} == spec.defaults
         assert {p for p in params if params[p]["tune"]} == set(spec.tunable)
+        shows = [record["columns"], record["offline_when"], record["thesis_names"]]
+        assert shows == json.loads(json.dumps([spec.columns, spec.offline_when,
+                                               spec.thesis_names]))
 
 
 def test_models_text_shows_each_models_params_and_tuned_ranges(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"learning_rate +0\.001 +a number > 0 +0\.0001 \.\. 0\.01 \(log\)", out)
+    assert "  leaderboard: offline when direction = bidirectional\n" in out
+    assert "  leaderboard: columns for window, pooling; the thesis calls it gru_avg, " in out
     assert max(len(line) for line in out.splitlines()) <= 100
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
-from emorec.models import MODELS, model
+from emorec.models import MODELS, Param, model
+from emorec.models.base import DeclarationError
 from emorec.registry import Registry, UnknownNameError
 
 
@@ -50,17 +51,37 @@ def test_listing_the_models_imports_no_torch():
     assert "seq_video" in listed.stdout and "torch imported: False" in listed.stdout
 
 
-def test_what_a_row_shows_is_declared_with_the_model_and_checked():
-    with pytest.raises(ValueError, match=r"undeclared parameters \['pooling'\]"):
-        model("scratch_shown", family="ffnn", modality="video", view="frame",
-              columns=("pooling",))(lambda seed: None)
-    with pytest.raises(ValueError, match=r"undeclared parameters \['direction'\]"):
-        model("scratch_offline", family="ffnn", modality="video", view="frame",
-              offline_when=(("direction", "bidirectional"),))(lambda seed: None)
-    assert "scratch_shown" not in MODELS and "scratch_offline" not in MODELS
-    spec = MODELS.get("gru")
-    assert spec.columns == ("window", "pooling")    # the default: those of window and pooling
+@pytest.mark.parametrize("declaration, problem", [
+    ({"view": "frames"}, "view= must be one of audio_window, "),
+    ({"view": "video_window"}, "it reads a video_window view and must declare a 'window' param"),
+    ({"columns": ("pooling",)}, "columns= names undeclared params pooling (it declares: depth)"),
+    ({"columns": "depth"}, "columns= must be a tuple of param names, not 'depth'"),
+    ({"offline_when": (("direction", "bidirectional"),)},
+     "offline_when= names undeclared params direction"),
+    ({"offline_when": {"depth": 3}}, "offline_when= must be a tuple of (param, value) pairs"),
+    ({"offline_when": (("depth", "deep"),)},
+     "offline_when= gives depth a value it never takes: parameter depth must be"),
+    ({"grid": {"width": [1, 2]}}, "grid= names undeclared params width"),
+])
+def test_a_wrong_declaration_is_one_error_naming_the_model_and_its_file(declaration, problem):
+    def scratch_factory(seed: int, depth: int):
+        """A model declared wrongly."""
+
+    keywords = {"family": "classic", "modality": "video", "view": "frame",
+                "params": {"depth": Param("int", 2, low=1)}, **declaration}
+    with pytest.raises(DeclarationError) as refused:
+        model("scratch_declared", **keywords)(scratch_factory)
+    assert isinstance(refused.value, EmorecError)
+    assert str(refused.value).startswith(f"model 'scratch_declared' ({__file__}:")
+    assert problem in str(refused.value)
+    assert "scratch_declared" not in MODELS
+
+
+def test_what_a_row_shows_is_declared_with_the_model():
+    assert MODELS.get("gru").columns == ("window", "pooling")   # default: window and pooling
+    assert MODELS.get("ffnn").columns == ()
     assert MODELS.get("seq_video").offline_when == (("direction", "bidirectional"),)
+    assert MODELS.get("gru").thesis_names == ("gru_avg", "gru_max", "gru_conv1d")
 
 
 def test_params_are_checked_and_normalised_in_one_place():

@@ -185,17 +185,21 @@ def test_moving_a_module_or_declaring_a_neighbour_model_changes_no_key(tmp_path)
     training = models / "training.py"
     training.write_text(training.read_text().replace("emorec.models.losses",
                                                      "emorec.models.objectives"))
-    # a new model declared in classic.py beside four others, and a description rewritten
+    # a new model declared in classic.py beside four others, with an import and a constant of
+    # its own at the top, and a neighbour's description rewritten
     classic = models / "zoo" / "classic.py"
-    classic.write_text(classic.read_text().replace(
+    source = classic.read_text().replace(
         '"""Bayesian Ridge regression (scikit-learn defaults), one per target.',
-        '"""Bayesian ridge, one per target, as scikit-learn sets it up.') + (
+        '"""Bayesian ridge, one per target, as scikit-learn sets it up.')
+    source = source.replace("from sklearn.linear_model import BayesianRidge",
+                            "from sklearn.linear_model import BayesianRidge, Ridge")
+    source = source.replace("SVR_GRID = ", "RIDGE_ALPHA = 2.0\nSVR_GRID = ")
+    classic.write_text(source + (
         '\n\n@model("ridge_scratch", family="classic", modality="video", view="frame",\n'
         '       seeded=False, thesis_names=("ridge",))\n'
         'def ridge_scratch(seed: int) -> PerTarget:\n'
         '    """Ridge regression."""\n'
-        '    from sklearn.linear_model import Ridge\n\n'
-        '    return PerTarget(Ridge)\n'))
+        '    return PerTarget(lambda: Ridge(alpha=RIDGE_ALPHA))\n'))
     after = fingerprints_of(copy)
     assert after.pop("ridge_scratch") not in before.values()
     assert after == before

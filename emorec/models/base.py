@@ -143,22 +143,12 @@ def model(name: str, *, family: str, modality: str, view: str,
     ``window`` and ``pooling`` it declares), ``offline_when`` ((param, value) pairs that make it
     read future frames: an offline row) and ``thesis_names`` (what the thesis's tables call it).
     """
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
     declared = dict(params or {})
-    if view != "frame" and "window" not in declared:
-        raise ValueError(f"model {name!r} reads a {view} view and must declare 'window'")
-    unknown = sorted(set(grid or {}) - set(declared))
-    if unknown:
-        raise ValueError(f"model {name!r}: grid names undeclared parameters {unknown}")
-    shown = (tuple(p for p in SHOWN_BY_DEFAULT if p in declared) if columns is None
-             else tuple(columns))
-    unknown = sorted({*shown, *(p for p, _ in offline_when)} - set(declared))
-    if unknown:
-        raise ValueError(f"model {name!r}: columns or offline_when name undeclared parameters "
-                         f"{unknown}")
 
     def make(factory: Callable) -> ModelSpec:
+        where = f"{factory.__code__.co_filename}:{factory.__code__.co_firstlineno}"
+        shown = _checked_declaration(name, view, declared, grid or {}, columns, offline_when,
+                                     where)
         return ModelSpec(name=name, family=family, modality=modality, view=view, factory=factory,
                          declared=declared, grid=dict(grid or {}),
                          description=first_paragraph(description or factory.__doc__),
@@ -167,6 +157,44 @@ def model(name: str, *, family: str, modality: str, view: str,
                          seeded=seeded)
 
     return MODELS.register(name, make)
+
+
+class DeclarationError(EmorecError, ValueError):
+    """A ``@model(...)`` that cannot be registered: one line naming the model and its file."""
+
+
+def _checked_declaration(name: str, view: str, declared: dict, grid: dict,
+                         columns, offline_when, where: str) -> tuple[str, ...]:
+    """The params model ``name`` shows in columns of their own, after checking its
+    declaration."""
+    def refuse(problem: str):
+        raise DeclarationError(f"model {name!r} ({where}): {problem}")
+
+    if view not in VIEWS:
+        refuse(f"view= must be one of {', '.join(sorted(VIEWS))}, not {view!r}")
+    if view != "frame" and "window" not in declared:
+        refuse(f"it reads a {view} view and must declare a 'window' param")
+    if columns is not None and (isinstance(columns, str) or not all(
+            isinstance(column, str) for column in columns)):
+        refuse(f"columns= must be a tuple of param names, not {columns!r}")
+    if isinstance(offline_when, dict) or not all(
+            isinstance(pair, tuple | list) and len(pair) == 2 for pair in offline_when):
+        refuse(f"offline_when= must be a tuple of (param, value) pairs, not {offline_when!r}")
+    shown = (tuple(p for p in SHOWN_BY_DEFAULT if p in declared) if columns is None
+             else tuple(columns))
+    for keyword, names in (("grid", list(grid)), ("columns", shown),
+                           ("offline_when", [p for p, _ in offline_when])):
+        unknown = sorted(set(names) - set(declared))
+        if unknown:
+            refuse(f"{keyword}= names undeclared params {', '.join(unknown)} (it declares: "
+                   f"{', '.join(sorted(declared)) or 'none'})")
+    for param, value in offline_when:
+        try:
+            declared[param].check(name, param, value)
+        except EmorecError as error:
+            refuse(f"offline_when= gives {param} a value it never takes: "
+                   f"{str(error).split(': ', 1)[-1]}")
+    return shown
 
 
 def first_paragraph(text: str | None) -> str:

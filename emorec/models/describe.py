@@ -1,6 +1,6 @@
 """A registered model described for people and programs (``emorec models`` and its ``--json``):
-metadata (whether its fit depends on the seed included), each parameter's default, accepted
-values and tuned range, and the thesis grid."""
+metadata (whether its fit depends on the seed included), what its leaderboard rows show, each
+parameter's default, accepted values and tuned range, and the thesis grid."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def model_record(spec) -> dict:
     """A model's metadata, defaults and search space as plain data."""
     return {"name": spec.name, "family": spec.family, "modality": spec.modality,
             "view": spec.view, "source": spec.source, "seeded": spec.seeded,
-            "description": spec.description,
+            "description": spec.description, "columns": list(spec.columns),
+            "offline_when": [list(pair) for pair in spec.offline_when],
+            "thesis_names": list(spec.thesis_names),
             "params": {name: {"default": param.default, "accepts": param.describe(),
                               "tune": search_range(param)}
                        for name, param in spec.declared.items()},
@@ -38,6 +40,14 @@ def render_model(record: dict) -> str:
              f"input {record['view']}{seed_free}{origin})",
              textwrap.fill(record["description"], width=100, initial_indent="  ",
                            subsequent_indent="  ")]
+    shows = [f"columns for {', '.join(record['columns'])}" if record["columns"] else "",
+             "offline when " + " or ".join(f"{param} = {_text(value)}"
+                                           for param, value in record["offline_when"])
+             if record["offline_when"] else "",
+             f"the thesis calls it {', '.join(record['thesis_names'])}" if record["thesis_names"]
+             else ""]
+    if any(shows):
+        lines.append("  leaderboard: " + "; ".join(part for part in shows if part))
     if record["grid"]:
         lines.append("  suite grid: " + "; ".join(
             f"{name} = {', '.join(map(_text, values))}" for name, values in record["grid"].items()))

@@ -27,7 +27,8 @@ from emorec.record.fuse_rows import FAMILY as LATE_FUSION
 from emorec.report.board import Board, Rank
 from emorec.vocabulary import TARGETS
 
-# Shown params with a column of their own in every table (a model's facts say which it shows).
+# Shown params with a column of their own in every table (a model's facts say which it shows;
+# any other it shows is written among its params).
 SHOWN_PARAM_COLUMNS = ("window", "pooling")
 DERIVED_FAMILIES = (EXTERNAL, LATE_FUSION)
 # Which table of an entry's rows shows a column: ROW columns name the row and lead every table;
@@ -61,7 +62,10 @@ def _shown(name: str) -> Callable[[pd.Series, Board], str]:
 
 
 def _other_params(entry, board: Board) -> str:
-    return format_params(entry["variant"], omit=board.model_facts(entry["model"]).columns)
+    """The non-default params but those shown in a column of their own."""
+    return format_params(entry["variant"], omit=tuple(
+        name for name in board.model_facts(entry["model"]).columns
+        if name in SHOWN_PARAM_COLUMNS))
 
 
 def _metric_columns(metric: Metric) -> list[Column]:
