@@ -8,6 +8,7 @@ import time
 import mlflow
 import pandas as pd
 import pytest
+from helpers import ROOT
 from scenarios import SUITE
 
 from emorec.cells import seed_label
@@ -15,6 +16,7 @@ from emorec.errors import DataError, EmorecError
 from emorec.store import predictions, result_rows, results, schema
 from emorec.sweep.runner import run_suite
 from emorec.sweep.suites import load_suite
+from emorec.system.provenance import code_version
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def test_sweep_logs_one_run_and_one_row_per_cell_then_resumes(workspace):
         assert run["tags.mlflow.runName"].startswith(row["model"])
         seconds = (run["end_time"] - run["start_time"]).total_seconds()
         assert seconds == pytest.approx(row["fit_seconds"], abs=0.002)
-        assert run["tags.code_version"] == row["code_version"] != ""
+        assert run["tags.code_version"] == row["code_version"] == code_version()
         assert run["artifact_uri"].startswith((places["results_dir"].parent / "mlruns").as_uri())
     experiment = mlflow.get_experiment_by_name("emorec/t")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
@@ -307,3 +309,13 @@ def test_runs_land_in_their_experiment_when_another_process_created_it_at_once(
     assert calls[0] == "emorec/race"
     assert MlflowClient().get_run(run_id).info.experiment_id == created
     assert MlflowClient().get_run(tracker.parent).info.experiment_id == created
+
+
+def test_a_row_names_the_commit_of_the_checkout_it_ran_from():
+    """code_version finds the repository that holds the package, wherever its module sits."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not run from a git checkout")
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", code_version())
+    assert code_version().removesuffix("+dirty") == head

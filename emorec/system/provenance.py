@@ -9,7 +9,8 @@ from pathlib import Path
 
 from emorec import __version__
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout holding the emorec package: emorec/system/provenance.py -> the repository root.
+ROOT = Path(__file__).resolve().parents[2]
 # What decides a result: the package, the suites and the pinned libraries. Result files and
 # leaderboards change during a run and do not make the code dirty.
 CODE_PATHS = ("emorec", "benchmarks", "pyproject.toml", "constraints.txt")
