@@ -26,9 +26,13 @@ def test_a_shown_param_without_a_column_of_its_own_is_written_among_the_params()
     golden = ROOT / "tests" / "golden"
     models = facts.load_models(golden)
     models["decision_tree"] = replace(models["decision_tree"], columns=("max_depth",))
+    models["ffnn"] = replace(models["ffnn"], columns=("hidden",))   # at its default, 128
     board = Board(results.load_all(golden), models)
     entry = board.entries[board.entries["model"] == "decision_tree"].iloc[0]
     assert _other_params(entry, board) == "max_depth=8"
     assert chosen_variant(entry, board) == "max_depth=8"
+    entry = board.entries[board.entries["model"] == "ffnn"].iloc[0]
+    assert _other_params(entry, board) == "hidden=128, epochs=3"
+    assert chosen_variant(entry, board) == "hidden=128 epochs=3"
     assert describe_variant("gru", {"window": 2.0, "pooling": "max"},
                             {"window": 2.0, "pooling": "max"}) == "gru 2 s max"

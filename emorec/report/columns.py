@@ -62,10 +62,14 @@ def _shown(name: str) -> Callable[[pd.Series, Board], str]:
 
 
 def _other_params(entry, board: Board) -> str:
-    """The non-default params but those shown in a column of their own."""
-    return format_params(entry["variant"], omit=tuple(
-        name for name in board.model_facts(entry["model"]).columns
-        if name in SHOWN_PARAM_COLUMNS))
+    """The shown params without a column of their own (always, as ``name=value``), then the
+    other non-default params."""
+    facts = board.model_facts(entry["model"])
+    shown = [format_shown(name, value) for name, value
+             in facts.shown(json.loads(entry["params"])).items()
+             if name not in SHOWN_PARAM_COLUMNS and value is not None]
+    return ", ".join(part for part in (*shown, format_params(entry["variant"],
+                                                             omit=facts.columns)) if part)
 
 
 def _metric_columns(metric: Metric) -> list[Column]:
