@@ -44,7 +44,7 @@ from emorec.data.synth_spec import (
     SPECS,
 )
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 def generate(kind: str, size: str = "full", seed: int = 0, factors: dict | None = None

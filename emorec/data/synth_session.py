@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
+from emorec.data import portable_math
 from emorec.data.dataset import ORACLE_COLUMNS
 from emorec.data.synth_spec import (
     AUDIO_DIM,
@@ -48,7 +49,7 @@ def session_tables(rng: np.random.Generator, spec: StandInSpec, extractor: Extra
     face, the frames without one, the voice."""
     n_base, lag, burn = _timeline(rng, spec, duration_scale)
     baseline = rng.normal(spec.baseline_mean, spec.baseline_std)
-    expressivity = float(np.exp(rng.normal(0, spec.expressivity_std)))
+    expressivity = float(portable_math.exp(rng.normal(0, spec.expressivity_std)))
     emotion, labels, oracle = _emotion_and_ratings(rng, spec, baseline, n_base, lag, burn)
     frame_steps = np.arange(0, n_base, int(round(spec.base_rate / spec.fps)))
     embedding = _face_embeddings(rng, spec, extractor, emotion, baseline, expressivity,
@@ -83,7 +84,7 @@ def _emotion_and_ratings(rng: np.random.Generator, spec: StandInSpec, baseline: 
     # Latent emotion on the base grid, from -burn to the end: baseline + slow OU deviation.
     deviation = np.stack([amp * _ou(rng, n_base + burn, tau * rate)
                           for amp, tau in zip(spec.amplitude, spec.tau_s, strict=True)], axis=1)
-    emotion = np.tanh(baseline + deviation)
+    emotion = portable_math.tanh(baseline + deviation)
     # Raters: sluggish (exponential smoothing), late by `lag`, noisy.
     smoothed = _smooth(emotion, spec.rater_smoothing_s * rate)
     rating = smoothed[burn - lag:burn - lag + n_base]
@@ -111,10 +112,19 @@ def _face_embeddings(rng: np.random.Generator, spec: StandInSpec, extractor: Ext
            + np.outer(expressed[:, 0], extractor.face_valence)
            + np.outer(expressed[:, 1], extractor.face_arousal)
            + np.outer(expressed[:, 0] * expressed[:, 1], extractor.face_interaction)
-           + pose @ extractor.face_pose
+           + _times_rows(pose, extractor.face_pose)
            + np.outer(illumination, extractor.face_illumination)
            + spec.frame_noise * rng.standard_normal((n_frames, EMBEDDING_DIM)))
-    return np.tanh(pre).astype(np.float32)
+    return portable_math.tanh(pre).astype(np.float32)
+
+
+def _times_rows(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``weights @ rows`` as a sum of outer products in a fixed order (a BLAS product's
+    summation order, and so its last bits, depends on the processor)."""
+    total = np.outer(weights[:, 0], rows[0])
+    for column in range(1, weights.shape[1]):
+        total = total + np.outer(weights[:, column], rows[column])
+    return total
 
 
 def _video_table(spec: StandInSpec, session: str, embedding: np.ndarray, has_face: np.ndarray,
@@ -202,16 +212,16 @@ def _face_visible(rng: np.random.Generator, n_frames: int, spec: StandInSpec) ->
 
 def _ou(rng: np.random.Generator, n: int, tau_steps: float) -> np.ndarray:
     """A unit-variance Ornstein-Uhlenbeck (AR(1)) series with time constant ``tau_steps``."""
-    phi = np.exp(-1.0 / tau_steps)
+    phi = float(portable_math.exp(-1.0 / tau_steps))
     first = rng.standard_normal()
-    series, _ = lfilter([np.sqrt(1 - phi**2)], [1.0, -phi], rng.standard_normal(n),
+    series, _ = lfilter([np.sqrt(1 - phi * phi)], [1.0, -phi], rng.standard_normal(n),
                         zi=[phi * first])
     return series
 
 
 def _smooth(values: np.ndarray, tau_steps: float) -> np.ndarray:
     """Causal exponential smoothing along axis 0, started at the first value."""
-    alpha = 1.0 - np.exp(-1.0 / tau_steps)
+    alpha = 1.0 - float(portable_math.exp(-1.0 / tau_steps))
     out, _ = lfilter([alpha], [1.0, alpha - 1.0], values, axis=0,
                      zi=(1.0 - alpha) * values[:1])
     return out
