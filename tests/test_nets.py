@@ -233,8 +233,8 @@ def test_dev_stride_scores_every_other_dev_frame_and_reports_all(tiny_sewa, monk
     scored = []
     original = training._dev_scores
     monkeypatch.setattr(training, "_dev_scores",
-                        lambda labels, predicted: scored.append(len(labels)) or
-                        original(labels, predicted))
+                        lambda labels, predicted, targets: scored.append(len(labels)) or
+                        original(labels, predicted, targets))
     estimator, views = fitted(tiny_sewa, "gru", epochs=2, patience=2, dev_stride=2)
     dev_frames = len(views["dev"].frames)
     assert scored == [(dev_frames + 1) // 2] * 2

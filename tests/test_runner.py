@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import signal
@@ -319,3 +320,24 @@ def test_a_row_names_the_commit_of_the_checkout_it_ran_from():
                           capture_output=True, text=True, check=True).stdout.strip()
     assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", code_version())
     assert code_version().removesuffix("+dirty") == head
+
+
+def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(workspace):
+    suite, places = workspace
+    on_cpu = load_suite(suite()).on_device("cpu")
+    devices = {e.model: e.params.get("device") for e in on_cpu.experiments}
+    assert devices == {"chance": None, "bayesian_ridge": None, "ffnn": "cpu"}
+    first = run_suite(load_suite(suite()), **places)
+    placed = run_suite(on_cpu, **places)   # the nets' cells again, under keys of their own
+    assert set(placed["cell_key"]) & set(first["cell_key"]) == set(
+        first.loc[first["model"] != "ffnn", "cell_key"])   # the seed-free rows are shared
+    stored = results.load(results.results_path(places["results_dir"], "sewa-synth-tiny"))
+    nets = stored[stored["model"] == "ffnn"]
+    assert len(stored) == len(first) + 2 and len(nets) == 4
+    assert sorted(json.loads(p)["device"] for p in nets["params"]) == ["auto"] * 2 + ["cpu"] * 2
+    done = subprocess.run([sys.executable, "-m", "emorec.cli", "bench", str(suite()),
+                           "--device", "gpu0", "--results-dir", str(places["results_dir"])],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "device must be text matching" in done.stderr and "gpu0" in done.stderr

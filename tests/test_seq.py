@@ -115,7 +115,7 @@ def _scripted_epochs(monkeypatch, ccc: list[float], rmse: list[float]) -> None:
     """The loop's dev scores, epoch after epoch, as given."""
     scores = iter(zip(ccc, rmse, strict=True))
 
-    def dev_scores(labels, predicted):
+    def dev_scores(labels, predicted, targets):
         c, r = next(scores)
         return {"dev_mean_ccc": c, "dev_mean_rmse": r}
 
@@ -135,7 +135,7 @@ def test_a_plateau_halves_the_learning_rate_and_patience_still_stops(tiny_sewa, 
     _scripted_epochs(monkeypatch, ccc=[0.5] * 6, rmse=[0.3] * 6)   # never better
     spec = MODELS.get("seq_video")
     params = spec.params({"epochs": 6, "patience": 5, "plateau_patience": 1,
-                          "learning_rate": 1e-3})
+                          "learning_rate": 1e-3, "targets": "joint"})
     train, dev = (spec.build_view(tiny_sewa, params, p) for p in ("train", "dev"))
     history = spec.build(params, 0).fit(train, dev).history
     rates = [epoch["learning_rate"] for epoch in history.epochs]
@@ -147,5 +147,27 @@ def test_a_plateau_halves_the_learning_rate_and_patience_still_stops(tiny_sewa, 
 
 def test_the_sequence_default_is_the_challenge_recipe():
     defaults = MODELS.get("seq_video").defaults
-    assert (defaults["loss"], defaults["stop_on"], defaults["schedule"]) == (
-        "segment_ccc", "dev_ccc", "plateau")
+    assert (defaults["targets"], defaults["loss"], defaults["stop_on"], defaults["schedule"]) == (
+        "separate", "segment_ccc", "dev_ccc", "plateau")
+
+
+@pytest.mark.parametrize("targets", ["separate", "joint"])
+def test_one_net_per_target_learns_each_target_from_its_own_labels_alone(tiny_sewa, targets):
+    """With a net per target, the valence predictions are bit for bit the same whatever the
+    arousal labels are; one joint net's are not."""
+    spec = MODELS.get("seq_video")
+    params = spec.params({"epochs": 3, "patience": 3, "targets": targets})
+
+    def valence(arousal_sign: float) -> np.ndarray:
+        views = {p: spec.build_view(tiny_sewa, params, p) for p in ("train", "dev", "test")}
+        for view in (views["train"], views["dev"]):
+            view.frames.labels[:, 1] *= arousal_sign
+        fitted = spec.build(params, 0).fit(views["train"], views["dev"])
+        if targets == "separate":
+            assert [columns for columns, _ in fitted.nets] == [(0,), (1,)]
+            assert {"dev_valence_ccc", "dev_arousal_ccc", "dev_mean_ccc",
+                    "train_loss_valence"} <= set(fitted.history.epochs[0])
+        return fitted.predict(views["test"])[:, 0]
+
+    same = np.array_equal(valence(1.0), valence(-1.0))
+    assert same == (targets == "separate")

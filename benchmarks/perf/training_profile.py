@@ -100,11 +100,13 @@ def profile_fit(dataset: Dataset, name: str, params: dict, device: str) -> dict:
     seconds, core_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     history, config = estimator.history, estimator.config
     inputs, labels = estimator.training_data(train)
+    # a sequence model with one net per target: FLOPs and shape of the first (they are alike)
+    columns, net = estimator.nets[0] if hasattr(estimator, "nets") else (slice(None), estimator.net)
     return {"name": name, "params": params, "seconds": seconds, "core_seconds": core_seconds,
             "phases": dict(phases.seconds), "steps": history.steps,
             "epochs": len(history.epochs),
-            "flops_per_step": _flops_per_step(estimator.net, inputs, labels, config),
-            "shape": _shape(estimator.net, inputs, config)}
+            "flops_per_step": _flops_per_step(net, inputs, labels[..., columns], config),
+            "shape": _shape(net, inputs, config)}
 
 
 def _flops_per_step(net, inputs: tuple, labels: np.ndarray, config) -> int:

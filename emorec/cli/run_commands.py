@@ -47,6 +47,10 @@ def _add_bench(commands) -> None:
                        help="worker processes; each fits one cell at a time on one thread "
                             "(default: the number of usable cores, here %(default)s)")
     bench.add_argument("--force", action="store_true", help="rerun cells already completed")
+    bench.add_argument("--device", default=None, metavar="DEVICE",
+                       help="train every net on DEVICE (cpu, cuda, cuda:1): sets the nets' "
+                            "device param, so these rows are rows of their own (default: the "
+                            "suite's, auto: CUDA when present)")
     add_store_options(bench, before="any fit")
     add_data_dir(bench)
     bench.add_argument("--shard", default="1/1", metavar="I/N",
@@ -135,6 +139,8 @@ def _bench(args) -> None:
     if args.storage and not args.params_from:
         raise EmorecError("--storage is only used with --params-from")
     suite = load_suite(args.suite)
+    if args.device is not None:
+        suite = suite.on_device(args.device)
     if args.params_from and suite.vary:
         raise EmorecError(f"--params-from: suite {args.suite} varies its stand-in, but a study's "
                           "params were tuned on one dataset")

@@ -10,12 +10,13 @@ from emorec.models.net_params import LOSS_NAMES
 
 def _labelled(prediction: torch.Tensor, target: torch.Tensor
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(m, 2) predictions and labels of the labelled frames. A sequence model's outputs
-    (batch, steps, 2) have NaN labels in their padding, which is left out; one output per
+    """(m, targets) predictions and labels of the labelled frames. A sequence model's outputs
+    (batch, steps, targets) have NaN labels in their padding, which is left out; one output per
     sample (batch, 2) is taken as it is, so a NaN label there makes training diverge loudly."""
     if target.dim() == 2:
         return prediction, target
-    prediction, target = prediction.reshape(-1, 2), target.reshape(-1, 2)
+    width = target.shape[-1]
+    prediction, target = prediction.reshape(-1, width), target.reshape(-1, width)
     keep = ~torch.isnan(target[:, 0])
     return prediction[keep], target[keep]
 

@@ -92,11 +92,12 @@ def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class Head(nn.Module):
-    """Dense layer to valence and arousal, then tanh: outputs always lie in [-1, 1]."""
+    """Dense layer to valence and arousal (or to one target: ``outputs=1``), then tanh: outputs
+    always lie in [-1, 1]."""
 
-    def __init__(self, inputs: int):
+    def __init__(self, inputs: int, outputs: int = 2):
         super().__init__()
-        self.layers = nn.Sequential(nn.Linear(inputs, 2), nn.Tanh())
+        self.layers = nn.Sequential(nn.Linear(inputs, outputs), nn.Tanh())
 
     def forward(self, x):
         return self.layers(x)

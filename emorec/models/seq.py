@@ -15,6 +15,7 @@ from emorec.errors import EmorecError
 from emorec.models import training
 from emorec.models.inputs import Gather, fit_standardisation
 from emorec.models.nets import Head
+from emorec.vocabulary import TARGETS
 
 
 class SequenceNet(nn.Module):
@@ -24,14 +25,14 @@ class SequenceNet(nn.Module):
     steps'), a bidirectional one packs the rows when some are shorter than others."""
 
     def __init__(self, inputs: int, cell: str, layers: int, hidden: int, dropout: float,
-                 bidirectional: bool):
+                 bidirectional: bool, outputs: int = 2):
         super().__init__()
         self.project = nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU())
         recurrent = nn.GRU if cell == "gru" else nn.LSTM
         self.rnn = recurrent(hidden, hidden, num_layers=layers, batch_first=True,
                              dropout=dropout if layers > 1 else 0.0, bidirectional=bidirectional)
         self.dropout = nn.Dropout(dropout)
-        self.head = Head(hidden * (2 if bidirectional else 1))
+        self.head = Head(hidden * (2 if bidirectional else 1), outputs)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.project(x)
@@ -84,13 +85,15 @@ def whole_sessions(sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class SequenceRegressor:
     """``fit(train, dev)`` / ``predict(view)`` for :class:`SequenceNet` on any frame-aligned
-    view (frame, latest audio window, or both)."""
+    view (frame, latest audio window, or both): one net for both targets (``joint``), or one
+    net per target, each trained on its own loss and stopped on its own dev score
+    (``separate``)."""
 
     history: training.TrainingHistory | None = None
 
     def __init__(self, model: str, seed: int, cell: str, direction: str, loss: str,
                  layers: int, hidden: int, dropout: float, segment: int, hop: int,
-                 **training_params):
+                 targets: str = "joint", **training_params):
         if hop > segment:
             raise EmorecError(f"model {model!r}: hop ({hop}) must be at most segment "
                               f"({segment}), or frames between segments are never trained on")
@@ -98,6 +101,8 @@ class SequenceRegressor:
         self.shape = {"cell": cell, "layers": layers, "hidden": hidden, "dropout": dropout,
                       "bidirectional": direction == "bidirectional"}
         self.segment, self.hop = segment, hop
+        self.columns = ([(0, 1)] if targets == "joint"
+                        else [(column,) for column in range(len(TARGETS))])
         self.config = training.TrainingConfig(seed=seed, loss=loss, **training_params)
 
     @property
@@ -109,12 +114,21 @@ class SequenceRegressor:
 
     def fit(self, train, dev, on_epoch=None) -> SequenceRegressor:
         self.stats = fit_standardisation(self.view, train)
-        training.seed_everything(self.seed)
         inputs, labels = self.training_data(train)
-        self.net = SequenceNet(inputs[0].source.shape[1], **self.shape)
         dev_inputs, dev_frames = self._sessions(dev)
-        self.history = training.train(self.net, inputs, labels, dev_inputs, dev.frames.labels,
-                                      self.config, on_epoch, dev_frames=dev_frames)
+        self.nets, histories, steps_before = [], [], 0
+        for columns in self.columns:
+            training.seed_everything(self.seed)
+            net = SequenceNet(inputs[0].source.shape[1], **self.shape, outputs=len(columns))
+            report = (None if on_epoch is None else   # epochs of the nets one after the other
+                      lambda epoch, scores, before=steps_before: on_epoch(before + epoch, scores))
+            histories.append(training.train(
+                net, inputs, labels[..., columns], dev_inputs, dev.frames.labels[:, columns],
+                self.config, report, dev_frames=dev_frames,
+                targets=tuple(TARGETS[c] for c in columns)))
+            self.nets.append((columns, net))
+            steps_before += len(histories[-1].epochs)
+        self.history = histories[0] if len(histories) == 1 else _side_by_side(histories)
         return self
 
     def training_data(self, train) -> tuple[tuple, np.ndarray]:
@@ -127,7 +141,11 @@ class SequenceRegressor:
 
     def predict(self, view) -> np.ndarray:
         inputs, frames = self._sessions(view)
-        return training.predict(self.net, inputs, batch_size=64).reshape(-1, 2)[frames]
+        predicted = np.empty((len(frames), len(TARGETS)))
+        for columns, net in self.nets:
+            out = training.predict(net, inputs, batch_size=64)
+            predicted[:, columns] = out.reshape(-1, len(columns))[frames]
+        return predicted
 
     def _features(self, view) -> np.ndarray:
         """(n + 1, D) float32: each frame's standardised inputs side by side, then a zero row
@@ -140,3 +158,30 @@ class SequenceRegressor:
     def _sessions(self, view) -> tuple[tuple, np.ndarray]:
         rows, frames = whole_sessions(view.frames.session)
         return (Gather(rows, self._features(view)), rows >= 0), frames
+
+
+def _side_by_side(histories: list[training.TrainingHistory]) -> training.TrainingHistory:
+    """One history of the per-target nets: each epoch's dev scores of every target (from its
+    own net), their mean while both nets train, and each net's train loss and learning rate,
+    named by target."""
+    epochs = []
+    for index in range(max(len(h.epochs) for h in histories)):
+        epoch = {}
+        for history in histories:
+            if index >= len(history.epochs):
+                continue
+            scores = history.epochs[index]
+            target = next(t for t in TARGETS if f"dev_{t}_ccc" in scores)
+            epoch.update({name: value for name, value in scores.items()
+                          if name.startswith(f"dev_{target}_")})
+            epoch[f"train_loss_{target}"] = scores["train_loss"]
+            epoch[f"learning_rate_{target}"] = scores["learning_rate"]
+        for name in ("rmse", "ccc"):   # while every net still trains
+            values = [epoch.get(f"dev_{target}_{name}") for target in TARGETS]
+            if None not in values:
+                epoch[f"dev_mean_{name}"] = float(np.mean(values))
+        epochs.append(epoch)
+    return training.TrainingHistory(
+        epochs=epochs, best_epoch=max(h.best_epoch for h in histories),
+        steps=sum(h.steps for h in histories), seconds=sum(h.seconds for h in histories),
+        device=histories[0].device)

@@ -148,14 +148,16 @@ class _Inputs:
 def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inputs: tuple,
           dev_labels: np.ndarray, config: TrainingConfig,
           on_epoch: Callable[[int, dict], None] | None = None,
-          dev_frames: np.ndarray | None = None) -> TrainingHistory:
+          dev_frames: np.ndarray | None = None,
+          targets: tuple[str, ...] = TARGETS) -> TrainingHistory:
     """Train ``net(*inputs)`` in place; on return it holds the weights of the best dev epoch.
     After each epoch the dev samples are scored (every ``config.dev_stride``-th of them: the
     frames of a view come session by session in time order, so a stride is a systematic sample
     of every session) and ``on_epoch(epoch, scores)`` is called (a tuner reports and may prune
     by raising). A net whose samples are sequences outputs (..., 2) per sample; its labels hold
     NaN in padding, and ``dev_frames`` picks the dev frames, in ``dev_labels`` order, from its
-    dev outputs flattened to (-1, 2)."""
+    dev outputs flattened to (-1, targets). ``targets`` names the labels' columns (the net's
+    outputs): both, or one for a net trained on one target."""
     started = time.perf_counter()
     seed_everything(config.seed)
     device = resolve_device(config.device)
@@ -204,14 +206,14 @@ def train(net: nn.Module, train_inputs: tuple, train_labels: np.ndarray, dev_inp
         with _timed("dev"):
             predicted = _predict(net, dev, config.batch_size * 8)
             if dev_frames is not None:
-                predicted = predicted.reshape(-1, 2)[dev_frames]
+                predicted = predicted.reshape(-1, len(targets))[dev_frames]
             train_loss = float(torch.stack(losses).mean())
             if not (math.isfinite(train_loss) and np.isfinite(predicted).all()):
                 raise EmorecError(f"training diverged in epoch {epoch}: train loss {train_loss}, "
                                   f"{int((~np.isfinite(predicted)).sum())} non-finite dev "
                                   f"predictions (learning_rate {config.learning_rate}; try a "
                                   "lower one)")
-            scores = {**_dev_scores(dev_labels, predicted), "train_loss": train_loss,
+            scores = {**_dev_scores(dev_labels, predicted, targets), "train_loss": train_loss,
                       "learning_rate": optimiser.param_groups[0]["lr"]}
         history.epochs.append(scores)
         if on_epoch is not None:
@@ -237,7 +239,7 @@ def _every(inputs: tuple, stride: int) -> tuple:
                  for x in inputs)
 
 
-def _dev_scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
+def _dev_scores(labels: np.ndarray, predicted: np.ndarray, targets: tuple[str, ...]) -> dict:
     """Pooled RMSE and CCC of each target and their mean: what picks the epoch (the reported
     metrics are :mod:`emorec.metrics`', computed from a cell's kept statistics)."""
     error = np.sqrt(np.mean((labels - predicted) ** 2, axis=0))
@@ -249,7 +251,7 @@ def _dev_scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
     scores = {}
     for name, values in (("rmse", error), ("ccc", agreement)):
         scores.update({f"dev_{target}_{name}": float(v)
-                       for target, v in zip(TARGETS, values, strict=True)})
+                       for target, v in zip(targets, values, strict=True)})
         scores[f"dev_mean_{name}"] = float(values.mean())
     return scores
 

@@ -27,13 +27,16 @@ the suite file, or importable module names; :mod:`emorec.plugins`).
 from __future__ import annotations
 
 import itertools
+import json
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from emorec.cells import canonical_params
 from emorec.data.frame_rate import frame_rate_folder
 from emorec.data.resolve import existing_dataset, resolve_dataset
 from emorec.errors import EmorecError
+from emorec.models import MODELS
 from emorec.sweep.suite_dataset import check_dataset
 from emorec.sweep.suite_experiments import Experiment, check_experiments, check_fusion
 from emorec.sweep.suite_keys import (
@@ -86,6 +89,22 @@ class Suite:
         return [replace(self, vary=(), stand_in={**self.stand_in, "set": {
                     **self.stand_in.get("set", {}), **dict(zip(names, point, strict=True))}})
                 for point in itertools.product(*(values for _, values in self.vary))]
+
+    def on_device(self, device: str) -> Suite:
+        """This suite with every net's ``device`` param set to ``device`` ("cpu", "cuda",
+        "cuda:1"), in its experiments and in the components of its late fusions: the device is
+        one of a cell's params, so rows trained there are rows of their own (a GPU's arithmetic
+        is not a CPU's)."""
+        def placed(model: str, params: dict) -> dict:
+            return ({**params, "device": device} if "device" in MODELS.get(model).declared
+                    else params)
+
+        experiments = tuple(replace(e, params=MODELS.get(e.model).params(
+            placed(e.model, e.params))) for e in self.experiments)
+        fusions = tuple((tuple((model, canonical_params(placed(model, json.loads(given))))
+                               for model, given in components), methods)
+                        for components, methods in self.fusions)
+        return replace(self, experiments=experiments, fusions=fusions)
 
     def dataset_path(self, data_dir: Path) -> Path:
         """The folder this suite runs on: its real dataset when present, else its stand-in

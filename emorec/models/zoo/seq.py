@@ -4,6 +4,10 @@ session that predicts every frame, beside the thesis's 1-4 s window models.
 - Inputs per frame: the face embedding (``seq_video``), the latest audio window and whether
   there is one (``seq_audio``), or both concatenated (``seq_fusion``, early fusion), each
   standardised with training statistics.
+- One net per target by default, as the MuSe-2023 baseline trains one model per target: each
+  net predicts one target, is trained on that target's loss alone and keeps the epoch with that
+  target's best dev score, so valence and arousal each get the epoch that suits them
+  (``targets = "joint"``: one net with two outputs, stopped on their mean, at half the cost).
 - Training, by default the AVEC/MuSe baselines' recipe (EIHW/MuSe-2023): overlapping segments
   of ``segment`` frames every ``hop`` frames of each training session (the last one ends at the
   session's end; a shorter session is one padded segment), a CCC loss computed per segment and
@@ -44,6 +48,10 @@ SEQ_PARAMS = {
     "direction": Param("choice", "causal", choices=DIRECTIONS,
                        help="causal: online, a frame sees the session's past only; "
                             "bidirectional: offline, it sees the whole session"),
+    "targets": Param("choice", "separate", choices=("separate", "joint"),
+                     help="separate: one net per target, each trained on its own loss and "
+                          "stopped on its own dev CCC (the challenges'); joint: one net for "
+                          "both, stopped on their mean"),
     "loss": Param("choice", "segment_ccc", choices=LOSS_NAMES, tune=True,
                   help="training loss: segment_ccc, one CCC per training segment averaged over "
                        "the batch (the challenges'); ccc, one CCC over the whole batch; rmse"),
