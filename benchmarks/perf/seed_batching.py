@@ -133,6 +133,14 @@ class GroupedGRU(nn.Module):
 
     def forward(self, x, sequence: bool):   # x: (seeds, batch, steps, inputs)
         seeds, batch, steps, _ = x.shape
+        x = self.recurrent(x)
+        pooled = x if sequence else x.mean(2, keepdim=True)
+        return torch.tanh(torch.bmm(pooled.reshape(seeds, -1, self.hidden), self.head))
+
+    def recurrent(self, x):
+        """The last layer's outputs (seeds, batch, steps, hidden), as ``nn.GRU`` computes them
+        (gates r, z, n in its order)."""
+        seeds, batch, steps, _ = x.shape
         for i in range(0, len(self.layers), 4):
             w_in, w_h, b_in, b_h = self.layers[i:i + 4]
             gates_in = (torch.bmm(x.reshape(seeds, batch * steps, -1), w_in) + b_in)
@@ -146,8 +154,7 @@ class GroupedGRU(nn.Module):
                 h = n + z * (h - n)
                 outputs.append(h)
             x = torch.stack(outputs, 2)
-        pooled = x if sequence else x.mean(2, keepdim=True)
-        return torch.tanh(torch.bmm(pooled.reshape(seeds, -1, self.hidden), self.head))
+        return x
 
 
 def grouped(shape: dict, device):
@@ -199,12 +206,12 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
     return rows
 
 
-def report(rows: list[dict], device: str, repeats: int) -> str:
+def report(rows: list[dict], device: str, repeats: int, load: float) -> str:
     lines = [f"# Seed batching ({device})", "",
              f"Made by `python benchmarks/perf/seed_batching.py --device {device}` at commit "
              f"{code_version()} on {processor()}, torch {torch.__version__}, "
              f"{torch.get_num_threads()} thread(s); load average before the run "
-             f"{os.getloadavg()[0]:.2f}. Milliseconds per seed of one training step, {SEEDS} "
+             f"{load:.2f}. Milliseconds per seed of one training step, {SEEDS} "
              f"seeds, best of {repeats}; ratio = batched / one by one (above 1: slower).", "",
              "| net | one by one ms | batched as | batched ms | ratio |",
              "|---|---:|---|---:|---:|"]
@@ -229,7 +236,8 @@ def main() -> int:
     if device.type == "cpu":
         torch.set_num_threads(1)
     torch.manual_seed(0)
-    publish(report(measure(device, args.repeats), args.device, args.repeats), args.out)
+    load = os.getloadavg()[0]
+    publish(report(measure(device, args.repeats), args.device, args.repeats, load), args.out)
     return 0
 
 
