@@ -20,7 +20,6 @@ import argparse
 import copy
 import os
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -35,6 +34,7 @@ from emorec.system.provenance import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import processor, publish  # noqa: E402
+from training_profile import timed  # noqa: E402
 
 SEEDS = 5
 FACE, AUDIO = 256, 768      # the SEWA stand-in's embedding sizes
@@ -69,16 +69,6 @@ def nets() -> dict:
                      torch.randn(16, 200, 2)),
             dict(batch=16, steps=200, layers=2, sequence=True)),
     }
-
-
-def best_seconds(step, repeats: int) -> float:
-    step()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def one_by_one(make, batch, device):
@@ -197,7 +187,7 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
         for way, (build, arguments) in ways.items():
             try:
                 step = synchronised(build(*arguments), device)
-                row[way] = best_seconds(step, repeats) / SEEDS
+                row[way] = timed(step, repeats) / SEEDS
             except RuntimeError as error:   # no batching rule: say so in the table
                 row[way] = str(error).split(".")[0]
         row["batched as"] = "grouped GRU" if gru_shape else "vmap"
