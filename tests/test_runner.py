@@ -9,6 +9,7 @@ import time
 import mlflow
 import pandas as pd
 import pytest
+import torch
 from helpers import ROOT
 from scenarios import SUITE
 
@@ -322,7 +323,8 @@ def test_a_row_names_the_commit_of_the_checkout_it_ran_from():
     assert code_version().removesuffix("+dirty") == head
 
 
-def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(workspace):
+def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(workspace,
+                                                                            tmp_path):
     suite, places = workspace
     on_cpu = load_suite(suite()).on_device("cpu")
     devices = {e.model: e.params.get("device") for e in on_cpu.experiments}
@@ -340,4 +342,10 @@ def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(wor
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
-    assert "device must be text matching" in done.stderr and "gpu0" in done.stderr
+    assert "--device gpu0: expected cpu, cuda, cuda:N or mps" in done.stderr
+    if not torch.cuda.is_available():   # refused before any cell runs, not halfway
+        done = subprocess.run([sys.executable, "-m", "emorec.cli", "bench", str(suite()),
+                               "--device", "cuda", "--results-dir", str(tmp_path / "cuda")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "sees no CUDA device" in done.stderr
+        assert done.stderr.strip().count("\n") == 0 and not (tmp_path / "cuda").exists()

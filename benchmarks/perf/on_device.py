@@ -1,6 +1,8 @@
-"""Every speed benchmark on an accelerator, in one command: the suites' wall times with the nets
-trained there, the extraction models' throughput, the training loop's profile and the seed
-batching comparison, each report written to ``benchmarks/perf/results/<name>-<device>.md``.
+"""Every speed benchmark on an accelerator in one command: suite times, extraction, profile, seeds.
+
+The suites' wall times with the nets trained there, the extraction models' throughput, the
+training loop's profile and the seed batching comparison, each report written to
+``benchmarks/perf/results/<name>-<device>.md``.
 
     python benchmarks/perf/on_device.py --device cuda [--suites quick sewa] [--jobs 2]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from emorec.cli.options import (
@@ -48,7 +49,7 @@ def _add_bench(commands) -> None:
                             "(default: the number of usable cores, here %(default)s)")
     bench.add_argument("--force", action="store_true", help="rerun cells already completed")
     bench.add_argument("--device", default=None, metavar="DEVICE",
-                       help="train every net on DEVICE (cpu, cuda, cuda:1): sets the nets' "
+                       help="train every net on DEVICE (cpu, cuda, cuda:1, mps): sets the nets' "
                             "device param, so these rows are rows of their own (default: the "
                             "suite's, auto: CUDA when present)")
     add_store_options(bench, before="any fit")
@@ -140,7 +141,7 @@ def _bench(args) -> None:
         raise EmorecError("--storage is only used with --params-from")
     suite = load_suite(args.suite)
     if args.device is not None:
-        suite = suite.on_device(args.device)
+        suite = suite.on_device(checked_device(args.device))
     if args.params_from and suite.vary:
         raise EmorecError(f"--params-from: suite {args.suite} varies its stand-in, but a study's "
                           "params were tuned on one dataset")
@@ -153,6 +154,20 @@ def _bench(args) -> None:
                   shard=shard, tuned=tuned, tracking_timeout=args.tracking_timeout,
                   allow_extractor_overlap=args.allow_extractor_overlap,
                   shard_plans=args.shard_plans)
+
+
+def checked_device(device: str) -> str:
+    """``--device`` as given, or one line naming it: an unknown device, or CUDA where torch sees
+    none (before any cell runs)."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
+        raise EmorecError(f"--device {device}: expected cpu, cuda, cuda:N or mps")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise EmorecError(f"--device {device}: torch {torch.__version__} sees no CUDA "
+                              "device here (a CPU build, or no GPU); nothing was run")
+    return device
 
 
 def _tune(args) -> None:

@@ -71,13 +71,15 @@ FUSION_NOTE = ("- **late_fusion**: the kept predictions of the rows named in its
                "combined per seed (`emorec fuse`, a suite's `[[fuse]]`): `mean`, or `blend`, a "
                "linear blend per target fitted on dev (its dev score cross-fitted over dev "
                "sessions); no model was refitted, so its fit core-s is a dash.")
-RECIPE_NOTE = ("- **Sequence-model recipes** (`seq_*`): rows without `loss`, `schedule` and "
-               "`stop_on` params are trained with the AVEC/MuSe challenge recipe, the default "
-               "(one CCC per training segment averaged over the batch, the epoch with the best "
-               "dev CCC, the learning rate halved when dev CCC stalls); `loss=ccc, "
-               "schedule=none, stop_on=dev_rmse` is emorec's earlier recipe (one CCC over the "
-               "batch, the epoch with the best dev RMSE, a constant rate). The per-segment CCC "
-               "needs segments longer than a few frames (docs/models.md).")
+RECIPE_NOTE = ("- **Sequence-model recipes** (`seq_*`): rows without `targets`, `loss`, "
+               "`schedule` and `stop_on` params are trained with the AVEC/MuSe challenge recipe, "
+               "the default (one net per target, each keeping the epoch with its target's best "
+               "dev CCC; one CCC per training segment averaged over the batch; the learning "
+               "rate halved when dev CCC stalls); `targets=joint` is one net for both targets, "
+               "stopped on their mean; `loss=ccc, schedule=none, stop_on=dev_rmse, "
+               "targets=joint` is emorec's earlier recipe (one CCC over the batch, the epoch "
+               "with the best dev RMSE, a constant rate). The per-segment CCC needs segments "
+               "longer than a few frames (docs/models.md).")
 GROUP_TITLES = {"online": "Online models (predict a frame from it and its past)",
                 "offline": "Offline models (read future frames of the session)"}
 HEADLINE_INTRO = ("One row per model (a late fusion of each set of models counts as one): its "
