@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -37,12 +38,29 @@ def tiny_sewa_dir(tmp_path, tiny_sewa):
     return tiny_sewa.save(tmp_path / "tiny")
 
 
+@pytest.fixture(scope="session")
+def empty_mlflow_store(tmp_path_factory) -> Path:
+    """An MLflow SQLite store with MLflow's tables and nothing else, made once per test process:
+    MLflow makes a new store by running its schema migrations (about 3 s), so a test's own
+    store starts as a copy of this one, as a user's second run finds the store of the first."""
+    import mlflow
+
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    mlflow.MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def places(tmp_path) -> dict:
+def places(tmp_path, empty_mlflow_store, request) -> dict:
     """Where a bench or tuning run keeps things, all in the test's temporary folder: results,
-    generated stand-ins and the MLflow database (keyword arguments of run_suite)."""
+    generated stand-ins and the MLflow database (keyword arguments of run_suite). The database
+    is a copy of an empty store, unless the test is marked ``new_store`` (it checks what
+    happens where no store exists yet)."""
+    store = tmp_path / "mlflow.db"
+    if request.node.get_closest_marker("new_store") is None:
+        shutil.copyfile(empty_mlflow_store, store)
     return {"results_dir": tmp_path / "results", "data_dir": tmp_path / "data",
-            "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+            "tracking_uri": f"sqlite:///{store}"}
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ def test_data_split_refuses_a_test_partition_the_extractor_trained_on(guarded, t
     assert sorted(Dataset.load(folder).split().sessions("test")) == outside
 
 
+@pytest.mark.new_store
 def test_bench_refuses_before_any_cell_runs(guarded, tmp_path, capsys, places):
     folder, _, _ = guarded
     suite = tmp_path / "suite.toml"

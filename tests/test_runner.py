@@ -14,6 +14,7 @@ from helpers import ROOT
 from scenarios import SUITE
 
 from emorec.cells import seed_label
+from emorec.cli import main
 from emorec.errors import DataError, EmorecError
 from emorec.store import predictions, result_rows, results, schema
 from emorec.sweep.runner import run_suite
@@ -324,7 +325,7 @@ def test_a_row_names_the_commit_of_the_checkout_it_ran_from():
 
 
 def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(workspace,
-                                                                            tmp_path):
+                                                                            tmp_path, capsys):
     suite, places = workspace
     on_cpu = load_suite(suite()).on_device("cpu")
     devices = {e.model: e.params.get("device") for e in on_cpu.experiments}
@@ -337,15 +338,15 @@ def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(wor
     nets = stored[stored["model"] == "ffnn"]
     assert len(stored) == len(first) + 2 and len(nets) == 4
     assert sorted(json.loads(p)["device"] for p in nets["params"]) == ["auto"] * 2 + ["cpu"] * 2
-    done = subprocess.run([sys.executable, "-m", "emorec.cli", "bench", str(suite()),
-                           "--device", "gpu0", "--results-dir", str(places["results_dir"])],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0
-    assert "--device gpu0: expected cpu, cuda, cuda:N or mps" in done.stderr
+    capsys.readouterr()
+    assert main(["bench", str(suite()), "--device", "gpu0",
+                 "--results-dir", str(places["results_dir"])]) == 2
+    error = capsys.readouterr().err
+    assert error.strip().count("\n") == 0
+    assert "--device gpu0: expected cpu, cuda, cuda:N or mps" in error
     if not torch.cuda.is_available():   # refused before any cell runs, not halfway
-        done = subprocess.run([sys.executable, "-m", "emorec.cli", "bench", str(suite()),
-                               "--device", "cuda", "--results-dir", str(tmp_path / "cuda")],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 2 and "sees no CUDA device" in done.stderr
-        assert done.stderr.strip().count("\n") == 0 and not (tmp_path / "cuda").exists()
+        assert main(["bench", str(suite()), "--device", "cuda",
+                     "--results-dir", str(tmp_path / "cuda")]) == 2
+        error = capsys.readouterr().err
+        assert "sees no CUDA device" in error
+        assert error.strip().count("\n") == 0 and not (tmp_path / "cuda").exists()

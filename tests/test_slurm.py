@@ -128,6 +128,7 @@ def test_slurm_writes_an_array_with_every_resource_asked_and_a_merge_job(slurm, 
                  "#SBATCH --time=1-02:00:00", "#SBATCH --partition=gpu",
                  "#SBATCH --gres=gpu:1", "#SBATCH --account=lab", "#SBATCH --qos=short",
                  "#SBATCH --requeue", 'bench ' + str(tmp_path / "suite.toml"),
+                 "--device cuda",   # --gpus: the nets train on CUDA, as rows of their own
                  '--shard "$shard/3" --jobs "$SLURM_CPUS_PER_TASK"',
                  f"--results-dir {job}/shards/\"$shard\"", f"--shard-plans {job}/plans",
                  "--tracking-uri sqlite:///store.db"):
@@ -139,6 +140,33 @@ def test_slurm_writes_an_array_with_every_resource_asked_and_a_merge_job(slurm, 
     status = slurm("--status")
     assert status.returncode == 1
     assert "shard 1/3: 0/" in status.stdout and "4 cells have no row yet" in status.stdout
+
+
+def test_slurm_device_reaches_every_task_and_the_plans_hold_that_devices_cells(slurm, tmp_path):
+    job = tmp_path / "runs" / "slurm" / "s"
+    assert slurm("--shards", "2", "--allow-sqlite", "--device", "cpu").returncode == 0
+    assert "--device cpu" in (job / "array.sbatch").read_text()
+    assert json.loads((job / "job.json").read_text())["device"] == "cpu"
+    placed = load_suite(tmp_path / "suite.toml").on_device("cpu")
+    nets = {e.model for e in placed.experiments if "device" in e.params}
+    assert nets == {"ffnn"}
+    planned = [json.loads(path.read_text()) for path in (job / "plans").glob("*.json")]
+    assert planned and all(placed.name == plan["suite"] for plan in planned)
+    plain = slurm("--shards", "2", "--allow-sqlite", "--job-dir", "plain")
+    assert plain.returncode == 0 and "--device" not in (tmp_path / "plain" / "array.sbatch"
+                                                        ).read_text()
+    keys = [{key for plan in (json.loads(p.read_text()) for p in (folder / "plans").glob("*"))
+             for key in plan["expected_seconds"]} for folder in (job, tmp_path / "plain")]
+    assert len(keys[0]) == len(keys[1]) == 4
+    assert len(keys[0] & keys[1]) == 2   # the seed-free cells; the net's two seeds moved
+    again = slurm("--shards", "2", "--allow-sqlite")   # the same folder, another device
+    assert again.returncode == 2 and "device differ" in again.stderr
+    bad = slurm("--shards", "2", "--allow-sqlite", "--device", "gpu0", "--job-dir", "bad")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--device gpu0: expected cpu, cuda, cuda:N or mps" in bad.stderr
+    tune = slurm("--shards", "2", "--allow-sqlite", "--device", "cuda", "--tune", "gru",
+                 "--trials", "2", "--study", "x", "--storage", "j.journal", "--job-dir", "t")
+    assert tune.returncode == 2 and "--device is for a sweep's bench tasks" in tune.stderr
 
 
 def test_slurm_status_counts_each_shards_rows(slurm, tmp_path, places):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from pathlib import Path
 
 from emorec.cells import MAX_SEED
@@ -107,3 +108,10 @@ NON_NEGATIVE = number(float, low=0)               # a tolerance, a margin, a del
 def at_least(minimum: int):
     """A whole number >= ``minimum`` (a count of jobs, trials, shards...)."""
     return number(int, low=minimum)
+
+
+def device_name(device: str) -> str:
+    """``--device`` as given, or one line naming it when it is no device torch knows."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
+        raise EmorecError(f"--device {device}: expected cpu, cuda, cuda:N or mps")
+    return device

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from emorec.cli.options import (
@@ -14,6 +13,7 @@ from emorec.cli.options import (
     add_store_options,
     add_tracking_options,
     at_least,
+    device_name,
     load_plugins,
     parse_params,
 )
@@ -159,9 +159,7 @@ def _bench(args) -> None:
 def checked_device(device: str) -> str:
     """``--device`` as given, or one line naming it: an unknown device, or CUDA where torch sees
     none (before any cell runs)."""
-    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
-        raise EmorecError(f"--device {device}: expected cpu, cuda, cuda:N or mps")
-    if device.startswith("cuda"):
+    if device_name(device).startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emorec.cli.options import SECONDS, SEED, at_least
+from emorec.cli.options import SECONDS, SEED, at_least, device_name
 from emorec.errors import EmorecError
 from emorec.system.program import emorec_command
 
@@ -70,7 +70,13 @@ def add_parsers(commands) -> None:
                            help="time limit per task (sbatch --time: minutes, HH:MM:SS, D-HH...)")
     resources.add_argument("--partition", default="", help="partition (default: the cluster's)")
     resources.add_argument("--gpus", type=at_least(0), default=0,
-                           help="GPUs per task (--gres=gpu:G); the nets then train on CUDA")
+                           help="GPUs per task (--gres=gpu:G); the nets then train on CUDA "
+                                "(--device cuda unless --device says otherwise)")
+    resources.add_argument("--device", default=None, metavar="DEVICE",
+                           help="every task's bench trains the nets on DEVICE (cpu, cuda, "
+                                "cuda:N, mps), as emorec bench --device: rows of their own; "
+                                "checked on the nodes, not here (default: cuda with --gpus, "
+                                "else the suite's)")
     resources.add_argument("--sbatch", action="append", default=[], metavar="LINE",
                            help="an extra #SBATCH line, e.g. --sbatch=--account=lab (with '=' "
                                 "when it starts with --; repeatable)")
@@ -148,6 +154,12 @@ def _job(args, suite, folder: Path):
         tune = Tune(args.tune, args.trials, args.study, storage, args.seed, tuple(args.param))
     elif any((args.trials is not None, args.study, args.storage, args.param)):
         raise EmorecError("--trials, --study, --storage and --param are only used with --tune")
+    device = args.device or ("cuda" if args.gpus and not tune else None)
+    if device and tune:
+        raise EmorecError("--device is for a sweep's bench tasks; a tuning task's nets train "
+                          "where the suite's device param says (auto: CUDA when present)")
+    if device:
+        device_name(device)
     return SlurmJob(
         folder=folder, suite_file=args.suite.resolve(), shards=args.shards,
         results_dir=(args.results_dir or folder / "results").resolve(),
@@ -157,7 +169,8 @@ def _job(args, suite, folder: Path):
         plugins=tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin),
         tune=tune,
         resources=Resources(args.cpus_per_task, args.mem, args.time, args.partition, args.gpus,
-                            args.parallel, tuple(args.sbatch)))
+                            args.parallel, tuple(args.sbatch)),
+        device=device)
 
 
 def _tune_storage(args) -> str:

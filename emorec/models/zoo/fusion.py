@@ -7,7 +7,7 @@ in a dense + tanh head, so outputs lie in [-1, 1].
 Choices where the thesis is vague (shared by every fusion model):
 
 - Both modalities are projected to ``d_model`` (default 64). The thesis projects audio to the
-  video dimension (256); a 64-wide model keeps the 24 fusion cells x 3 seeds inside the CPU
+  video dimension (256); a 64-wide model keeps the 24 fusion cells x 5 seeds inside the CPU
   budget of ``make bench-sewa``. ``d_model`` is a parameter.
 - Transformer blocks are post-norm (attention, add & norm, position-wise feed-forward of width
   ``2 * d_model``, add & norm), ``heads`` heads, dropout ``dropout``. Self-attention blocks are

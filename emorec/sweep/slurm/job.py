@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emorec.errors import EmorecError
+from emorec.sweep.suites import Suite, load_suite
 from emorec.system.files import read_json
 
 JOB_FILE = "job.json"
@@ -57,6 +58,7 @@ class SlurmJob:
     plugins: tuple[str, ...] = ()
     tune: Tune | None = None
     resources: Resources = field(default_factory=Resources)
+    device: str | None = None  # every net of the sweep trains there (emorec bench --device)
 
     def shard_folder(self, index: int) -> Path:
         return self.folder / "shards" / str(index)
@@ -68,6 +70,13 @@ class SlurmJob:
     def to_json(self) -> dict:
         data = asdict(self)
         return json.loads(json.dumps(data, default=str))
+
+
+def job_suite(suite_file: Path | str, device: str | None) -> Suite:
+    """The suite the tasks run: the file's, its nets on ``device`` when one is given (so the
+    plans, the tasks and the merge agree on the cells)."""
+    suite = load_suite(Path(suite_file))
+    return suite.on_device(device) if device else suite
 
 
 def check_tracking(tracking_uri: str, allow_sqlite: bool) -> None:

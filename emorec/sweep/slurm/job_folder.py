@@ -12,16 +12,16 @@ from emorec.errors import EmorecError
 from emorec.store import results
 from emorec.sweep import sharding
 from emorec.sweep.progress import estimated_seconds
-from emorec.sweep.slurm.job import JOB_FILE, SlurmJob, load_job
+from emorec.sweep.slurm.job import JOB_FILE, SlurmJob, job_suite, load_job
 from emorec.sweep.slurm.scripts import array_script, merge_script
-from emorec.sweep.suites import Suite, load_suite
+from emorec.sweep.suites import Suite
 from emorec.system.files import replace_file
 
 
 def prepare(job: SlurmJob) -> list[Path]:
     """Write the job folder: plans (kept if there: a resubmission takes the same cells), the
     shard folders, the scripts and ``job.json``. Returns the scripts to submit, array first."""
-    suite = load_suite(job.suite_file)
+    suite = job_suite(job.suite_file, job.device)
     old = job.folder / JOB_FILE
     if old.is_file():
         _check_same_job(load_job(job.folder), job)
@@ -47,7 +47,7 @@ def prepare(job: SlurmJob) -> list[Path]:
 
 
 # What a job folder keeps for good: its plans, shard folders and stores belong to them.
-FIXED = ("suite_file", "shards", "tune", "results_dir", "tracking_uri", "data_dir")
+FIXED = ("suite_file", "shards", "tune", "results_dir", "tracking_uri", "data_dir", "device")
 
 
 def _check_same_job(before: dict, job: SlurmJob) -> None:

@@ -63,7 +63,8 @@ def array_script(job: SlurmJob, suite: Suite) -> str:
                         "--jobs", Shell('"$SLURM_CPUS_PER_TASK"'),
                         "--results-dir",
                         Shell(shlex.quote(f"{job.folder}/shards/") + '"$shard"'),
-                        "--shard-plans", job.plans, *_common(job))]
+                        "--shard-plans", job.plans,
+                        *(["--device", job.device] if job.device else []), *_common(job))]
         return "\n".join(lines) + "\n"
     tune = job.tune
     lines = _header(job, f"emorec-tune-{tune.study}", "tune-%a.out", array=True)

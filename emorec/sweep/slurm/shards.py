@@ -11,8 +11,7 @@ from emorec.data.dataset import Dataset
 from emorec.errors import EmorecError
 from emorec.store import results
 from emorec.sweep import sharding
-from emorec.sweep.slurm.job import load_job
-from emorec.sweep.suites import load_suite
+from emorec.sweep.slurm.job import job_suite, load_job
 from emorec.system.files import folder_lock
 
 
@@ -42,7 +41,7 @@ def status(folder: Path) -> tuple[list[ShardState], dict[str, tuple[int, int]]]:
 
     job = load_job(folder)
     folder = Path(folder)
-    suite = load_suite(job["suite_file"])
+    suite = job_suite(job["suite_file"], job.get("device"))
     data_dir = Path(job["data_dir"])
     shards, merged = [], {}
     for one in suite.each_dataset():
