@@ -265,7 +265,8 @@ def finite_numbers(table: pd.DataFrame, column: str, source: str, first_row: int
 def _finite_matrix(table: pd.DataFrame, columns: list[str], source: str,
                    first_row: int) -> np.ndarray:
     frame = table[columns]
-    non_numeric = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    non_numeric = [c for c, dtype in zip(columns, frame.dtypes, strict=True)
+                   if not pd.api.types.is_numeric_dtype(dtype)]
     if non_numeric:
         column = non_numeric[0]
         values = pd.to_numeric(frame[column], errors="coerce")
