@@ -4,6 +4,7 @@ test, late-fusion and external rows among the models and the fit's core-seconds 
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from emorec.cli import main
 from emorec.display import format_number
@@ -59,6 +60,7 @@ def external_predictions(places: dict, path) -> None:
                   "arousal": test["arousal"] + noise[:, 1]}).to_csv(path, index=False)
 
 
+@pytest.mark.slow
 def test_the_bench_summary_is_the_headline_of_the_rendered_page(tmp_path, places, capsys):
     suite = tmp_path / "summary.toml"
     suite.write_text(SUITE)
@@ -117,6 +119,7 @@ params = { epochs = 1 }
 """
 
 
+@pytest.mark.slow
 def test_rows_tuned_by_a_study_follow_the_headline_as_the_pages_tuned_rows(tmp_path, places,
                                                                            capsys):
     suite = tmp_path / "tuned.toml"

@@ -1,12 +1,14 @@
 import filecmp
 
 import pandas as pd
+import pytest
 from helpers import ROOT
 
 from emorec.cli import main
 from emorec.data.dataset import Dataset
 
 
+@pytest.mark.slow
 def test_synth_info_validate_export_import_split(tmp_path, capsys):
     data = tmp_path / "sewa"
     assert main(["data", "synth", "sewa", "--size", "tiny", "--seed", "3", "--out", str(data)]) == 0

@@ -59,6 +59,7 @@ def suite(tmp_path, dataset: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_each_feature_set_is_benched_and_the_page_shows_them_side_by_side(two_sets, tmp_path):
     mine, egemaps = two_sets
     path = suite(tmp_path, f'real = ["{mine}", "{egemaps}"]')

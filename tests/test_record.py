@@ -39,6 +39,7 @@ def run_python(source_root: Path, code: str, cwd: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_a_new_metric_is_one_entry_and_renders_for_every_committed_row_without_a_refit(
         tmp_path):
     source = scratch_copy(tmp_path)
@@ -90,6 +91,7 @@ def cell_keys(source_root: Path, cwd: Path) -> dict:
         "print(json.dumps(keys))\n"), cwd=cwd))
 
 
+@pytest.mark.slow
 def test_a_changed_help_text_or_tuning_range_changes_no_cell_key_and_code_does(tmp_path):
     source = scratch_copy(tmp_path)
     nets = source / "emorec" / "models" / "net_params.py"

@@ -69,6 +69,7 @@ def test_sweep_logs_one_run_and_one_row_per_cell_then_resumes(workspace):
     assert len(finished_runs(places["tracking_uri"], "t")) == 4
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(workspace):
     suite, places = workspace
     run_suite(load_suite(suite()), **places)
@@ -167,6 +168,7 @@ grid = { window = [1.0, 2.0], pooling = ["max"] }
 """
 
 
+@pytest.mark.slow
 def test_nets_log_epochs_as_step_metrics_and_leaderboard_draws_figures(workspace, tmp_path):
     from mlflow.tracking import MlflowClient
 
@@ -324,29 +326,35 @@ def test_a_row_names_the_commit_of_the_checkout_it_ran_from():
     assert code_version().removesuffix("+dirty") == head
 
 
-def test_a_device_makes_the_nets_rows_of_their_own_and_a_bad_one_is_one_line(workspace,
-                                                                            tmp_path, capsys):
+def test_a_device_reaches_every_net_and_a_bad_one_is_one_line_before_any_cell(workspace,
+                                                                               tmp_path, capsys):
     suite, places = workspace
     on_cpu = load_suite(suite()).on_device("cpu")
     devices = {e.model: e.params.get("device") for e in on_cpu.experiments}
     assert devices == {"chance": None, "bayesian_ridge": None, "ffnn": "cpu"}
-    first = run_suite(load_suite(suite()), **places)
-    placed = run_suite(on_cpu, **places)   # the nets' cells again, under keys of their own
-    assert set(placed["cell_key"]) & set(first["cell_key"]) == set(
-        first.loc[first["model"] != "ffnn", "cell_key"])   # the seed-free rows are shared
-    stored = results.load(results.results_path(places["results_dir"], "sewa-synth-tiny"))
-    nets = stored[stored["model"] == "ffnn"]
-    assert len(stored) == len(first) + 2 and len(nets) == 4
-    assert sorted(json.loads(p)["device"] for p in nets["params"]) == ["auto"] * 2 + ["cpu"] * 2
     capsys.readouterr()
     assert main(["bench", str(suite()), "--device", "gpu0",
                  "--results-dir", str(places["results_dir"])]) == 2
     error = capsys.readouterr().err
     assert error.strip().count("\n") == 0
     assert "--device gpu0: expected cpu, cuda, cuda:N or mps" in error
+    assert not places["results_dir"].exists()
     if not torch.cuda.is_available():   # refused before any cell runs, not halfway
         assert main(["bench", str(suite()), "--device", "cuda",
                      "--results-dir", str(tmp_path / "cuda")]) == 2
         error = capsys.readouterr().err
         assert "sees no CUDA device" in error
         assert error.strip().count("\n") == 0 and not (tmp_path / "cuda").exists()
+
+
+@pytest.mark.slow
+def test_a_device_makes_the_nets_rows_of_their_own(workspace):
+    suite, places = workspace
+    first = run_suite(load_suite(suite()), **places)
+    placed = run_suite(load_suite(suite()).on_device("cpu"), **places)   # the nets again
+    assert set(placed["cell_key"]) & set(first["cell_key"]) == set(
+        first.loc[first["model"] != "ffnn", "cell_key"])   # the seed-free rows are shared
+    stored = results.load(results.results_path(places["results_dir"], "sewa-synth-tiny"))
+    nets = stored[stored["model"] == "ffnn"]
+    assert len(stored) == len(first) + 2 and len(nets) == 4
+    assert sorted(json.loads(p)["device"] for p in nets["params"]) == ["auto"] * 2 + ["cpu"] * 2

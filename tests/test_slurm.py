@@ -75,6 +75,7 @@ def test_a_plan_file_is_made_once_and_read_unchanged_as_the_history_grows(tmp_pa
         sharding.fixed_costs(path, "other", cells, None)
 
 
+@pytest.mark.slow
 def test_resumed_shards_take_the_same_cells_though_their_rows_change_the_history(
         tmp_path, places):
     """A shard's rows are fit times the next start would plan by; the plan file keeps the
@@ -169,6 +170,7 @@ def test_slurm_device_reaches_every_task_and_the_plans_hold_that_devices_cells(s
     assert tune.returncode == 2 and "--device is for a sweep's bench tasks" in tune.stderr
 
 
+@pytest.mark.slow
 def test_slurm_status_counts_each_shards_rows(slurm, tmp_path, places):
     assert slurm("--shards", "2", "--allow-sqlite").returncode == 0
     job = tmp_path / "runs" / "slurm" / "s"
@@ -190,6 +192,7 @@ method = ["mean"]
 """
 
 
+@pytest.mark.slow
 def test_the_merge_job_says_what_it_merged_and_fuses_once_every_cell_is_in(
         slurm, tmp_path, places):
     (tmp_path / "suite.toml").write_text(SUITE.format(name="s", epochs=2) + FUSED)

@@ -44,6 +44,7 @@ def full_sewa():
     return synth.generate("sewa", "full", seed=0)
 
 
+@pytest.mark.slow
 def test_full_sizes_match_the_real_datasets(full_sewa):
     sewa = full_sewa
     assert sewa.name == "sewa-synth"
@@ -99,6 +100,7 @@ def _scores(dataset):
             "window": score(_ridge(pooled["train"], train.frames.labels, pooled["test"]))}
 
 
+@pytest.mark.slow
 def test_default_sewa_stand_in_lands_in_the_ranges_its_factors_were_set_for(full_sewa):
     """The generator's side of the calibration (docs/stand-ins.md, "The SEWA stand-in"); the trained
     models' side is tests/test_calibration.py."""
@@ -120,6 +122,7 @@ def test_a_rating_lag_makes_context_pay(full_sewa):
     assert lagged["frame"]["mean_ccc"] < _scores(full_sewa)["frame"]["mean_ccc"] - 0.1
 
 
+@pytest.mark.slow
 def test_audio_carries_arousal_more_than_valence(full_sewa):
     train = views.audio_window_view(full_sewa, "train", 1)
     test = views.audio_window_view(full_sewa, "test", 1)

@@ -39,6 +39,7 @@ def committed(tmp_path, places):
     return suite, places
 
 
+@pytest.mark.slow
 def test_editing_a_model_default_in_a_scratch_copy_makes_verify_fail_naming_the_cell(
         tmp_path, committed):
     suite, places = committed
@@ -175,6 +176,7 @@ def fingerprints_of(package_parent: Path) -> dict[str, str]:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_moving_a_module_or_declaring_a_neighbour_model_changes_no_key(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(PACKAGE, copy / "emorec", ignore=shutil.ignore_patterns("__pycache__"))

@@ -71,6 +71,7 @@ def test_a_trial_beyond_the_study_size_does_no_work(tmp_path, tiny_sewa_dir):
     assert "params" not in study.trials[late.number].user_attrs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("storage_type", ["journal", "sqlite"])
 def test_same_seed_same_storage_type_same_sampled_params(tmp_path, tiny_sewa_dir, storage_type,
                                                          places):
