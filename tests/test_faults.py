@@ -87,6 +87,7 @@ def test_a_suite_that_is_not_utf8(place, capsys):
     assert "not UTF-8" in user_error(capsys, bench_args(place))
 
 
+@pytest.mark.new_store
 def test_bad_places_for_data_results_and_tracking_are_one_line_before_any_fit(place, capsys):
     a_file = place["suite"].parent / "a-file"
     a_file.write_text("x")
@@ -98,6 +99,7 @@ def test_bad_places_for_data_results_and_tracking_are_one_line_before_any_fit(pl
     assert not Path(place["tracking_uri"].removeprefix("sqlite:///")).exists()
 
 
+@pytest.mark.new_store
 def test_an_unwritable_results_folder_stops_before_any_fit(place, capsys):
     if os.geteuid() == 0:   # root writes into read-only folders, but not into /proc
         place["results_dir"] = Path("/proc/emorec-results")
