@@ -15,6 +15,7 @@ import pytest
 
 from emorec.report.thesis import thesis_numbers
 from emorec.store import result_rows, results
+from emorec.sweep.suites import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 THESIS = thesis_numbers()
@@ -49,8 +50,9 @@ def best_on_dev(board: pd.DataFrame, models) -> pd.Series:
     return board[board["model"].isin(models)].sort_values("dev_mean_rmse").iloc[0]
 
 
-def test_every_row_has_three_seeds_or_is_seed_free(board):
-    assert (board.loc[board["seeded"], "seeds"] == 3).all()
+def test_every_row_has_the_suites_seeds_or_is_seed_free(board):
+    seeds = len(load_suite(ROOT / "benchmarks" / "sewa.toml").seeds)   # five
+    assert seeds == 5 and (board.loc[board["seeded"], "seeds"] == seeds).all()
     assert (board.loc[~board["seeded"], "seeds"] == 1).all()
     derived = board["family"].isin(["late fusion", "external"])   # not fitted here
     assert set(board.loc[~board["seeded"] & ~derived, "model"]) == {
