@@ -165,6 +165,8 @@ def test_slurm_device_reaches_every_task_and_the_plans_hold_that_devices_cells(s
     bad = slurm("--shards", "2", "--allow-sqlite", "--device", "gpu0", "--job-dir", "bad")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "--device gpu0: expected cpu, cuda, cuda:N or mps" in bad.stderr
+    no_gpu = slurm("--shards", "2", "--allow-sqlite", "--device", "cuda", "--job-dir", "n")
+    assert no_gpu.returncode == 2 and "give --gpus G as well" in no_gpu.stderr
     tune = slurm("--shards", "2", "--allow-sqlite", "--device", "cuda", "--tune", "gru",
                  "--trials", "2", "--study", "x", "--storage", "j.journal", "--job-dir", "t")
     assert tune.returncode == 2 and "--device is for a sweep's bench tasks" in tune.stderr

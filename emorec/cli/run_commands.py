@@ -51,7 +51,7 @@ def _add_bench(commands) -> None:
     bench.add_argument("--device", default=None, metavar="DEVICE",
                        help="train every net on DEVICE (cpu, cuda, cuda:1, mps): sets the nets' "
                             "device param, so these rows are rows of their own (default: the "
-                            "suite's, auto: CUDA when present)")
+                            "nets' own device param, which uses CUDA when present)")
     add_store_options(bench, before="any fit")
     add_data_dir(bench)
     bench.add_argument("--shard", default="1/1", metavar="I/N",

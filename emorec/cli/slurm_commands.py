@@ -160,6 +160,9 @@ def _job(args, suite, folder: Path):
                           "where the suite's device param says (auto: CUDA when present)")
     if device:
         device_name(device)
+        if device.startswith("cuda") and not args.gpus:
+            raise EmorecError(f"--device {device}: the tasks would ask Slurm for no GPU; give "
+                              "--gpus G as well")
     return SlurmJob(
         folder=folder, suite_file=args.suite.resolve(), shards=args.shards,
         results_dir=(args.results_dir or folder / "results").resolve(),
