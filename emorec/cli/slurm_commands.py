@@ -154,10 +154,10 @@ def _job(args, suite, folder: Path):
         tune = Tune(args.tune, args.trials, args.study, storage, args.seed, tuple(args.param))
     elif any((args.trials is not None, args.study, args.storage, args.param)):
         raise EmorecError("--trials, --study, --storage and --param are only used with --tune")
-    device = args.device or ("cuda" if args.gpus and not tune else None)
-    if device and tune:
+    if args.device and tune:
         raise EmorecError("--device is for a sweep's bench tasks; a tuning task's nets train "
-                          "where the suite's device param says (auto: CUDA when present)")
+                          "where their device param says (CUDA when present)")
+    device = args.device or ("cuda" if args.gpus and not tune else None)
     if device:
         device_name(device)
         if device.startswith("cuda") and not args.gpus:
